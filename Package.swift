@@ -1,0 +1,59 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Release builds of the kernels need the CPU's vector units; the C target picks AVX2 / AVX-512 paths
+// at run time (see Sources/CKernels), so no -march flag is set for the whole package.
+let package = Package(
+    name: "SwiftLM",
+    platforms: [.macOS(.v14)],
+    products: [
+        .library(name: "SwiftLM", targets: ["SwiftLM"]),
+        .executable(name: "swiftlm", targets: ["swiftlm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    ],
+    targets: [
+        // File format: memory-mapped GGUF reader, ggml type table, every GGUF key / tensor name.
+        .target(name: "GGUF"),
+        // Innermost SIMD loops in C (AVX2, AVX-512 VNNI, NEON), dispatched at run time.
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3"])]),
+        // Quant block layouts, scalar references, dispatch to CKernels, thread pool, mat-vec / mat-mat.
+        .target(name: "Kernels", dependencies: ["CKernels", "GGUF"]),
+        // Text <-> token ids: byte-level BPE and SentencePiece, from GGUF metadata.
+        .target(name: "Tokenizer", dependencies: ["GGUF"]),
+        // Jinja2 engine for chat templates.
+        .target(name: "Template", dependencies: ["GGUF"]),
+        // Architectures (llama, qwen2, gemma3): config from metadata, weight binding, forward pass.
+        .target(name: "Models", dependencies: ["GGUF", "Kernels"]),
+        // KV cache, sampling, generation loop, chat sessions.
+        .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template"]),
+        // Model catalog, pull (pip / HTTP), content-addressed store.
+        .target(name: "Store", dependencies: [
+            "GGUF",
+            .product(name: "Crypto", package: "swift-crypto"),
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // HTTP API (Ollama / OpenAI compatible). Not built out yet.
+        .target(name: "Server", dependencies: ["Runtime"]),
+        // The public library: re-exports the modules and adds the high-level API.
+        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store"]),
+        .executableTarget(name: "swiftlm", dependencies: [
+            "SwiftLM",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Test-only helpers: a GGUF writer, model lookup for real-model tests.
+        .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
+        .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
+        .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
+        .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "TemplateTests", dependencies: ["Template", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "TestSupport"]),
+        .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport"], resources: [.copy("Fixtures")]),
+    ]
+)

@@ -1,0 +1,79 @@
+/// Every GGUF metadata key SwiftLM reads, in one place. Architecture-scoped keys are prefixed with
+/// the value of `general.architecture` (e.g. `qwen2.context_length`), as in llama.cpp's `LLM_KV_*`.
+public enum GGUFKey {
+    public static let architecture = "general.architecture"
+    public static let alignment = "general.alignment"
+    public static let name = "general.name"
+    public static let fileType = "general.file_type"
+    public static let license = "general.license"
+    public static let quantizationVersion = "general.quantization_version"
+    public static let sizeLabel = "general.size_label"
+
+    // Architecture-scoped (pass the architecture name).
+    public static func contextLength(_ arch: String) -> String { "\(arch).context_length" }
+    public static func embeddingLength(_ arch: String) -> String { "\(arch).embedding_length" }
+    public static func blockCount(_ arch: String) -> String { "\(arch).block_count" }
+    public static func feedForwardLength(_ arch: String) -> String { "\(arch).feed_forward_length" }
+    public static func headCount(_ arch: String) -> String { "\(arch).attention.head_count" }
+    public static func headCountKV(_ arch: String) -> String { "\(arch).attention.head_count_kv" }
+    public static func keyLength(_ arch: String) -> String { "\(arch).attention.key_length" }
+    public static func valueLength(_ arch: String) -> String { "\(arch).attention.value_length" }
+    public static func rmsEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_rms_epsilon" }
+    public static func slidingWindow(_ arch: String) -> String { "\(arch).attention.sliding_window" }
+    public static func ropeFreqBase(_ arch: String) -> String { "\(arch).rope.freq_base" }
+    public static func ropeDimensionCount(_ arch: String) -> String { "\(arch).rope.dimension_count" }
+    public static func ropeScalingType(_ arch: String) -> String { "\(arch).rope.scaling.type" }
+    public static func ropeScalingFactor(_ arch: String) -> String { "\(arch).rope.scaling.factor" }
+    public static func vocabSize(_ arch: String) -> String { "\(arch).vocab_size" }
+
+    // Tokenizer.
+    public static let tokenizerModel = "tokenizer.ggml.model"
+    public static let tokenizerPre = "tokenizer.ggml.pre"
+    public static let tokens = "tokenizer.ggml.tokens"
+    public static let scores = "tokenizer.ggml.scores"
+    public static let tokenTypes = "tokenizer.ggml.token_type"
+    public static let merges = "tokenizer.ggml.merges"
+    public static let bosID = "tokenizer.ggml.bos_token_id"
+    public static let eosID = "tokenizer.ggml.eos_token_id"
+    public static let eotID = "tokenizer.ggml.eot_token_id"
+    public static let eomID = "tokenizer.ggml.eom_token_id"
+    public static let unknownID = "tokenizer.ggml.unknown_token_id"
+    public static let paddingID = "tokenizer.ggml.padding_token_id"
+    public static let separatorID = "tokenizer.ggml.seperator_token_id" // sic, as llama.cpp spells it
+    public static let addBOS = "tokenizer.ggml.add_bos_token"
+    public static let addEOS = "tokenizer.ggml.add_eos_token"
+    public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
+    public static let removeExtraWhitespaces = "tokenizer.ggml.remove_extra_whitespaces"
+    public static let chatTemplate = "tokenizer.chat_template"
+    /// Named variants, e.g. `tokenizer.chat_template.tool_use`.
+    public static func chatTemplate(named name: String) -> String { "tokenizer.chat_template.\(name)" }
+}
+
+/// GGUF tensor names (llama.cpp's `LLM_TENSOR_NAMES`).
+public enum GGUFTensorName {
+    public static let tokenEmbedding = "token_embd.weight"
+    public static let outputNorm = "output_norm.weight"
+    public static let output = "output.weight"
+
+    /// Per-block tensors: `blk.N.<suffix>`.
+    public static func block(_ i: Int, _ suffix: BlockTensor) -> String { "blk.\(i).\(suffix.rawValue)" }
+
+    public enum BlockTensor: String, Sendable, CaseIterable {
+        case attnNorm = "attn_norm.weight"
+        case attnQ = "attn_q.weight"
+        case attnK = "attn_k.weight"
+        case attnV = "attn_v.weight"
+        case attnQBias = "attn_q.bias"
+        case attnKBias = "attn_k.bias"
+        case attnVBias = "attn_v.bias"
+        case attnOutput = "attn_output.weight"
+        case attnQNorm = "attn_q_norm.weight"
+        case attnKNorm = "attn_k_norm.weight"
+        case postAttentionNorm = "post_attention_norm.weight"
+        case ffnNorm = "ffn_norm.weight"
+        case ffnGate = "ffn_gate.weight"
+        case ffnUp = "ffn_up.weight"
+        case ffnDown = "ffn_down.weight"
+        case postFFNNorm = "post_ffw_norm.weight"
+    }
+}

@@ -1,0 +1,42 @@
+/// A bounds-checked little-endian cursor over the mapped bytes. Every read checks the remaining
+/// length first, so a corrupt or truncated file becomes a `GGUFError`, never an out-of-bounds read.
+struct ByteReader {
+    let bytes: UnsafeRawBufferPointer
+    var offset: Int = 0
+
+    var remaining: Int { bytes.count - offset }
+
+    mutating func need(_ n: Int) throws(GGUFError) {
+        guard n >= 0, n <= remaining else { throw .truncated(offset: offset, needed: n, fileSize: bytes.count) }
+    }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type) throws(GGUFError) -> T {
+        try need(MemoryLayout<T>.size)
+        let v = bytes.loadUnaligned(fromByteOffset: offset, as: T.self)
+        offset += MemoryLayout<T>.size
+        return T(littleEndian: v)
+    }
+
+    mutating func readFloat() throws(GGUFError) -> Float { Float(bitPattern: try read(UInt32.self)) }
+    mutating func readDouble() throws(GGUFError) -> Double { Double(bitPattern: try read(UInt64.self)) }
+
+    /// A count that must fit in what is left of the file given each element's minimum size.
+    mutating func readCount(_ what: String, minElementSize: Int) throws(GGUFError) -> Int {
+        let raw = try read(UInt64.self)
+        guard raw <= UInt64(remaining / max(minElementSize, 1)) else { throw .countTooLarge(what: what, count: raw) }
+        return Int(raw)
+    }
+
+    mutating func readString() throws(GGUFError) -> String {
+        let start = offset
+        let len = try read(UInt64.self)
+        guard len <= UInt64(remaining) else { throw .truncated(offset: offset, needed: Int(clamping: len), fileSize: bytes.count) }
+        let n = Int(len)
+        let slice = UnsafeRawBufferPointer(rebasing: bytes[offset ..< offset + n])
+        guard let s = String(validating: slice.assumingMemoryBound(to: UInt8.self), as: UTF8.self) else {
+            throw .invalidUTF8(offset: start)
+        }
+        offset += n
+        return s
+    }
+}

@@ -1,0 +1,1 @@
+// The Kernels module. See DEVELOPERS.md for its place in the pipeline.

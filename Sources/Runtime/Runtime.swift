@@ -1,0 +1,1 @@
+// The Runtime module. See DEVELOPERS.md for its place in the pipeline.
