@@ -46,7 +46,7 @@ let package = Package(
         ]),
 
         // Test-only helpers: a GGUF writer, model lookup for real-model tests.
-        .target(name: "TestSupport", dependencies: ["GGUF"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: ["GGUF", "Store"], path: "Tests/TestSupport"),
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
