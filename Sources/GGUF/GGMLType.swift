@@ -118,6 +118,11 @@ public enum GGMLType: UInt32, Sendable, CaseIterable, CustomStringConvertible {
 
 /// `general.file_type` values (llama.cpp's `llama_ftype`), for display.
 public enum GGUFFileType {
+    /// The file's quantization label (`Q4_K_M`), `"unknown"` when `general.file_type` is absent.
+    public static func name(of file: GGUFFile) -> String {
+        file.int(GGUFKey.fileType).map(name) ?? "unknown"
+    }
+
     public static func name(_ value: Int) -> String {
         switch value {
         case 0: return "F32"
@@ -155,6 +160,7 @@ public enum GGUFFileType {
         case 38: return "MXFP4_MOE"
         case 39: return "NVFP4"
         case 40: return "Q1_0"
+        case 41: return "Q2_0"
         default: return "unknown (\(value))"
         }
     }

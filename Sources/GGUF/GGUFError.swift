@@ -23,29 +23,45 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .cannotOpen(path, reason): return "cannot open \(path): \(reason)"
-        case let .emptyFile(path): return "\(path) is empty: not a GGUF model file"
+        case let .cannotOpen(path, reason): return "cannot open \(printable(path)): \(reason)"
+        case let .emptyFile(path): return "\(printable(path)) is empty: not a GGUF model file"
         case let .badMagic(found):
             let hex = String(found, radix: 16, uppercase: true)
             return "not a GGUF file (magic 0x\(String(repeating: "0", count: max(0, 8 - hex.count)) + hex), expected 0x46554747 'GGUF')"
         case let .unsupportedVersion(v): return "unsupported GGUF version \(v) (this reader supports versions 2 and 3)"
         case let .truncated(offset, needed, size):
             return "GGUF file is truncated: needed \(needed) bytes at offset \(offset) but the file has \(size) bytes (incomplete download?)"
-        case let .countTooLarge(what, count): return "corrupt GGUF file: \(what) count \(count) is larger than the file could hold"
+        case let .countTooLarge(what, count):
+            return "GGUF file is truncated or corrupt: \(what) count \(count) is more than the rest of the file could hold (incomplete download?)"
         case let .invalidUTF8(offset): return "corrupt GGUF file: string at offset \(offset) is not valid UTF-8"
         case let .unknownValueType(t, offset): return "corrupt GGUF file: unknown metadata value type \(t) at offset \(offset)"
-        case let .duplicateKey(k): return "corrupt GGUF file: metadata key '\(k)' appears twice"
-        case let .duplicateTensor(n): return "corrupt GGUF file: tensor '\(n)' appears twice"
+        case let .duplicateKey(k): return "corrupt GGUF file: metadata key '\(printable(k))' appears twice"
+        case let .duplicateTensor(n): return "corrupt GGUF file: tensor '\(printable(n))' appears twice"
         case let .badAlignment(a): return "corrupt GGUF file: general.alignment \(a) is not a power of two"
-        case let .unknownTensorType(n, t): return "corrupt GGUF file: tensor '\(n)' has unknown ggml type id \(t)"
-        case let .badTensorShape(n, dims): return "corrupt GGUF file: tensor '\(n)' has invalid shape \(dims)"
+        case let .unknownTensorType(n, t): return "corrupt GGUF file: tensor '\(printable(n))' has unknown ggml type id \(t)"
+        case let .badTensorShape(n, dims): return "corrupt GGUF file: tensor '\(printable(n))' has invalid shape \(dims)"
         case let .tensorOutOfBounds(n, off, size, avail):
-            return "GGUF tensor '\(n)' (\(size) bytes at data offset \(off)) extends beyond the end of the file (\(avail) bytes of tensor data): truncated file?"
-        case let .misalignedTensor(n, off, a): return "corrupt GGUF file: tensor '\(n)' data offset \(off) is not a multiple of the alignment \(a)"
-        case let .missingKey(k): return "GGUF metadata key '\(k)' is missing"
-        case let .wrongValueType(k, expected): return "GGUF metadata key '\(k)' is not \(expected)"
-        case let .missingTensor(n): return "GGUF tensor '\(n)' is missing"
-        case let .unsupportedTensorType(n, t): return "tensor '\(n)' has type \(t.name), which SwiftLM cannot compute yet"
+            return "GGUF tensor '\(printable(n))' (\(size) bytes at data offset \(off)) extends beyond the end of the file (\(avail) bytes of tensor data): truncated file?"
+        case let .misalignedTensor(n, off, a): return "corrupt GGUF file: tensor '\(printable(n))' data offset \(off) is not a multiple of the alignment \(a)"
+        case let .missingKey(k): return "GGUF metadata key '\(printable(k))' is missing"
+        case let .wrongValueType(k, expected): return "GGUF metadata key '\(printable(k))' is not \(expected)"
+        case let .missingTensor(n): return "GGUF tensor '\(printable(n))' is missing"
+        case let .unsupportedTensorType(n, t): return "tensor '\(printable(n))' has type \(t.name), which SwiftLM cannot compute yet"
         }
     }
+}
+
+/// Names in messages come from the file itself, so a corrupt file could smuggle in newlines,
+/// terminal escapes or megabytes of text: escape control characters and cap the length so every
+/// message stays one readable line.
+func printable(_ s: String, limit: Int = 120) -> String {
+    var out = ""
+    for scalar in s.unicodeScalars.prefix(limit) {
+        if scalar.properties.generalCategory == .control || scalar == "\u{2028}" || scalar == "\u{2029}" {
+            out += scalar.escaped(asASCII: true)
+        } else {
+            out.unicodeScalars.append(scalar)
+        }
+    }
+    return s.unicodeScalars.count > limit ? out + "..." : out
 }

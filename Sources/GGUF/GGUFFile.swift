@@ -4,7 +4,7 @@ public struct GGUFTensorInfo: Sendable, Equatable {
     /// ggml order: `dimensions[0]` is the innermost (contiguous) axis, i.e. a weight of shape
     /// [in, out] stores `out` rows of `in` values.
     public let dimensions: [Int]
-    /// The type id as stored; `type` is nil for ids ggml does not define.
+    /// The tensor type; files with ids ggml does not define are rejected at open (`unknownTensorType`).
     public let type: GGMLType
     /// Byte offset relative to the start of the tensor data section.
     public let offset: Int
@@ -259,7 +259,13 @@ public final class GGUFFile: Sendable {
     }
 
     /// Total element count over all tensors: the model's exact parameter count.
-    public var parameterCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
+    /// Saturates rather than trapping: a crafted file can declare many overlapping huge tensors.
+    public var parameterCount: Int {
+        tensors.reduce(0) { sum, t in
+            let (total, overflow) = sum.addingReportingOverflow(t.elementCount)
+            return overflow ? .max : total
+        }
+    }
 }
 
 extension GGUFArray {
@@ -284,5 +290,13 @@ extension GGUFArray {
     public var strings: [String]? {
         if case let .strings(v) = self { return v }
         return nil
+    }
+}
+
+extension GGUFFile {
+    /// Parses GGUF bytes held in memory (a copy is made), e.g. a download being checked before it is
+    /// stored. `name` stands in for the path in error messages.
+    public convenience init(copying bytes: some Collection<UInt8>, name: String = "<memory>") throws(GGUFError) {
+        try self.init(mapping: MappedFile(copying: bytes, name: name))
     }
 }

@@ -25,6 +25,9 @@ public enum GGUFKey {
     public static func ropeScalingType(_ arch: String) -> String { "\(arch).rope.scaling.type" }
     public static func ropeScalingFactor(_ arch: String) -> String { "\(arch).rope.scaling.factor" }
     public static func vocabSize(_ arch: String) -> String { "\(arch).vocab_size" }
+    public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
+    public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
+    public static func finalLogitSoftcapping(_ arch: String) -> String { "\(arch).final_logit_softcapping" }
 
     // Tokenizer.
     public static let tokenizerModel = "tokenizer.ggml.model"

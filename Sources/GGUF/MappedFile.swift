@@ -7,10 +7,12 @@ import Darwin
 /// A read-only memory map of a whole file. Weights are used in place from this mapping, so the
 /// mapping lives as long as any model that points into it.
 public final class MappedFile: @unchecked Sendable {
-    // Immutable after init; the mapping is read-only, so sharing across threads is safe.
+    // Immutable after init; the bytes are never written, so sharing across threads is safe.
     public let path: String
     public let base: UnsafeRawPointer
     public let size: Int
+    /// False for in-memory copies, which are freed rather than unmapped.
+    private let isMapped: Bool
 
     public init(path: String) throws(GGUFError) {
         self.path = path
@@ -27,9 +29,28 @@ public final class MappedFile: @unchecked Sendable {
         }
         self.base = UnsafeRawPointer(p)
         self.size = size
+        self.isMapped = true
+    }
+
+    /// An in-memory copy of `bytes`, parsed exactly like a file: for GGUF data that never touched
+    /// the disk (a download being checked, tests, fuzzing). `name` stands in for the path in messages.
+    public init(copying bytes: some Collection<UInt8>, name: String = "<memory>") throws(GGUFError) {
+        guard !bytes.isEmpty else { throw .emptyFile(path: name) }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
+        _ = buffer.initializeMemory(as: UInt8.self, from: bytes)
+        self.path = name
+        self.base = UnsafeRawPointer(buffer.baseAddress!)
+        self.size = buffer.count
+        self.isMapped = false
     }
 
     public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: base, count: size) }
 
-    deinit { munmap(UnsafeMutableRawPointer(mutating: base), size) }
+    deinit {
+        if isMapped {
+            munmap(UnsafeMutableRawPointer(mutating: base), size)
+        } else {
+            UnsafeMutableRawPointer(mutating: base).deallocate()
+        }
+    }
 }

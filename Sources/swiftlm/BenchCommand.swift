@@ -1,6 +1,50 @@
 import ArgumentParser
+import Foundation
+import SwiftLM
 
 struct BenchCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "bench", abstract: "Not implemented yet.")
-    func run() async throws { throw ValidationError("'swiftlm bench' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prompt processing (pp) and token generation (tg) speed, as llama-bench does.",
+        discussion: """
+            pp: one batch of -p arbitrary tokens into an empty cache. tg: -n single-token decodes from an \
+            empty cache. One warm-up run each, then the mean ± standard deviation over --repetitions.
+            """
+    )
+
+    @Argument(help: "Model name or path to a .gguf file.")
+    var model: String
+    @Option(name: .short, help: "Prompt tokens for the pp test (0 skips it).")
+    var p = 512
+    @Option(name: .short, help: "Generated tokens for the tg test (0 skips it).")
+    var n = 128
+    @Option(help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS).")
+    var threads: Int?
+    @Option(name: [.customShort("r"), .long], help: "Timed repetitions of each test.")
+    var repetitions = 5
+    @Flag(help: "Print JSON: {\"pp\":…,\"pp_sd\":…,\"tg\":…,\"tg_sd\":…,…}.")
+    var json = false
+
+    func run() async throws {
+        let loaded = try await loadModel(model, threads: threads)
+        let quiet = json
+        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
+            if !quiet { writeStandardError("\r\u{1B}[K\(step)") }
+        }
+        if json {
+            let object: [String: Any] = [
+                "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions,
+                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens,
+                "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
+            return
+        }
+        writeStandardError("\r\u{1B}[K")
+        var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
+        if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
+        if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        writeStandardOutput(out)
+    }
 }

@@ -1,6 +1,122 @@
 import ArgumentParser
+import Foundation
+import SwiftLM
 
 struct ExplainCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "explain", abstract: "Not implemented yet.")
-    func run() async throws { throw ValidationError("'swiftlm explain' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "explain",
+        abstract: "Show the pipeline: the prompt's tokens, then each step's most likely next tokens.",
+        discussion: "Greedy unless a sampling option is given; plain completion unless --chat."
+    )
+
+    @Argument(help: "Model name or path to a .gguf file.")
+    var model: String
+    @Argument(help: "The prompt.")
+    var prompt: String
+    @Option(help: "Candidates shown per step.")
+    var top = 5
+    @Flag(help: "Print JSON instead of bars.")
+    var json = false
+    @Flag(help: "Apply the model's chat template (one user message, plus --system).")
+    var chat = false
+    @Option(help: "System prompt, with --chat.")
+    var system: String?
+    @OptionGroup var sampling: SamplingFlags
+    @OptionGroup var modelFlags: ModelFlags
+
+    struct Token: Codable { var id: Int32; var piece: String; var logprob: Float? }
+    struct Step: Codable { var id: Int32; var piece: String; var logprob: Float; var top: [Token] }
+    struct Report: Codable {
+        var prompt_tokens: [Token]
+        var steps: [Step]
+    }
+
+    func run() async throws {
+        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
+        var defaults = GenerationOptions(sampling: .greedy, maxTokens: 10)
+        if sampling.anySamplingFlag { defaults.sampling = SamplingOptions() }
+        let options = try sampling.options(defaults: defaults)
+        let loaded = try await loadModel(model, threads: modelFlags.threads)
+        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx)
+        let tokenizer = loaded.tokenizer
+        let promptIDs: [Int32]
+        if chat {
+            let session = try ChatSession(context: context, system: system)
+            promptIDs = try session.promptTokens(for: [ChatMessage(role: "user", content: prompt)])
+        } else {
+            promptIDs = loaded.completionTokens(prompt)
+        }
+        guard !promptIDs.isEmpty else { throw RuntimeError.emptyPrompt }
+        let maxSteps = options.maxTokens < 0 ? context.capacity - promptIDs.count : options.maxTokens
+        guard promptIDs.count + max(maxSteps, 1) <= context.capacity else {
+            throw RuntimeError.contextOverflow(needed: promptIDs.count + maxSteps, capacity: context.capacity)
+        }
+        func piece(_ id: Int32) -> String { String(decoding: tokenizer.pieceBytes(id), as: UTF8.self) }
+
+        var report = Report(prompt_tokens: promptIDs.map { Token(id: $0, piece: piece($0)) }, steps: [])
+        if !json { printPromptTokens(report.prompt_tokens) }
+
+        var sampler = Sampler(options: options.sampling)
+        sampler.accept(contentsOf: promptIDs)
+        var logits = try context.evaluate(promptIDs, logits: .last)
+        for step in 0..<maxSteps {
+            let lse = Sampler.logSumExp(logits)
+            let candidates = Sampler.topLogProbs(logits, k: top).map { Token(id: $0.id, piece: piece($0.id), logprob: $0.logprob) }
+            let chosen = sampler.sample(logits)
+            let s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
+            report.steps.append(s)
+            if !json { printStep(step + 1, s) }
+            if tokenizer.isEndOfGeneration(chosen) || step == maxSteps - 1 { break }
+            sampler.accept(chosen)
+            logits = try context.evaluate([chosen], logits: .last)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            writeStandardOutput(String(decoding: try encoder.encode(report), as: UTF8.self) + "\n")
+        } else {
+            let text = tokenizer.decode(report.steps.map(\.id))
+            writeStandardOutput("\nContinuation: \(quoted(text))\n")
+        }
+    }
+
+    private func printPromptTokens(_ tokens: [Token]) {
+        var out = "Prompt: \(tokens.count) token(s)\n"
+        for t in tokens { out += String(format: "%8d  ", t.id) + quoted(t.piece) + "\n" }
+        writeStandardOutput(out + "\n")
+    }
+
+    private func printStep(_ n: Int, _ s: Step) {
+        let width = 30
+        var out = "Step \(n): \(quoted(s.piece)) (id \(s.id), p = \(String(format: "%.3f", exp(s.logprob))))\n"
+        for c in s.top {
+            let p = exp(Double(c.logprob ?? -.infinity))
+            let cells = p * Double(width)
+            var bar = String(repeating: "█", count: Int(cells))
+            // Eighth blocks show the remainder, so small differences stay visible.
+            let eighths = Int((cells - cells.rounded(.down)) * 8)
+            if eighths > 0 { bar += String(["▏", "▎", "▍", "▌", "▋", "▊", "▉"][eighths - 1]) }
+            let marker = c.id == s.id ? "▶" : " "
+            out += "  \(marker) " + String(format: "%6.2f%% ", p * 100) + bar.padding(toLength: width + 1, withPad: " ", startingAt: 0)
+                + " " + quoted(c.piece) + "  \(c.id)\n"
+        }
+        writeStandardOutput(out)
+    }
+
+    /// The text in quotes with control characters escaped, so whitespace tokens are visible.
+    private func quoted(_ s: String) -> String {
+        var r = "\""
+        for ch in s.unicodeScalars {
+            switch ch {
+            case "\n": r += "\\n"
+            case "\t": r += "\\t"
+            case "\r": r += "\\r"
+            case "\"": r += "\\\""
+            case "\\": r += "\\\\"
+            default:
+                if ch.value < 0x20 { r += String(format: "\\u%04x", ch.value) } else { r.unicodeScalars.append(ch) }
+            }
+        }
+        return r + "\""
+    }
 }

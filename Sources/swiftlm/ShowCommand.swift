@@ -1,6 +1,106 @@
 import ArgumentParser
+import Foundation
+import SwiftLM
 
 struct ShowCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "show", abstract: "Not implemented yet.")
-    func run() async throws { throw ValidationError("'swiftlm show' is not implemented yet") }
+    static let configuration = CommandConfiguration(
+        commandName: "show",
+        abstract: "Show a model's architecture, size, quantization and tokenizer.",
+        discussion: "Reads only the GGUF header, so it is instant even for large models."
+    )
+
+    @Argument(help: "A model name (e.g. qwen2.5-coder:0.5b) or a path to a .gguf file.")
+    var model: String
+
+    @Flag(help: "Print one JSON object (snake_case keys; missing values are null).")
+    var json = false
+
+    @Flag(help: "Print the chat template instead of the summary.")
+    var template = false
+
+    @Flag(name: .shortAndLong, help: "Also list every metadata key (long arrays abbreviated).")
+    var verbose = false
+
+    func run() async throws {
+        let path = try ModelStore().resolve(model)
+        let file = try GGUFFile(path: path)
+        let summary = ModelSummary(file)
+        if template {
+            guard let text = summary.chatTemplate else {
+                throw ValidationError("\(model) has no chat template (a base model?)")
+            }
+            print(text)
+        } else if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(summary), as: UTF8.self))
+        } else {
+            print(Self.render(summary), terminator: "")
+            if verbose { print(Self.renderMetadata(file), terminator: "") }
+        }
+    }
+
+    static func render(_ s: ModelSummary) -> String {
+        var out = ""
+        func section(_ title: String) { out += "  \(title)\n" }
+        func row(_ label: String, _ value: String?) {
+            guard let value else { return }
+            out += "    " + label.padding(toLength: 20, withPad: " ", startingAt: 0) + value + "\n"
+        }
+        section("Model")
+        row("architecture", s.architecture.isEmpty ? "unknown" : s.architecture)
+        row("name", s.name)
+        row("parameters", s.parameterLabel)
+        row("context length", s.contextLength.map(String.init))
+        row("embedding length", s.embeddingLength.map(String.init))
+        row("layers", s.blockCount.map(String.init))
+        row("heads", s.headCount.map(String.init))
+        row("KV heads", s.headCountKV.map(String.init))
+        row("file type", s.fileType ?? "not recorded")
+        row("file size", byteLabel(s.fileSize))
+        out += "\n"
+        section("Tensors (\(s.tensorCount))")
+        for (type, count) in s.tensorTypesByCount { row(type, String(count)) }
+        out += "\n"
+        section("Tokenizer")
+        row("model", s.tokenizer.map { t in s.tokenizerPre.map { "\(t) (pre: \($0))" } ?? t } ?? "none")
+        row("vocab size", s.vocabSize.map(String.init))
+        row("chat template", s.chatTemplate.map { "yes (\($0.count) characters; swiftlm show --template)" } ?? "none (base model)")
+        out += "\n"
+        section("License")
+        out += "    \(s.license ?? "not stated")\n"
+        return out
+    }
+
+    static func renderMetadata(_ file: GGUFFile) -> String {
+        var out = "\n  Metadata (\(file.metadata.count) keys)\n"
+        for (key, value) in file.metadata {
+            out += "    \(key) = \(valueLabel(value))\n"
+        }
+        return out
+    }
+
+    static func valueLabel(_ value: GGUFValue) -> String {
+        switch value {
+        case let .string(s):
+            let line = s.split(whereSeparator: \.isNewline).first.map(String.init) ?? ""
+            return line.count > 60 || s.contains(where: \.isNewline) ? "\"\(line.prefix(60))...\" (\(s.count) characters)" : "\"\(s)\""
+        case let .array(a):
+            return "[\(a.count) × \(a.elementTypeName)]"
+        case let .bool(b): return String(b)
+        case let .uint64(v): return String(v)
+        case let .float32(f): return String(f)
+        case let .float64(d): return String(d)
+        default: return value.intValue.map(String.init) ?? value.typeName
+        }
+    }
+
+    /// Decimal units, as download sizes are usually quoted.
+    static func byteLabel(_ n: Int) -> String {
+        let units = [(1_000_000_000, "GB"), (1_000_000, "MB"), (1_000, "kB")]
+        for (scale, unit) in units where n >= scale {
+            return String(format: "%.1f", Double(n) / Double(scale)) + " " + unit
+        }
+        return "\(n) B"
+    }
 }

@@ -1,11 +1,86 @@
 #ifndef SWIFTLM_CKERNELS_H
 #define SWIFTLM_CKERNELS_H
-// Innermost SIMD loops. Filled in by the Kernels work; see Sources/Kernels for the Swift side.
+// Innermost SIMD loops, the thread pool they run on, and ggml's quant block layouts.
+// The Swift side (Sources/Kernels) validates arguments and holds the scalar references.
 #include <stdint.h>
 #include <stddef.h>
+#include "ops.h" // float vector ops of the forward pass (Models engineer)
 
 /// CPU feature bits detected at run time.
 int swiftlm_cpu_has_avx2(void);
 int swiftlm_cpu_has_avx512_vnni(void);
+
+// ---------------------------------------------------------------------------------------------
+// Quant blocks, byte for byte as ggml/src/ggml-common.h lays them out (fp16 fields kept as raw
+// uint16_t bits). QK = 32 for the legacy quants, QK_K = 256 for the k-quants.
+// ---------------------------------------------------------------------------------------------
+#define SL_QK 32
+#define SL_QK_K 256
+#define SL_K_SCALE_SIZE 12
+
+typedef struct { uint16_t d; uint8_t qs[SL_QK / 2]; } sl_block_q4_0;
+typedef struct { uint16_t d; uint16_t m; uint8_t qs[SL_QK / 2]; } sl_block_q4_1;
+typedef struct { uint16_t d; uint8_t qh[4]; uint8_t qs[SL_QK / 2]; } sl_block_q5_0;
+typedef struct { uint16_t d; uint16_t m; uint8_t qh[4]; uint8_t qs[SL_QK / 2]; } sl_block_q5_1;
+typedef struct { uint16_t d; int8_t qs[SL_QK]; } sl_block_q8_0;
+typedef struct { uint16_t d; uint16_t s; int8_t qs[SL_QK]; } sl_block_q8_1;
+typedef struct { uint8_t scales[SL_QK_K / 16]; uint8_t qs[SL_QK_K / 4]; uint16_t d; uint16_t dmin; } sl_block_q2_K;
+typedef struct { uint8_t hmask[SL_QK_K / 8]; uint8_t qs[SL_QK_K / 4]; uint8_t scales[12]; uint16_t d; } sl_block_q3_K;
+typedef struct { uint16_t d; uint16_t dmin; uint8_t scales[SL_K_SCALE_SIZE]; uint8_t qs[SL_QK_K / 2]; } sl_block_q4_K;
+typedef struct {
+    uint16_t d; uint16_t dmin; uint8_t scales[SL_K_SCALE_SIZE]; uint8_t qh[SL_QK_K / 8]; uint8_t qs[SL_QK_K / 2];
+} sl_block_q5_K;
+typedef struct { uint8_t ql[SL_QK_K / 2]; uint8_t qh[SL_QK_K / 4]; int8_t scales[SL_QK_K / 16]; uint16_t d; } sl_block_q6_K;
+typedef struct { float d; int8_t qs[SL_QK_K]; int16_t bsums[SL_QK_K / 16]; } sl_block_q8_K;
+
+// ggml type ids (GGUF tensor-info values) the C side understands.
+enum {
+    SL_F32 = 0, SL_F16 = 1, SL_Q4_0 = 2, SL_Q4_1 = 3, SL_Q5_0 = 6, SL_Q5_1 = 7, SL_Q8_0 = 8, SL_Q8_1 = 9,
+    SL_Q2_K = 10, SL_Q3_K = 11, SL_Q4_K = 12, SL_Q5_K = 13, SL_Q6_K = 14, SL_Q8_K = 15, SL_BF16 = 30,
+};
+
+/// Instruction-set levels a kernel can be asked to use.
+enum { SL_ISA_AVX2 = 1, SL_ISA_AVX512VNNI = 2 };
+
+/// Best level this CPU supports (0 when neither fast path can run).
+int sl_best_isa(void);
+
+/// Activation format (a type id above) the fast kernels pair with `wtype`, or -1 if unknown.
+int sl_activation_type(int wtype);
+
+/// 1 when `isa` has a kernel for weights of type `wtype`.
+int sl_isa_supports(int isa, int wtype);
+
+/// Quantizes `n` floats (a multiple of the block size) into activation blocks of type `atype`
+/// (SL_Q8_0, SL_Q8_1, SL_Q8_K; SL_F32 copies). Returns 0, or -1 for an unknown type.
+int sl_quantize_activations(int isa, int atype, const float *x, void *dst, int64_t n);
+
+/// out[j] = dot(weight row `w`, activation row j) for j < nrows_a, over n elements. Activation rows
+/// are `a_stride` bytes apart and already in `sl_activation_type(wtype)`. Returns 0, or -1 when
+/// `isa` has no kernel for `wtype`.
+int sl_vec_dot(int isa, int wtype, int64_t n, const void *w, const void *a, size_t a_stride, int nrows_a, float *out);
+
+/// Dequantizes `n` elements of type `wtype` at `src` into floats. Returns 0, or -1 when unsupported.
+int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n);
+
+// ---------------------------------------------------------------------------------------------
+// Thread pool: persistent workers that spin briefly then park, so a call costs microseconds.
+// ---------------------------------------------------------------------------------------------
+typedef struct sl_pool sl_pool;
+typedef void (*sl_task_fn)(void *ctx, int64_t index);
+
+sl_pool *sl_pool_create(int threads);
+void sl_pool_destroy(sl_pool *pool);
+int sl_pool_threads(const sl_pool *pool);
+/// Runs fn(ctx, i) for every i in [0, count) across the pool (caller included); returns when all are done.
+/// Calls from inside a task run inline on the calling thread.
+void sl_pool_run(sl_pool *pool, int64_t count, sl_task_fn fn, void *ctx);
+
+/// y[b*rows + r] = dot(W row r, x row b) for every r < rows, b < batch, with the weight in `wtype`
+/// (`w` holds rows x cols row-major). Quantizes x into the pool's scratch, then splits rows
+/// across the pool, tiling batch rows so each weight block is decoded once per tile.
+/// Returns 0, or -1 when `isa` has no kernel for `wtype` (nothing is written).
+int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
+              const float *x, int64_t batch, float *y);
 
 #endif

@@ -1,0 +1,166 @@
+// Dispatch by CPU level and weight type, activation quantization into the pool's scratch, and the
+// row-split, batch-tiled matrix product.
+#include "internal.h"
+#include <string.h>
+
+int sl_best_isa(void) {
+    if (swiftlm_cpu_has_avx512_vnni() && swiftlm_cpu_has_avx2()) return SL_ISA_AVX512VNNI;
+    if (swiftlm_cpu_has_avx2()) return SL_ISA_AVX2;
+    return 0;
+}
+
+int sl_activation_type(int wtype) {
+    switch (wtype) {
+    case SL_F32: case SL_F16: case SL_BF16: return SL_F32;
+    case SL_Q4_0: case SL_Q5_0: case SL_Q8_0: return SL_Q8_0;
+    case SL_Q4_1: case SL_Q5_1: return SL_Q8_1;
+    case SL_Q2_K: case SL_Q3_K: case SL_Q4_K: case SL_Q5_K: case SL_Q6_K: return SL_Q8_K;
+    default: return -1;
+    }
+}
+
+/// Block geometry of the activation formats: elements and bytes per block.
+static void act_geometry(int atype, int64_t *elems, size_t *bytes) {
+    switch (atype) {
+    case SL_Q8_0: *elems = SL_QK; *bytes = sizeof(sl_block_q8_0); break;
+    case SL_Q8_1: *elems = SL_QK; *bytes = sizeof(sl_block_q8_1); break;
+    case SL_Q8_K: *elems = SL_QK_K; *bytes = sizeof(sl_block_q8_K); break;
+    default: *elems = 1; *bytes = sizeof(float); break;
+    }
+}
+
+static size_t weight_row_bytes(int wtype, int64_t cols) {
+    switch (wtype) {
+    case SL_F32: return (size_t)cols * 4;
+    case SL_F16: case SL_BF16: return (size_t)cols * 2;
+    case SL_Q4_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q4_0);
+    case SL_Q4_1: return (size_t)(cols / SL_QK) * sizeof(sl_block_q4_1);
+    case SL_Q5_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q5_0);
+    case SL_Q5_1: return (size_t)(cols / SL_QK) * sizeof(sl_block_q5_1);
+    case SL_Q8_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q8_0);
+    case SL_Q2_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q2_K);
+    case SL_Q3_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q3_K);
+    case SL_Q4_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q4_K);
+    case SL_Q5_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q5_K);
+    case SL_Q6_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q6_K);
+    default: return 0;
+    }
+}
+
+static sl_dot_fn dot_for(int isa, int wtype) {
+    switch (isa) {
+    case SL_ISA_AVX512VNNI: return sl_best_isa() >= SL_ISA_AVX512VNNI ? sl_dot_vnni(wtype) : NULL;
+    case SL_ISA_AVX2: return sl_best_isa() >= SL_ISA_AVX2 ? sl_dot_avx2(wtype) : NULL;
+    default: return NULL;
+    }
+}
+
+int sl_isa_supports(int isa, int wtype) { return dot_for(isa, wtype) != NULL; }
+
+int sl_quantize_activations(int isa, int atype, const float *x, void *dst, int64_t n) {
+    if (isa < SL_ISA_AVX2 || sl_best_isa() < SL_ISA_AVX2) return -1;
+    sl_quant_fn q = sl_quant_avx2(atype);
+    if (!q) return -1;
+    q(x, dst, n);
+    return 0;
+}
+
+int sl_vec_dot(int isa, int wtype, int64_t n, const void *w, const void *a, size_t a_stride, int nrows_a, float *out) {
+    sl_dot_fn dot = dot_for(isa, wtype);
+    if (!dot) return -1;
+    for (int j = 0; j < nrows_a; j += SL_MAX_NB) {
+        const int nb = nrows_a - j < SL_MAX_NB ? nrows_a - j : SL_MAX_NB;
+        dot(n, w, (const char *)a + (size_t)j * a_stride, a_stride, nb, out + j);
+    }
+    return 0;
+}
+
+int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n) {
+    if (isa < SL_ISA_AVX2 || sl_best_isa() < SL_ISA_AVX2) return -1;
+    sl_dequant_fn f = sl_dequant_avx2(wtype);
+    if (!f) return -1;
+    f(src, dst, n);
+    return 0;
+}
+
+typedef struct {
+    sl_dot_fn dot;
+    sl_quant_fn quant;
+    const char *w;
+    size_t w_row;
+    int64_t rows, cols, batch;
+    const float *x;
+    char *a;
+    size_t a_row;
+    float *y;
+    int64_t rows_per_task;
+    int64_t batch_per_task;  // activation rows quantized per task
+} mm_job;
+
+static void quant_task(void *ctx, int64_t t) {
+    const mm_job *j = ctx;
+    const int64_t b0 = t * j->batch_per_task;
+    const int64_t b1 = b0 + j->batch_per_task < j->batch ? b0 + j->batch_per_task : j->batch;
+    for (int64_t b = b0; b < b1; b++) j->quant(j->x + b * j->cols, j->a + (size_t)b * j->a_row, j->cols);
+}
+
+/// One task: a band of weight rows against every activation row. The band (a few KB of weights)
+/// stays in L1 while the batch streams past it in tiles of SL_MAX_NB rows.
+static void rows_task(void *ctx, int64_t t) {
+    const mm_job *j = ctx;
+    const int64_t r0 = t * j->rows_per_task;
+    const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    float out[SL_MAX_NB];
+    for (int64_t b = 0; b < j->batch; b += SL_MAX_NB) {
+        const int nb = j->batch - b < SL_MAX_NB ? (int)(j->batch - b) : SL_MAX_NB;
+        const char *a = j->a + (size_t)b * j->a_row;
+        for (int64_t r = r0; r < r1; r++) {
+            j->dot(j->cols, j->w + (size_t)r * j->w_row, a, j->a_row, nb, out);
+            for (int k = 0; k < nb; k++) j->y[(b + k) * j->rows + r] = out[k];
+        }
+    }
+}
+
+int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
+              const float *x, int64_t batch, float *y) {
+    sl_dot_fn dot = dot_for(isa, wtype);
+    const int atype = sl_activation_type(wtype);
+    sl_quant_fn quant = sl_quant_avx2(atype);
+    if (!dot || !quant) return -1;
+    if (rows <= 0 || batch <= 0) return 0;
+    int64_t elems;
+    size_t ablock;
+    act_geometry(atype, &elems, &ablock);
+    mm_job job = {
+        .dot = dot, .quant = quant, .w = w, .w_row = weight_row_bytes(wtype, cols), .rows = rows, .cols = cols,
+        .batch = batch, .x = x, .a_row = (size_t)(cols / elems) * ablock, .y = y,
+    };
+    const int nested = sl_pool_nested();
+    if (!nested) sl_pool_lock(pool);
+    const size_t need = job.a_row * (size_t)batch;
+    job.a = nested ? sl_thread_scratch(need) : sl_pool_scratch(pool, need);
+    if (!job.a) {
+        if (!nested) sl_pool_unlock(pool);
+        return -1;
+    }
+    const int threads = sl_pool_threads(pool);
+    // F32 activations are used in place: no copy.
+    if (atype == SL_F32) {
+        job.a = (char *)x;
+    } else if (batch >= 2 * threads) {
+        job.batch_per_task = (batch + 4 * threads - 1) / (4 * threads);
+        sl_pool_run_locked(pool, (batch + job.batch_per_task - 1) / job.batch_per_task, quant_task, &job);
+    } else {
+        job.batch_per_task = batch;
+        quant_task(&job, 0);
+    }
+    // Enough tasks to balance 2+ threads (and stragglers on a shared machine), few enough that
+    // claiming one costs nothing next to its work.
+    int64_t tasks = (int64_t)threads * 8;
+    if (tasks > rows) tasks = rows;
+    job.rows_per_task = (rows + tasks - 1) / tasks;
+    if (batch > 1 && job.rows_per_task > 16) job.rows_per_task = 16;
+    sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, rows_task, &job);
+    if (!nested) sl_pool_unlock(pool);
+    return 0;
+}

@@ -1,0 +1,131 @@
+// Float vector ops for the forward pass; see include/ops.h. Each op has an AVX2+FMA body compiled
+// with a target attribute (the package sets no -march) and a portable body, chosen once at run time.
+#include "ops.h"
+#include "CKernels.h"
+#include <math.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define SL_AVX2 __attribute__((target("avx2,fma")))
+
+static int has_avx2(void) {
+    static int cached = -1;
+    if (cached < 0) cached = swiftlm_cpu_has_avx2() ? 1 : 0;
+    return cached;
+}
+
+SL_AVX2 static float hsum256(__m256 v) {
+    __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
+    lo = _mm_add_ps(lo, hi);
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+SL_AVX2 static float dot_avx2(const float *a, const float *b, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 8), _mm256_loadu_ps(b + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 16), _mm256_loadu_ps(b + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i + 24), _mm256_loadu_ps(b + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + i), _mm256_loadu_ps(b + i), s0);
+    float s = hsum256(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+SL_AVX2 static void axpy_avx2(float *y, float alpha, const float *x, int64_t n) {
+    const __m256 va = _mm256_set1_ps(alpha);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+        _mm256_storeu_ps(y + i + 8, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i + 8), _mm256_loadu_ps(y + i + 8)));
+    }
+    for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
+    for (; i < n; i++) y[i] += alpha * x[i];
+}
+#else
+static int has_avx2(void) { return 0; }
+#endif
+
+static float dot_c(const float *a, const float *b, int64_t n) {
+    float s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        s0 += a[i] * b[i]; s1 += a[i + 1] * b[i + 1]; s2 += a[i + 2] * b[i + 2]; s3 += a[i + 3] * b[i + 3];
+    }
+    for (; i < n; i++) s0 += a[i] * b[i];
+    return (s0 + s1) + (s2 + s3);
+}
+
+float sl_ops_dot(const float *a, const float *b, int64_t n) {
+#if defined(__x86_64__)
+    if (has_avx2()) return dot_avx2(a, b, n);
+#endif
+    return dot_c(a, b, n);
+}
+
+void sl_ops_axpy(float *y, float alpha, const float *x, int64_t n) {
+#if defined(__x86_64__)
+    if (has_avx2()) { axpy_avx2(y, alpha, x, n); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) y[i] += alpha * x[i];
+}
+
+void sl_ops_scale(float *y, const float *x, float scale, int64_t n) {
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale;
+}
+
+void sl_ops_rmsnorm(float *y, const float *x, const float *w, float eps, int64_t n) {
+    // Sum of squares in double: the mean is over a few hundred to a few thousand values and a float
+    // running sum would drift from the reference by more than the test tolerances.
+    double ss = 0;
+    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
+    const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] * r * w[i];
+}
+
+void sl_ops_softmax(float *x, int64_t n) {
+    float m = x[0];
+    for (int64_t i = 1; i < n; i++) m = x[i] > m ? x[i] : m;
+    double sum = 0;
+    for (int64_t i = 0; i < n; i++) { x[i] = expf(x[i] - m); sum += x[i]; }
+    const float inv = (float)(1.0 / sum);
+    for (int64_t i = 0; i < n; i++) x[i] *= inv;
+}
+
+void sl_ops_silu_mul(float *g, const float *u, int64_t n) {
+    for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
+}
+
+void sl_ops_gelu_mul(float *g, const float *u, int64_t n) {
+    const float c = 0.7978845608028654f; // sqrt(2/pi)
+    for (int64_t i = 0; i < n; i++) {
+        const float v = g[i];
+        g[i] = 0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))) * u[i];
+    }
+}
+
+void sl_ops_rope(float *x, int64_t heads, int64_t head_dim, int64_t rot, const float *cos_t,
+                 const float *sin_t, int neox) {
+    const int64_t half = rot / 2;
+    for (int64_t h = 0; h < heads; h++) {
+        float *v = x + h * head_dim;
+        if (neox) {
+            for (int64_t i = 0; i < half; i++) {
+                const float a = v[i], b = v[i + half];
+                v[i] = a * cos_t[i] - b * sin_t[i];
+                v[i + half] = a * sin_t[i] + b * cos_t[i];
+            }
+        } else {
+            for (int64_t i = 0; i < half; i++) {
+                const float a = v[2 * i], b = v[2 * i + 1];
+                v[2 * i] = a * cos_t[i] - b * sin_t[i];
+                v[2 * i + 1] = a * sin_t[i] + b * cos_t[i];
+            }
+        }
+    }
+}

@@ -1,0 +1,117 @@
+/// What `swiftlm show` (and the server's show endpoint) report about a model, read from the GGUF
+/// header alone: no tensor data is touched, so it is as fast as opening the file.
+public struct ModelSummary: Sendable, Equatable {
+    /// `general.architecture` (empty when the file does not say).
+    public var architecture: String
+    /// `general.name`, a display name chosen by whoever converted the model.
+    public var name: String?
+    /// Exact parameter count: the sum of every tensor's element count.
+    public var parameters: Int
+    public var contextLength: Int?
+    public var embeddingLength: Int?
+    /// Number of transformer blocks (layers).
+    public var blockCount: Int?
+    /// Attention heads; for files that list a count per layer, the largest.
+    public var headCount: Int?
+    public var headCountKV: Int?
+    /// `general.file_type` as llama.cpp names it (`Q4_K_M`), nil when the file does not say.
+    public var fileType: String?
+    /// Number of tensors of each ggml type, keyed by ggml's type name (`Q4_K`, `F32`).
+    public var tensorTypes: [String: Int]
+    /// `<arch>.vocab_size`, else the length of `tokenizer.ggml.tokens`.
+    public var vocabSize: Int?
+    /// `tokenizer.ggml.model`: `gpt2` (byte-level BPE), `llama` (SentencePiece), ...
+    public var tokenizer: String?
+    /// `tokenizer.ggml.pre`, the pre-tokenizer variant of BPE vocabularies.
+    public var tokenizerPre: String?
+    /// The Jinja chat template, nil for base models without one.
+    public var chatTemplate: String?
+    public var license: String?
+    public var tensorCount: Int
+    public var fileSize: Int
+    public var ggufVersion: Int
+
+    public init(_ file: GGUFFile) {
+        let arch = file.architecture ?? ""
+        architecture = arch
+        name = file.string(GGUFKey.name)
+        parameters = file.parameterCount
+        contextLength = file.int(GGUFKey.contextLength(arch))
+        embeddingLength = file.int(GGUFKey.embeddingLength(arch))
+        blockCount = file.int(GGUFKey.blockCount(arch))
+        headCount = Self.largestInt(file[GGUFKey.headCount(arch)])
+        headCountKV = Self.largestInt(file[GGUFKey.headCountKV(arch)])
+        fileType = file.int(GGUFKey.fileType).map(GGUFFileType.name)
+        var types: [String: Int] = [:]
+        for t in file.tensors { types[t.type.name, default: 0] += 1 }
+        tensorTypes = types
+        vocabSize = file.int(GGUFKey.vocabSize(arch)) ?? file.array(GGUFKey.tokens)?.count
+        tokenizer = file.string(GGUFKey.tokenizerModel)
+        tokenizerPre = file.string(GGUFKey.tokenizerPre)
+        chatTemplate = file.string(GGUFKey.chatTemplate)
+        license = file.string(GGUFKey.license)
+        tensorCount = file.tensors.count
+        fileSize = file.fileSize
+        ggufVersion = Int(file.version)
+    }
+
+    /// Per-layer arrays (some architectures vary head counts by layer) report their maximum.
+    private static func largestInt(_ value: GGUFValue?) -> Int? {
+        if let i = value?.intValue { return i }
+        return value?.arrayValue?.ints?.max()
+    }
+
+    /// The parameter count the way model cards write it: `494.0M`, `1.5B`, `135K`.
+    public var parameterLabel: String { Self.countLabel(parameters) }
+
+    static func countLabel(_ n: Int) -> String {
+        let units: [(Int, String)] = [(1_000_000_000_000, "T"), (1_000_000_000, "B"), (1_000_000, "M"), (1_000, "K")]
+        for (scale, suffix) in units {
+            // One decimal, rounded half up, in integers so the label never depends on float formatting;
+            // a unit is used once the count rounds to at least 1.0 of it (999,950 is "1.0M").
+            let tenths = (n / (scale / 100) + 5) / 10
+            if tenths >= 10 { return "\(tenths / 10).\(tenths % 10)\(suffix)" }
+        }
+        return "\(n)"
+    }
+
+    /// Tensor types, most frequent first (ties by name), for stable display.
+    public var tensorTypesByCount: [(type: String, count: Int)] {
+        tensorTypes.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key < $1.key }.map { ($0.key, $0.value) }
+    }
+}
+
+/// The JSON shape of `swiftlm show --json`: snake_case keys, and absent values written as `null`
+/// (not omitted) so consumers can rely on every key being there.
+extension ModelSummary: Encodable {
+    enum CodingKeys: String, CodingKey {
+        case architecture, name, parameters, parameterSize = "parameter_size", contextLength = "context_length"
+        case embeddingLength = "embedding_length", blockCount = "block_count", headCount = "head_count"
+        case headCountKV = "head_count_kv", fileType = "file_type", tensorTypes = "tensor_types"
+        case tensorCount = "tensor_count", vocabSize = "vocab_size", tokenizer, tokenizerPre = "tokenizer_pre"
+        case chatTemplate = "chat_template", license, fileSize = "file_size", ggufVersion = "gguf_version"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(architecture, forKey: .architecture)
+        try c.encode(name, forKey: .name)
+        try c.encode(parameters, forKey: .parameters)
+        try c.encode(parameterLabel, forKey: .parameterSize)
+        try c.encode(contextLength, forKey: .contextLength)
+        try c.encode(embeddingLength, forKey: .embeddingLength)
+        try c.encode(blockCount, forKey: .blockCount)
+        try c.encode(headCount, forKey: .headCount)
+        try c.encode(headCountKV, forKey: .headCountKV)
+        try c.encode(fileType, forKey: .fileType)
+        try c.encode(tensorTypes, forKey: .tensorTypes)
+        try c.encode(tensorCount, forKey: .tensorCount)
+        try c.encode(vocabSize, forKey: .vocabSize)
+        try c.encode(tokenizer, forKey: .tokenizer)
+        try c.encode(tokenizerPre, forKey: .tokenizerPre)
+        try c.encode(chatTemplate, forKey: .chatTemplate)
+        try c.encode(license, forKey: .license)
+        try c.encode(fileSize, forKey: .fileSize)
+        try c.encode(ggufVersion, forKey: .ggufVersion)
+    }
+}

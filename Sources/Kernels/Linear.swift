@@ -1,0 +1,106 @@
+import CKernels
+import GGUF
+
+/// Which implementation a kernel call uses. `best` picks the fastest one this CPU supports.
+public enum KernelPath: Sendable, Equatable, CustomStringConvertible {
+    /// The scalar Swift reference (`Reference`).
+    case scalar
+    /// C with AVX2 + FMA + F16C.
+    case avx2
+    /// C with AVX-512 VNNI on 256-bit vectors (AVX512VL), AVX2 elsewhere.
+    case avx512vnni
+
+    /// The fastest path on this CPU.
+    public static let best: KernelPath = {
+        switch sl_best_isa() {
+        case Int32(SL_ISA_AVX512VNNI): return .avx512vnni
+        case Int32(SL_ISA_AVX2): return .avx2
+        default: return .scalar
+        }
+    }()
+
+    /// Every path this CPU can run, scalar first.
+    public static var available: [KernelPath] {
+        switch best {
+        case .scalar: return [.scalar]
+        case .avx2: return [.scalar, .avx2]
+        case .avx512vnni: return [.scalar, .avx2, .avx512vnni]
+        }
+    }
+
+    var isa: Int32 {
+        switch self {
+        case .scalar: return 0
+        case .avx2: return Int32(SL_ISA_AVX2)
+        case .avx512vnni: return Int32(SL_ISA_AVX512VNNI)
+        }
+    }
+
+    /// True when this path has a SIMD kernel for weights of `type` (the scalar path handles all).
+    public func hasKernel(for type: GGMLType) -> Bool {
+        self == .scalar ? Reference.weightTypes.contains(type) : sl_isa_supports(isa, Int32(type.rawValue)) != 0
+    }
+
+    public var description: String {
+        switch self {
+        case .scalar: return "scalar"
+        case .avx2: return "avx2"
+        case .avx512vnni: return "avx512vnni"
+        }
+    }
+}
+
+/// Matrix x vector and matrix x matrix products with quantized weights.
+public enum Linear {
+    /// y[b*rows + r] = sum_c W[r, c] * x[b*cols + c], for b in 0..<batch. x: [batch x cols] f32; y: [batch x rows] f32.
+    /// Quantizes x once per call to the weight's activation format, then splits rows across the pool.
+    /// With batch > 1 each weight block is decoded once per tile of up to 4 activation rows.
+    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
+        matmul(w, x, batch: batch, y, pool: pool, path: .best)
+    }
+
+    /// `matmul` on a chosen implementation (tests hold every path to the scalar reference).
+    /// A path without a kernel for the weight's type falls back to the scalar reference.
+    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>,
+                              pool: ThreadPool, path: KernelPath) {
+        precondition(batch >= 0, "matmul: negative batch")
+        guard batch > 0, w.rows > 0 else { return }
+        if w.cols == 0 {
+            y.update(repeating: 0, count: batch * w.rows)
+            return
+        }
+        if path != .scalar,
+           sl_matmul(pool.handle, path.isa, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols), x, Int64(batch), y) == 0 {
+            return
+        }
+        scalarMatmul(w, x, batch: batch, y, pool: pool)
+    }
+
+    /// Decodes row `row` of `w` (cols floats) into `dst`: the embedding lookup.
+    public static func dequantizeRow(_ w: WeightMatrix, row: Int, into dst: UnsafeMutablePointer<Float>) {
+        precondition(row >= 0 && row < w.rows, "dequantizeRow: row \(row) out of 0..<\(w.rows) in \(w.name)")
+        let src = w.data + row * w.rowBytes
+        if sl_dequantize(KernelPath.best.isa, Int32(w.type.rawValue), src, dst, Int64(w.cols)) != 0 {
+            Reference.dequantize(w.type, src, dst, count: w.cols)
+        }
+    }
+
+    /// Reference path: activations quantized by the Swift reference, one `Reference.dot` per output.
+    private static func scalarMatmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>,
+                                     pool: ThreadPool) {
+        let act = Reference.activationType(for: w.type)!
+        let actRow = w.cols / act.blockSize * act.typeSize
+        let quantized = UnsafeMutableRawPointer.allocate(byteCount: batch * actRow, alignment: 64)
+        defer { quantized.deallocate() }
+        for b in 0 ..< batch { Reference.quantize(act, x + b * w.cols, quantized + b * actRow, count: w.cols) }
+        let rowsPerTask = 16
+        pool.parallelFor((w.rows + rowsPerTask - 1) / rowsPerTask) { task in
+            for r in task * rowsPerTask ..< min(w.rows, (task + 1) * rowsPerTask) {
+                let wr = w.data + r * w.rowBytes
+                for b in 0 ..< batch {
+                    y[b * w.rows + r] = Reference.dot(w.type, wr, UnsafeRawPointer(quantized + b * actRow), count: w.cols)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+import GGUF
+import Kernels
+
+/// The gemma3 architecture (Gemma 3 text models, 270M to 27B).
+///
+/// Conventions from llama.cpp (`src/models/gemma3.cpp`, `llama-hparams.cpp`) and its converter:
+/// - token embeddings scaled by sqrt(n_embd);
+/// - RMSNorm weights used as stored: `convert_hf_to_gguf.py` already added Gemma's `1 +` to them;
+/// - pre- and post-norms around attention and FFN, per-head RMSNorm of Q and K before RoPE;
+/// - RoPE NEOX; GELU (tanh approximation) gated FFN;
+/// - sliding-window attention on 5 of every 6 layers (layer `il` is local unless `il % 6 == 5`,
+///   or per `attention.sliding_window_pattern`); a query at p sees keys p-window+1...p there, with RoPE
+///   base `rope.freq_base_swa` (default 10000) while global layers use `rope.freq_base`;
+/// - attention scale 1/sqrt(key_length) (only the 27B uses n_embd / n_head; it is recognised by its 62 layers);
+/// - optional final logit softcapping `cap · tanh(x / cap)`.
+enum Gemma3 {
+    static let architecture = "gemma3"
+    /// Every `swaPeriod`-th layer (the last of each group) is global.
+    static let swaPeriod = 6
+
+    static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .geluTanh,
+                                  layout: BlockTensors(qkNorm: .required, postNorms: .required), adjust: adjust)
+    }
+
+    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+        let a = architecture
+        c.embeddingScale = Float(c.embeddingLength).squareRoot()
+        c.attentionScale = c.layerCount == 62
+            ? 1 / Float(c.embeddingLength / max(1, c.headCount)).squareRoot()
+            : 1 / Float(c.keyLength).squareRoot()
+        if let cap = try m.optionalFloat(GGUFKey.finalLogitSoftcapping(a)), cap > 0 { c.finalLogitSoftcap = cap }
+        let window = try m.int(GGUFKey.slidingWindow(a), default: 0)
+        guard window > 0 else { return }
+        let local = try slidingLayers(m, layerCount: c.layerCount)
+        let localBase = try m.float(GGUFKey.ropeFreqBaseSWA(a), default: 10000)
+        for l in 0 ..< c.layerCount where local[l] {
+            c.layerWindow[l] = window
+            c.layerRopeBase[l] = localBase
+        }
+    }
+
+    /// Which layers use the sliding window: an explicit per-layer bool array, a period, or the default 6.
+    private static func slidingLayers(_ m: MetadataReader, layerCount: Int) throws(ModelError) -> [Bool] {
+        let key = GGUFKey.slidingWindowPattern(m.arch)
+        if let array = m.gguf.array(key) {
+            guard case let .bools(flags) = array, flags.count >= layerCount else {
+                throw .invalidMetadata(key: key, reason: "expected \(layerCount) booleans")
+            }
+            return Array(flags.prefix(layerCount))
+        }
+        let period = try m.int(key, default: swaPeriod)
+        return (0 ..< layerCount).map { period == 0 || $0 % period < period - 1 }
+    }
+}

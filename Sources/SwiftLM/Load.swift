@@ -1,0 +1,72 @@
+import Foundation
+import Runtime
+import Store
+import Template
+
+/// The high-level entry points of the library.
+///
+/// ```swift
+/// let model = try await SwiftLM.load("qwen2.5-coder:0.5b")
+/// for try await piece in try model.complete("def fib(n):").textPieces { print(piece, terminator: "") }
+/// ```
+public enum SwiftLM {
+    /// Resolves `nameOrPath` through the model store (pulling a catalog model that is not there yet when
+    /// `pull` is true) and loads it.
+    /// - Parameters:
+    ///   - threads: kernel threads; nil uses the physical core count (or SWIFTLM_THREADS).
+    ///   - progress: pull progress snapshots, only called when a download happens.
+    public static func load(_ nameOrPath: String, threads: Int? = nil, pull: Bool = true, store: ModelStore = ModelStore(),
+                            progress: (PullProgress) -> Void = { _ in }) async throws -> LoadedModel {
+        let path: String
+        do {
+            path = try store.resolve(nameOrPath)
+        } catch let error {
+            guard pull, case .notPulled = error else { throw error }
+            path = try await store.pull(nameOrPath, progress: progress).path
+        }
+        return try LoadedModel(path: path, threads: threads, name: ModelName.isPath(nameOrPath) ? nil : nameOrPath)
+    }
+}
+
+extension LoadedModel {
+    /// Tokenizes `text` for plain completion as llama.cpp does: BOS if the model's metadata asks for it,
+    /// special-token text such as `<|im_start|>` parsed into its token.
+    public func completionTokens(_ text: String) -> [Int32] {
+        tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+    }
+
+    /// Streams a raw continuation of `text` (no chat template) in a fresh context.
+    /// - Parameter contextLength: nil means 4096, capped at the model's trained length.
+    public func complete(_ text: String, options: GenerationOptions = GenerationOptions(),
+                         contextLength: Int? = nil) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        let context = try InferenceContext(model: self, contextLength: contextLength)
+        return context.generate(prompt: completionTokens(text), options: options)
+    }
+
+    /// Starts a conversation using the model's chat template (or `template`).
+    public func chat(system: String? = nil, options: GenerationOptions = GenerationOptions(),
+                     contextLength: Int? = nil, template: ChatTemplate? = nil) throws -> ChatSession {
+        let context = try InferenceContext(model: self, contextLength: contextLength)
+        return try ChatSession(context: context, system: system, options: options, template: template)
+    }
+}
+
+extension AsyncThrowingStream where Element == GenerationEvent, Failure == Error {
+    /// Just the text pieces, for callers who do not need the final statistics.
+    public var textPieces: AsyncCompactMapSequence<AsyncThrowingStream<GenerationEvent, Error>, String> {
+        compactMap(\.text)
+    }
+
+    /// Collects the whole reply and the final statistics.
+    public func collect() async throws -> (text: String, stats: GenerationStats) {
+        var text = ""
+        var stats = GenerationStats()
+        for try await event in self {
+            switch event {
+            case let .text(t): text += t
+            case let .done(s): stats = s
+            }
+        }
+        return (text, stats)
+    }
+}

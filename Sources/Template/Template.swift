@@ -1,1 +1,0 @@
-// The Template module. See DEVELOPERS.md for its place in the pipeline.

@@ -1,0 +1,75 @@
+import Dispatch
+import Foundation
+import SwiftLM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Unbuffered write to stdout, so streamed pieces appear as they are generated.
+func writeStandardOutput(_ text: String) {
+    FileHandle.standardOutput.write(Data(text.utf8))
+}
+
+/// Streams a generation to stdout; returns the final statistics (nil if the stream ended without them).
+@discardableResult
+func printStream(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws -> GenerationStats? {
+    var stats: GenerationStats?
+    for try await event in stream {
+        switch event {
+        case let .text(piece): writeStandardOutput(piece)
+        case let .done(s): stats = s
+        }
+    }
+    return stats
+}
+
+/// Ollama-style `--verbose` statistics on stderr.
+func printVerboseStats(_ s: GenerationStats, loadDuration: Duration?) {
+    func ms(_ d: Duration) -> String { String(format: "%.2fms", d.seconds * 1000) }
+    var lines: [String] = []
+    if let loadDuration { lines.append("load duration:        \(ms(loadDuration))") }
+    let evaluated = s.promptTokens - s.cachedPromptTokens
+    lines.append("prompt eval count:    \(evaluated) token(s)" + (s.cachedPromptTokens > 0 ? " (+\(s.cachedPromptTokens) cached)" : ""))
+    lines.append("prompt eval duration: \(ms(s.promptDuration))")
+    lines.append(String(format: "prompt eval rate:     %.2f tokens/s", s.promptTokensPerSecond))
+    lines.append("eval count:           \(s.generatedTokens) token(s)")
+    lines.append("eval duration:        \(ms(s.generationDuration))")
+    lines.append(String(format: "eval rate:            %.2f tokens/s", s.generationTokensPerSecond))
+    lines.append("done reason:          \(s.doneReason.rawValue)")
+    writeStandardError(lines.joined(separator: "\n") + "\n")
+}
+
+/// Routes Ctrl-C to cancelling the current reply instead of killing the process.
+final class InterruptHandler: @unchecked Sendable {
+    private let source: DispatchSourceSignal
+    private let lock = NSLock()
+    private var onInterrupt: (@Sendable () -> Void)?
+
+    init() {
+        signal(SIGINT, SIG_IGN)
+        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "swiftlm.sigint"))
+        source.setEventHandler { [weak self] in self?.fire() }
+        source.resume()
+    }
+
+    deinit {
+        source.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
+
+    /// What Ctrl-C does from now on.
+    func set(_ action: (@Sendable () -> Void)?) {
+        lock.lock()
+        onInterrupt = action
+        lock.unlock()
+    }
+
+    private func fire() {
+        lock.lock()
+        let action = onInterrupt
+        lock.unlock()
+        action?()
+    }
+}

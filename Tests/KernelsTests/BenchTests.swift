@@ -1,0 +1,86 @@
+import Foundation
+import GGUF
+import Kernels
+import TestSupport
+import Testing
+
+/// Throughput check to run by hand, never a timed assertion:
+///   SWIFTLM_KERNEL_BENCH=1 swift test -c release --filter KernelsTests.BenchTests
+/// Prints weight GB/s for mat-vec and the time of every matmul of qwen2.5-coder:0.5b at batch 1 and 512.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["SWIFTLM_KERNEL_BENCH"] == "1"), .serialized)
+struct BenchTests {
+    static let pool = ThreadPool(threads: ThreadPool.defaultThreadCount)
+
+    static func seconds(_ body: () -> Void) -> Double {
+        let start = DispatchTime.now().uptimeNanoseconds
+        body()
+        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    }
+
+    /// Best-of-5 time per call, each measurement repeating `body` until it covers ~0.2 s.
+    static func timePerCall(_ body: () -> Void) -> Double {
+        body()
+        var reps = 1
+        while seconds({ for _ in 0 ..< reps { body() } }) < 0.05 { reps *= 2 }
+        reps = max(1, reps * 4)
+        var best = Double.infinity
+        for _ in 0 ..< 5 { best = min(best, seconds { for _ in 0 ..< reps { body() } } / Double(reps)) }
+        return best
+    }
+
+    @Test func matVecBandwidth() throws {
+        print("threads: \(Self.pool.threadCount), path: \(KernelPath.best)")
+        // qwen2.5-0.5B shapes: legacy quants on 896-wide rows (ffn_up/gate, output), k-quants on
+        // ffn_down's 4864-wide rows (896 is not a multiple of 256), plus one large matrix of each.
+        let legacy: [GGMLType] = [.q5_0, .q8_0, .q4_1, .f32]
+        let kquants: [GGMLType] = [.q4_K, .q6_K]
+        let cases = legacy.map { ($0, 4864, 896) } + kquants.map { ($0, 896, 4864) }
+            + legacy.map { ($0, 151_936, 896) } + kquants.map { ($0, 28_000, 4864) }
+        for (type, rows, cols) in cases {
+            do {
+                var rng = TestRandom(seed: 1)
+                let oneRow = quantized(type, rng.floats(cols))
+                let bytes = UnsafeMutableRawPointer.allocate(byteCount: oneRow.count * rows, alignment: 64)
+                defer { bytes.deallocate() }
+                oneRow.withUnsafeBytes { src in
+                    for r in 0 ..< rows { (bytes + r * oneRow.count).copyMemory(from: src.baseAddress!, byteCount: oneRow.count) }
+                }
+                let w = try WeightMatrix(name: "bench", type: type, data: bytes, rows: rows, cols: cols)
+                let x = rng.floats(cols)
+                var y = [Float](repeating: 0, count: rows)
+                let t = x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer { yp in
+                        Self.timePerCall { Linear.matmul(w, xp.baseAddress!, batch: 1, yp.baseAddress!, pool: Self.pool) }
+                    }
+                }
+                let gbs = Double(rows * oneRow.count) / t / 1e9
+                print("matvec \(type.name) \(rows) x \(cols): " + String(format: "%8.1f us  %6.1f GB/s", t * 1e6, gbs))
+            }
+        }
+    }
+
+    @Test(arguments: ["qwen2.5-coder:0.5b", "smollm2:135m", "gemma3:270m"])
+    func realModelMatmuls(_ model: String) throws {
+        guard let path = try RealModels.pathOrSkip(model) else { return }
+        let file = try GGUFFile(path: path)
+        let weights = try file.tensors.filter { $0.name.hasPrefix("blk.") && $0.dimensions.count == 2 }.map {
+            try WeightMatrix(name: $0.name, type: $0.type, data: file.data(for: $0), rows: $0.rowCount, cols: $0.dimensions[0])
+        }
+        let maxCols = weights.map(\.cols).max() ?? 0, maxRows = weights.map(\.rows).max() ?? 0
+        let bytes = weights.reduce(0) { $0 + $1.rows * $1.rowBytes }
+        for batch in [1, 512] {
+            var rng = TestRandom(seed: 3)
+            let x = rng.floats(batch * maxCols)
+            var y = [Float](repeating: 0, count: batch * maxRows)
+            let t = x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    Self.timePerCall {
+                        for w in weights { Linear.matmul(w, xp.baseAddress!, batch: batch, yp.baseAddress!, pool: Self.pool) }
+                    }
+                }
+            }
+            print("\(model): \(weights.count) block matmuls, batch \(batch): "
+                + String(format: "%.2f ms (%.1f tok/s, %.1f GB/s of weights)", t * 1e3, Double(batch) / t, Double(bytes) / t / 1e9))
+        }
+    }
+}

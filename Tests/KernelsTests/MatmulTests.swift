@@ -1,0 +1,123 @@
+import GGUF
+import Kernels
+import Testing
+
+@Suite struct MatmulTests {
+    static let pool = ThreadPool(threads: 3)
+
+    /// y = W x against a Double-accumulated float product with the dequantized weights: the only
+    /// difference left is the 8-bit activation rounding, bounded like ggml's MAX_DOT_PRODUCT_ERROR.
+    func check(_ type: GGMLType, rows: Int, cols: Int, batch: Int, path: KernelPath) throws {
+        var rng = TestRandom(seed: UInt64(rows * 31 + cols * 7 + batch) ^ UInt64(type.rawValue))
+        let wf = rng.floats(rows * cols)
+        let wq = quantized(type, wf)
+        let wd = dequantized(type, wq, count: wf.count)
+        let x = rng.floats(batch * cols, scale: 2)
+        var y = [Float](repeating: .nan, count: batch * rows)
+        try wq.withUnsafeBytes { raw in
+            let w = try WeightMatrix(name: "test.weight", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer {
+                    Linear.matmul(w, xp.baseAddress!, batch: batch, $0.baseAddress!, pool: Self.pool, path: path)
+                }
+            }
+        }
+        let bound: Float = Reference.activationType(for: type) == .f32 ? 1e-4 : 0.02
+        for b in 0 ..< batch {
+            for r in 0 ..< rows {
+                var exact: Double = 0, magnitude: Double = 0
+                for c in 0 ..< cols {
+                    exact += Double(wd[r * cols + c]) * Double(x[b * cols + c])
+                    magnitude += abs(Double(wd[r * cols + c]) * Double(x[b * cols + c]))
+                }
+                let err = abs(Double(y[b * rows + r]) - exact) / max(1, magnitude.squareRoot())
+                if !(err <= Double(bound)) {
+                    Issue.record("\(type) \(path) batch \(batch): y[\(b), \(r)] = \(y[b * rows + r]), expected \(exact)")
+                    return
+                }
+            }
+        }
+    }
+
+    @Test(arguments: Reference.weightTypes)
+    func matVecAndMatMatOnEveryPath(_ type: GGMLType) throws {
+        for path in KernelPath.available {
+            for batch in [1, 5, 17, 64] where path != .scalar || batch <= 5 {
+                try check(type, rows: 37, cols: 512, batch: batch, path: path)
+            }
+        }
+    }
+
+    /// Every path computes the same numbers as the scalar reference (same activation quantization up
+    /// to rounding ties), batch tiles and row bands included.
+    @Test(arguments: [GGMLType.q4_K, .q6_K, .q8_0, .q4_1, .q5_0, .f32])
+    func simdPathsAgreeWithScalarPath(_ type: GGMLType) throws {
+        let rows = 70, cols = 768, batch = 9
+        var rng = TestRandom(seed: 5)
+        let wq = quantized(type, rng.floats(rows * cols))
+        let x = rng.floats(batch * cols)
+        func run(_ path: KernelPath) throws -> [Float] {
+            var y = [Float](repeating: .nan, count: batch * rows)
+            try wq.withUnsafeBytes { raw in
+                let w = try WeightMatrix(name: "w", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+                x.withUnsafeBufferPointer { xp in
+                    y.withUnsafeMutableBufferPointer {
+                        Linear.matmul(w, xp.baseAddress!, batch: batch, $0.baseAddress!, pool: Self.pool, path: path)
+                    }
+                }
+            }
+            return y
+        }
+        let reference = try run(.scalar)
+        let scale = reference.map(abs).max() ?? 1
+        for path in simdPaths {
+            let y = try run(path)
+            for i in y.indices {
+                #expect(abs(y[i] - reference[i]) <= 0.01 * scale, "\(type) \(path) at \(i): \(y[i]) vs \(reference[i])")
+            }
+        }
+    }
+
+    @Test func dequantizeRowMatchesReference() throws {
+        let rows = 6, cols = 512
+        var rng = TestRandom(seed: 9)
+        for type in Reference.weightTypes {
+            let wq = quantized(type, rng.floats(rows * cols))
+            let all = dequantized(type, wq, count: rows * cols)
+            try wq.withUnsafeBytes { raw in
+                let w = try WeightMatrix(name: "token_embd.weight", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+                var row = [Float](repeating: .nan, count: cols)
+                row.withUnsafeMutableBufferPointer { Linear.dequantizeRow(w, row: 4, into: $0.baseAddress!) }
+                for c in 0 ..< cols { #expect(abs(row[c] - all[4 * cols + c]) <= 1e-5, "\(type) col \(c)") }
+            }
+        }
+    }
+}
+
+@Suite struct ThreadPoolTests {
+    @Test(arguments: [1, 2, 4])
+    func everyIndexRunsExactlyOnce(_ threads: Int) {
+        let pool = ThreadPool(threads: threads)
+        #expect(pool.threadCount == threads)
+        for count in [0, 1, 3, 1000] {
+            let hits = UnsafeMutablePointer<Int>.allocate(capacity: max(count, 1))
+            hits.initialize(repeating: 0, count: max(count, 1))
+            defer { hits.deallocate() }
+            for _ in 0 ..< 50 { pool.parallelFor(count) { hits[$0] += 1 } }
+            for i in 0 ..< count { #expect(hits[i] == 50, "index \(i) ran \(hits[i]) times") }
+        }
+    }
+
+    @Test func nestedCallsRunInline() {
+        let pool = ThreadPool(threads: 2)
+        let total = UnsafeMutablePointer<Int>.allocate(capacity: 8)
+        total.initialize(repeating: 0, count: 8)
+        defer { total.deallocate() }
+        pool.parallelFor(8) { i in pool.parallelFor(10) { _ in total[i] += 1 } }
+        for i in 0 ..< 8 { #expect(total[i] == 10) }
+    }
+
+    @Test func defaultThreadCountIsPositive() {
+        #expect(ThreadPool.defaultThreadCount >= 1)
+    }
+}

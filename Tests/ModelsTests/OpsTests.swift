@@ -1,0 +1,62 @@
+import Foundation
+import Kernels
+import Testing
+
+/// The forward pass's vector ops (C, AVX2 when present) against their plain Swift references.
+struct OpsTests {
+    private func values(_ n: Int, seed: Int) -> [Float] {
+        (0 ..< n).map { Float(((($0 + seed) * 2_654_435_761) % 1000)) / 250 - 2 }
+    }
+
+    private func close(_ a: [Float], _ b: [Float], _ tol: Float) -> Bool {
+        zip(a, b).allSatisfy { abs($0 - $1) <= tol * max(1, abs($1)) }
+    }
+
+    @Test(arguments: [1, 7, 8, 31, 64, 100, 256])
+    func dotAndAxpy(n: Int) {
+        let a = values(n, seed: 1), b = values(n, seed: 2)
+        #expect(abs(Ops.dot(a, b, count: n) - OpsReference.dot(a, b)) <= 1e-4 * max(1, abs(OpsReference.dot(a, b))))
+        var y = b
+        y.withUnsafeMutableBufferPointer { Ops.axpy($0.baseAddress!, 0.5, a, count: n) }
+        #expect(close(y, (0 ..< n).map { b[$0] + 0.5 * a[$0] }, 1e-6))
+    }
+
+    @Test func rmsNormSoftmaxAndActivations() {
+        let n = 96
+        let x = values(n, seed: 3), w = values(n, seed: 4)
+        var y = [Float](repeating: 0, count: n)
+        y.withUnsafeMutableBufferPointer { Ops.rmsNorm($0.baseAddress!, x, weight: w, epsilon: 1e-6, count: n) }
+        #expect(close(y, OpsReference.rmsNorm(x, weight: w, epsilon: 1e-6), 1e-5))
+
+        var s = x
+        s.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: n) }
+        #expect(close(s, OpsReference.softmax(x), 1e-5))
+
+        var g = x
+        g.withUnsafeMutableBufferPointer { Ops.siluMul($0.baseAddress!, w, count: n) }
+        #expect(close(g, (0 ..< n).map { OpsReference.silu(x[$0]) * w[$0] }, 1e-5))
+        g = x
+        g.withUnsafeMutableBufferPointer { Ops.geluMul($0.baseAddress!, w, count: n) }
+        #expect(close(g, (0 ..< n).map { OpsReference.geluTanh(x[$0]) * w[$0] }, 1e-5))
+    }
+
+    @Test(arguments: [false, true])
+    func rope(neox: Bool) {
+        let headDim = 16, rot = 12, heads = 2, position = 37, base: Float = 10000
+        let x = values(heads * headDim, seed: 5)
+        let half = rot / 2
+        let cosT = (0 ..< half).map { Float(cos(Double(position) * pow(Double(base), -2 * Double($0) / Double(rot)))) }
+        let sinT = (0 ..< half).map { Float(sin(Double(position) * pow(Double(base), -2 * Double($0) / Double(rot)))) }
+        var y = x
+        y.withUnsafeMutableBufferPointer {
+            Ops.rope($0.baseAddress!, heads: heads, headDim: headDim, rotaryDims: rot, cos: cosT, sin: sinT, neox: neox)
+        }
+        for h in 0 ..< heads {
+            let head = Array(x[h * headDim ..< (h + 1) * headDim])
+            let ref = OpsReference.rope(head, position: position, base: base, rotaryDims: rot, neox: neox)
+            #expect(close(Array(y[h * headDim ..< (h + 1) * headDim]), ref, 1e-5))
+            // Dims past rotaryDims pass through untouched.
+            #expect(Array(y[h * headDim + rot ..< (h + 1) * headDim]) == Array(head[rot...]))
+        }
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import Runtime
+import Testing
+import TestSupport
+
+/// End-to-end decoding on the real models against llama.cpp's greedy output.
+@Suite(.serialized) struct EngineTests {
+    static let fixtures = [("smollm2:135m", "engine-smollm2-135m"), ("qwen2.5-coder:0.5b", "engine-qwen2.5-coder-0.5b"),
+                           ("gemma3:270m", "engine-gemma3-270m")]
+
+    /// Logit gap below which llama.cpp's own choice is a coin flip of rounding.
+    static let nearTie = 0.05
+
+    @Test(arguments: fixtures)
+    func greedyContinuationMatchesLlamaCpp(model name: String, fixture: String) async throws {
+        guard (try? fixtureURL(fixture, "json")) != nil || RealModels.isCI else { return }
+        guard try RealModels.pathOrSkip(name) != nil else { return }
+        let model = try await ModelCache.shared.model(name)
+        for c in try EngineFixture.load(fixture).cases {
+            #expect(model.completionTokens(c.text) == c.prompt_tokens, "tokenization of case \(c.name)")
+            let context = try InferenceContext(model: model, contextLength: 1024)
+            // The fixture keeps an end-of-generation token if llama.cpp produced one; decode exactly as far.
+            let options = GenerationOptions(sampling: .greedy, maxTokens: c.continuation.count, stopAtEndOfGeneration: false)
+            let (pieces, stats) = try await collect(context.generate(prompt: c.prompt_tokens, options: options))
+            let ids = try #require(stats?.tokenIDs)
+            #expect(stats?.doneReason == .length)
+            #expect(ids.count == c.continuation.count)
+            // Identical to llama.cpp's, except that once llama.cpp itself chose between two logits closer than
+            // float noise (its batched and token-by-token passes disagree there too), the rest may differ.
+            if let step = zip(ids, c.continuation).firstIndex(where: { $0 != $1 }) {
+                let margin = c.referenceMargin(atStep: step) ?? .infinity
+                #expect(margin < Self.nearTie, "case \(c.name) diverges at step \(step) (llama.cpp margin \(margin)): \(ids) vs \(c.continuation)")
+                #expect(step >= 16, "case \(c.name): at least half of the continuation must agree")
+            }
+            #expect(pieces.joined() == model.tokenizer.decode(stats?.tokenIDs ?? []))
+        }
+    }
+
+    @Test func seededSamplingIsRepeatableAndIndependentOfBatchSize() async throws {
+        guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
+        let model = try await ModelCache.shared.model("smollm2:135m")
+        let prompt = model.completionTokens("Once upon a time, in a small village by the sea,")
+        let options = GenerationOptions(sampling: SamplingOptions(temperature: 0.9, seed: 42), maxTokens: 24)
+        var runs: [[Int32]] = []
+        for batch in [512, 1, 5] {
+            let context = try InferenceContext(model: model, contextLength: 256, batchSize: batch)
+            runs.append(try await collect(context.generate(prompt: prompt, options: options)).stats?.tokenIDs ?? [])
+        }
+        #expect(runs[0].count == 24)
+        #expect(runs[1] == runs[0])
+        #expect(runs[2] == runs[0])
+        let other = try InferenceContext(model: model, contextLength: 256)
+        var otherOptions = options
+        otherOptions.sampling.seed = 7
+        let different = try await collect(other.generate(prompt: prompt, options: otherOptions)).stats?.tokenIDs
+        #expect(different != runs[0], "a different seed should give a different sample")
+    }
+
+    @Test func streamingIsUTF8SafeOnChinese() async throws {
+        guard try RealModels.pathOrSkip("qwen2.5-coder:0.5b") != nil else { return }
+        let model = try await ModelCache.shared.model("qwen2.5-coder:0.5b")
+        let context = try InferenceContext(model: model, contextLength: 256)
+        let prompt = model.completionTokens("早上好！今天的天气非常好，我们一起去")
+        let (pieces, stats) = try await collect(context.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 24)))
+        let ids = try #require(stats?.tokenIDs)
+        // Several of these tokens are partial UTF-8 sequences: no piece may contain a replacement character.
+        #expect(pieces.allSatisfy { !$0.contains("\u{FFFD}") })
+        #expect(pieces.joined() == model.tokenizer.decode(ids))
+        #expect(pieces.count < ids.count, "some tokens should have been held back until their character completed")
+    }
+
+    @Test func stopConditions() async throws {
+        guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
+        let model = try await ModelCache.shared.model("smollm2:135m")
+        let prompt = model.completionTokens("The capital of France is Paris. The capital of Germany is")
+        let context = try InferenceContext(model: model, contextLength: 64)
+
+        // num-predict
+        let limited = try await collect(context.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 3)))
+        #expect(limited.stats?.generatedTokens == 3)
+        #expect(limited.stats?.doneReason == .length)
+
+        // stop sequence: the greedy reply is " Berlin. The capital of ..."
+        let stopped = try await collect(context.generate(
+            prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 16, stopSequences: [". The"])))
+        #expect(stopped.pieces.joined() == " Berlin")
+        #expect(stopped.stats?.doneReason == .stop)
+        #expect(stopped.stats?.cachedPromptTokens == prompt.count - 1, "the prompt prefix is reused from the cache")
+
+        // a full context ends with .length, after filling every position
+        let small = try InferenceContext(model: model, contextLength: prompt.count + 4)
+        let full = try await collect(small.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy)))
+        #expect(full.stats?.doneReason == .length)
+        #expect(full.stats?.generatedTokens == 5)
+        #expect(small.tokens.count == small.capacity)
+    }
+
+    @Test func chatStopsAtEndOfTurnAndReusesTheCache() async throws {
+        guard try RealModels.pathOrSkip("qwen2.5-coder:0.5b") != nil else { return }
+        let model = try await ModelCache.shared.model("qwen2.5-coder:0.5b")
+        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 1024),
+                                      options: GenerationOptions(sampling: .greedy, maxTokens: 64))
+        let first = try await collect(session.send("Say just the word: hello"))
+        #expect(first.stats?.doneReason == .stop, "an instruct model ends its turn")
+        #expect(!first.pieces.joined().isEmpty)
+        #expect(!first.pieces.joined().contains("<|im_end|>"))
+        #expect(session.messages.count == 2)
+        let second = try await collect(session.send("Now the word: world"))
+        let stats = try #require(second.stats)
+        #expect(stats.cachedPromptTokens >= first.stats!.promptTokens, "earlier turns stay in the KV cache")
+        #expect(session.messages.count == 4)
+    }
+
+    @Test func contextOverflowIsAnError() async throws {
+        guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
+        let model = try await ModelCache.shared.model("smollm2:135m")
+        let context = try InferenceContext(model: model, contextLength: 8)
+        let prompt = model.completionTokens("one two three four five six seven eight nine ten")
+        await #expect(throws: RuntimeError.contextOverflow(needed: prompt.count + 1, capacity: 8)) {
+            _ = try await collect(context.generate(prompt: prompt))
+        }
+        #expect(context.tokens.isEmpty, "nothing was evaluated")
+        let session = try ChatSession(context: context)
+        await #expect(throws: RuntimeError.self) { _ = try await collect(session.send("hello there, how are you today?")) }
+        #expect(session.messages.isEmpty, "a failed turn leaves the history unchanged")
+    }
+
+    @Test func baseModelHasNoChatTemplate() async throws {
+        guard try RealModels.pathOrSkip("gemma3:270m") != nil else { return }
+        let model = try await ModelCache.shared.model("gemma3:270m")
+        #expect(throws: RuntimeError.noChatTemplate(model: "gemma3:270m")) {
+            _ = try ChatSession(context: try InferenceContext(model: model, contextLength: 64))
+        }
+    }
+
+    @Test func cancellingStopsDecoding() async throws {
+        guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
+        let model = try await ModelCache.shared.model("smollm2:135m")
+        let prompt = model.completionTokens("List the numbers from one to one thousand:")
+        let options = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
+
+        // cancel(): the stream still ends with a done event, reason cancelled.
+        let context = try InferenceContext(model: model, contextLength: 2048)
+        var pieces = 0
+        var reason: GenerationStats.DoneReason?
+        for try await event in context.generate(prompt: prompt, options: options) {
+            switch event {
+            case .text:
+                pieces += 1
+                if pieces == 3 { context.cancel() }
+            case let .done(s): reason = s.doneReason
+            }
+        }
+        #expect(reason == .cancelled)
+        #expect(pieces < 10)
+
+        // A consumer that goes away (its task cancelled) stops decoding too; the context is then free.
+        let consumer = Task {
+            var n = 0
+            for try await _ in context.generate(prompt: prompt, options: options) { n += 1 }
+            return n
+        }
+        try await Task.sleep(for: .milliseconds(300))
+        consumer.cancel()
+        _ = try? await consumer.value
+        var waited = 0
+        while context.isGenerating, waited < 100 {
+            try await Task.sleep(for: .milliseconds(50))
+            waited += 1
+        }
+        #expect(!context.isGenerating)
+        #expect(context.tokens.count < 1000, "decoding stopped long before the context filled")
+    }
+}
