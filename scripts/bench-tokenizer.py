@@ -9,10 +9,11 @@ The corpus is built deterministically: English prose (DEVELOPERS.md, README.md, 
 code (Sources/), and Chinese sentences drawn with a fixed seed, interleaved paragraph by
 paragraph up to 1 MiB. SwiftLM's time comes from `swiftlm tokenize --file X --time` (tokenizing
 only, load excluded); llama.cpp's from `Llama(vocab_only=True).tokenize` around the same bytes.
-Each side runs --runs times and the best run counts. Both must yield the same number of tokens.
+Each side runs --runs times and the best run counts. The ids must be identical (else MISMATCH).
 """
 import argparse
 import glob
+import json
 import os
 import random
 import re
@@ -70,12 +71,12 @@ def main():
     print(f"{'model':<26} {'Llama.tokenize ms':>17} {'llama_tokenize ms':>17} {'SwiftLM ms':>11} {'speed-up':>9} {'tokens':>8}")
     for m in models:
         llm = llama_cpp.Llama(model_path=m, vocab_only=True, verbose=False)
-        best_ref, n_ref = float("inf"), 0
+        best_ref, ref_ids = float("inf"), []
         for _ in range(args.runs):
             t0 = time.perf_counter()
-            ids = llm.tokenize(data, add_bos=False, special=False)
+            ref_ids = llm.tokenize(data, add_bos=False, special=False)
             best_ref = min(best_ref, time.perf_counter() - t0)
-            n_ref = len(ids)
+        n_ref = len(ref_ids)
         cap = len(data) + 16
         buf = (llama_cpp.llama_token * cap)()
         best_core = float("inf")
@@ -85,15 +86,15 @@ def main():
             best_core = min(best_core, time.perf_counter() - t0)
             assert n == n_ref, (n, n_ref)
         del llm
-        best_ours, n_ours = float("inf"), 0
+        best_ours, ours = float("inf"), []
         for _ in range(args.runs):
             r = subprocess.run([args.swiftlm, "tokenize", m, "--file", path, "--json", "--time"], capture_output=True, text=True)
             if r.returncode != 0:
                 sys.exit(r.stderr)
             ms = float(re.search(r"in ([0-9.]+) ms", r.stderr).group(1))
             best_ours = min(best_ours, ms / 1000)
-            n_ours = r.stdout.count(",") + 1
-        same = "" if n_ours == n_ref else f"  MISMATCH ({n_ours} vs {n_ref} tokens)"
+            ours = json.loads(r.stdout)
+        same = "" if ours == ref_ids else f"  MISMATCH ({len(ours)} vs {n_ref} tokens)"
         print(f"{os.path.basename(m):<26} {best_ref * 1000:>17.1f} {best_core * 1000:>17.1f} {best_ours * 1000:>11.1f} "
               f"{best_core / best_ours:>8.1f}x {n_ref:>8}{same}")
 

@@ -24,7 +24,7 @@ from llama_cpp import Llama, __version__ as llama_cpp_version
 CONTINUATION = 32
 TOP = 20
 N_CTX = 512
-LONG_CTX = 2048
+LONG_CTX = 1024
 GGML_TYPE_F32 = 0
 
 PROMPTS = [
@@ -87,8 +87,8 @@ def long_text():
     # Varied, deterministic text well past gemma3's 512-token sliding window.
     words = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine"]
     lines = [f"Item {i}: the square of {i} is {i * i}, its last digit is {words[i % 10]}, and "
-             f"{'even' if i % 2 == 0 else 'odd'} numbers like it appear in list {i % 7}." for i in range(1, 76)]
-    return "\n".join(lines) + "\nItem 76: the square of 76 is"
+             f"{'even' if i % 2 == 0 else 'odd'} numbers like it appear in list {i % 7}." for i in range(1, 23)]
+    return "\n".join(lines) + "\nItem 23: the square of 23 is"
 
 
 def run_long_case(path, keep):
@@ -96,6 +96,8 @@ def run_long_case(path, keep):
     and the continuation (positions_from says where they start) to keep the file small."""
     llm = Llama(model_path=path, logits_all=True, n_ctx=LONG_CTX, n_batch=256, n_ubatch=256, n_threads=2, seed=0, swa_full=True,
                 flash_attn=False, type_k=GGML_TYPE_F32, type_v=GGML_TYPE_F32, verbose=False)
+    n = len(llm.tokenize(long_text().encode("utf-8"), add_bos=True, special=True))
+    assert n + CONTINUATION <= LONG_CTX, f"long prompt has {n} tokens; raise LONG_CTX"
     case = run_case(llm, "window", long_text(), chunk=256)
     start = len(case["prompt_tokens"]) - keep
     case["positions_from"] = start

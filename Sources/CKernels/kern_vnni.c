@@ -6,7 +6,18 @@
 #define SL_SUFFIX vnni
 #define SL_VNNI 1
 #include "kern_impl.inc"
+#include "gemm_impl.inc"
+#include "matvec_impl.inc"
 #pragma clang attribute pop
 #else
 sl_dot_fn sl_dot_vnni(int wtype) { (void)wtype; return NULL; }
+sl_gemm_fn sl_gemm_vnni(int wtype) { (void)wtype; return NULL; }
+sl_mv_fn sl_mv_vnni(int wtype) { (void)wtype; return NULL; }
+void sl_mv_meta_vnni(int atype, const void *act, int64_t nblocks, float *meta) {
+    (void)atype; (void)act; (void)nblocks; (void)meta;
+}
+void sl_gemm_meta_rows_vnni(int atype, const void *act, size_t a_row, int64_t nblocks, int64_t b0, int64_t b1,
+                            int64_t batch, float *meta) {
+    (void)atype; (void)act; (void)a_row; (void)nblocks; (void)b0; (void)b1; (void)batch; (void)meta;
+}
 #endif

@@ -95,13 +95,49 @@ typedef struct {
     float *y;
     int64_t rows_per_task;
     int64_t batch_per_task;  // activation rows quantized per task
+    sl_gemm_fn gemm;         // tile kernel for batch > 1, or NULL for the per-row kernels
+    int atype;
+    int64_t nblocks;         // activation blocks per row
+    float *meta;             // sl_gemm_meta of every activation row (gemm), or sl_mv_meta (mv)
+    sl_mv_fn mv;             // batch-1 kernel over a band of rows, or NULL
 } mm_job;
+
+/// One task of the mat-vec path: a contiguous band of rows.
+static void mv_task(void *ctx, int64_t t) {
+    const mm_job *j = ctx;
+    const int64_t r0 = t * j->rows_per_task;
+    const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    j->mv(j->cols, j->w + (size_t)r0 * j->w_row, j->w_row, r1 - r0, j->a, j->meta, j->y + r0);
+}
 
 static void quant_task(void *ctx, int64_t t) {
     const mm_job *j = ctx;
     const int64_t b0 = t * j->batch_per_task;
     const int64_t b1 = b0 + j->batch_per_task < j->batch ? b0 + j->batch_per_task : j->batch;
     for (int64_t b = b0; b < b1; b++) j->quant(j->x + b * j->cols, j->a + (size_t)b * j->a_row, j->cols);
+    if (j->gemm && j->atype != SL_Q8_K) {
+        // The task holding the last row also fills the padding rows of the last group of 4.
+        const int64_t end = b1 == j->batch ? (j->batch + 3) / 4 * 4 : b1;
+        sl_gemm_meta_rows_vnni(j->atype, j->a, j->a_row, j->nblocks, b0, end, j->batch, j->meta);
+    }
+}
+
+/// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 rows x 8
+/// activation rows. The band (16 rows, ~10 KB) stays in L1 while activation tiles stream from L2.
+static void tiles_task(void *ctx, int64_t t) {
+    const mm_job *j = ctx;
+    const int64_t r0 = t * j->rows_per_task;
+    const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    for (int64_t b = 0; b < j->batch; b += SL_GEMM_B) {
+        const int nbv = j->batch - b < SL_GEMM_B ? (int)(j->batch - b) : SL_GEMM_B;
+        const char *a = j->a + (size_t)b * j->a_row;
+        const float *meta = j->meta + (b / 4) * j->nblocks * 12;
+        for (int64_t r = r0; r < r1; r += 4) {
+            const int nr = r1 - r < 4 ? (int)(r1 - r) : 4;
+            j->gemm(j->cols, j->w + (size_t)r * j->w_row, j->w_row, nr, a, j->a_row, nbv, meta, j->y + b * j->rows + r,
+                    j->rows);
+        }
+    }
 }
 
 /// One task: a band of weight rows against every activation row. The band (a few KB of weights)
@@ -137,20 +173,29 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
     };
     const int nested = sl_pool_nested();
     if (!nested) sl_pool_lock(pool);
-    const size_t need = job.a_row * (size_t)batch;
-    job.a = nested ? sl_thread_scratch(need) : sl_pool_scratch(pool, need);
-    if (!job.a) {
-        if (!nested) sl_pool_unlock(pool);
-        return -1;
-    }
     const int threads = sl_pool_threads(pool);
-    // F32 activations are used in place: no copy.
+    job.atype = atype;
+    job.nblocks = cols / elems;
+    if (isa == SL_ISA_AVX512VNNI && batch >= 2) job.gemm = sl_gemm_vnni(wtype);
+    if (isa == SL_ISA_AVX512VNNI && batch == 1) job.mv = sl_mv_vnni(wtype);
+    const size_t a_bytes = (job.a_row * (size_t)batch + 63) / 64 * 64;
+    size_t meta_bytes = job.gemm && atype != SL_Q8_K ? (size_t)((batch + 3) / 4) * (size_t)job.nblocks * 12 * sizeof(float) : 0;
+    if (job.mv) meta_bytes = (size_t)(job.nblocks + 3) / 4 * 4 * 3 * sizeof(float);
     if (atype == SL_F32) {
-        job.a = (char *)x;
-    } else if (batch >= 2 * threads) {
+        job.a = (char *)x;  // float weights read the activations in place
+    } else {
+        const size_t need = a_bytes + meta_bytes;
+        job.a = nested ? sl_thread_scratch(need) : sl_pool_scratch(pool, need);
+        if (!job.a) {
+            if (!nested) sl_pool_unlock(pool);
+            return -1;
+        }
+        job.meta = (float *)(job.a + a_bytes);
+    }
+    if (atype != SL_F32 && batch >= 2 * threads) {
         job.batch_per_task = (batch + 4 * threads - 1) / (4 * threads);
         sl_pool_run_locked(pool, (batch + job.batch_per_task - 1) / job.batch_per_task, quant_task, &job);
-    } else {
+    } else if (atype != SL_F32) {
         job.batch_per_task = batch;
         quant_task(&job, 0);
     }
@@ -160,6 +205,18 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
     if (tasks > rows) tasks = rows;
     job.rows_per_task = (rows + tasks - 1) / tasks;
     if (batch > 1 && job.rows_per_task > 16) job.rows_per_task = 16;
+    if (job.mv) {
+        sl_mv_meta_vnni(atype, job.a, job.nblocks, job.meta);
+        sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, mv_task, &job);
+        if (!nested) sl_pool_unlock(pool);
+        return 0;
+    }
+    if (job.gemm) {
+        job.rows_per_task = rows < 16 ? rows : 16;  // whole 4-row tiles but for the last band
+        sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, tiles_task, &job);
+        if (!nested) sl_pool_unlock(pool);
+        return 0;
+    }
     sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, rows_task, &job);
     if (!nested) sl_pool_unlock(pool);
     return 0;

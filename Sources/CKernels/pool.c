@@ -31,7 +31,8 @@ struct sl_pool {
     pthread_cond_t park_cond;
     _Atomic uint64_t generation;
     _Atomic int64_t next;
-    _Atomic int active;
+    _Atomic int active;    // workers inside drain(): a new job's fields wait for them to leave
+    _Atomic int64_t done;  // tasks finished in the current job
     _Atomic int sleeping;
     _Atomic int stop;
     int64_t count;
@@ -52,7 +53,10 @@ static uint64_t now_ns(void) {
 static void drain(sl_pool *p) {
     const int64_t count = p->count;
     int64_t i;
-    while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < count) p->fn(p->ctx, i);
+    while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < count) {
+        p->fn(p->ctx, i);
+        atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
+    }
 }
 
 static void *worker_main(void *arg) {
@@ -79,7 +83,10 @@ static void *worker_main(void *arg) {
         }
         if (atomic_load(&p->stop)) return NULL;
         seen = g;
-        drain(p);
+        // Check in, then re-check: an odd generation means the caller is rewriting the job, and a
+        // newer one means this worker woke too late for job `g` (the caller finished it alone).
+        atomic_fetch_add(&p->active, 1);
+        if ((g & 1) == 0 && atomic_load(&p->generation) == g) drain(p);
         atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
     }
 }
@@ -126,11 +133,15 @@ void sl_pool_run_locked(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx) {
         for (int64_t i = 0; i < count; i++) fn(ctx, i);
         return;
     }
+    // Odd generation: job fields in flux. Workers still inside drain() of the previous job are
+    // only claiming past its end; wait for them before touching the fields.
+    atomic_fetch_add(&p->generation, 1);
+    while (atomic_load(&p->active) > 0) SL_PAUSE();
     p->count = count;
     p->fn = fn;
     p->ctx = ctx;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
-    atomic_store_explicit(&p->active, p->nthreads - 1, memory_order_relaxed);
+    atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     atomic_fetch_add(&p->generation, 1);  // seq_cst: pairs with the workers' sleeping++ before they re-check
     if (atomic_load(&p->sleeping) > 0) {
         pthread_mutex_lock(&p->park_lock);
@@ -140,10 +151,10 @@ void sl_pool_run_locked(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx) {
     sl_in_pool = 1;
     drain(p);
     sl_in_pool = 0;
+    // Wait for tasks, not for workers: a worker the OS has not scheduled yet just finds nothing to do.
     unsigned spins = 0;
-    while (atomic_load_explicit(&p->active, memory_order_acquire) > 0) {
+    while (atomic_load_explicit(&p->done, memory_order_acquire) < count) {
         SL_PAUSE();
-        // A worker may be descheduled on an oversubscribed machine: give it the core.
         if (++spins > 4096) sched_yield();
     }
 }

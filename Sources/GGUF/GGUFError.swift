@@ -28,7 +28,11 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .badMagic(found):
             let hex = String(found, radix: 16, uppercase: true)
             return "not a GGUF file (magic 0x\(String(repeating: "0", count: max(0, 8 - hex.count)) + hex), expected 0x46554747 'GGUF')"
-        case let .unsupportedVersion(v): return "unsupported GGUF version \(v) (this reader supports versions 2 and 3)"
+        case let .unsupportedVersion(v):
+            if v.byteSwapped == 2 || v.byteSwapped == 3 {
+                return "big-endian GGUF file (version \(v.byteSwapped)): SwiftLM reads little-endian GGUF files only"
+            }
+            return "unsupported GGUF version \(v) (this reader supports versions 2 and 3)"
         case let .truncated(offset, needed, size):
             return "GGUF file is truncated: needed \(needed) bytes at offset \(offset) but the file has \(size) bytes (incomplete download?)"
         case let .countTooLarge(what, count):

@@ -7,12 +7,15 @@ public struct ModelSummary: Sendable, Equatable {
     public var name: String?
     /// Exact parameter count: the sum of every tensor's element count.
     public var parameters: Int
+    /// `<arch>.context_length`: the context the model was trained for, in tokens.
     public var contextLength: Int?
+    /// `<arch>.embedding_length`: the width of the hidden state.
     public var embeddingLength: Int?
     /// Number of transformer blocks (layers).
     public var blockCount: Int?
     /// Attention heads; for files that list a count per layer, the largest.
     public var headCount: Int?
+    /// Key/value heads (fewer than `headCount` under grouped-query attention).
     public var headCountKV: Int?
     /// `general.file_type` as llama.cpp names it (`Q4_K_M`), nil when the file does not say.
     public var fileType: String?
@@ -26,11 +29,15 @@ public struct ModelSummary: Sendable, Equatable {
     public var tokenizerPre: String?
     /// The Jinja chat template, nil for base models without one.
     public var chatTemplate: String?
+    /// `general.license` as the converter wrote it (`apache-2.0`, `gemma`, ...).
     public var license: String?
     public var tensorCount: Int
+    /// Bytes on disk.
     public var fileSize: Int
+    /// GGUF format version (2 or 3).
     public var ggufVersion: Int
 
+    /// Reads the summary from an opened file's metadata and tensor table.
     public init(_ file: GGUFFile) {
         let arch = file.architecture ?? ""
         architecture = arch

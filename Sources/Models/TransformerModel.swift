@@ -29,6 +29,8 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     static let chunkSize = 512
     /// Parallel attention items per head (token rows are dealt round-robin to balance the causal triangle).
     private static let attentionSplits = 4
+    /// Below this many multiply-adds, attention runs on the calling thread.
+    private static let inlineAttentionWork = 1 << 21
 
     init(config: TransformerConfig, gguf: GGUFFile, pool: ThreadPool, globals: GlobalWeights,
          layers: [LayerWeights]) {
@@ -207,7 +209,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         let window = c.layerWindow[l]
         let splits = min(n, Self.attentionSplits)
         let q = s.q, out = s.attn, scores = s.scores, stride = s.scoreStride
-        pool.parallelFor(heads * splits) { item in
+        func run(_ item: Int) {
             let h = item % heads, part = item / heads
             let keys = cache.keys(layer: l, head: h / group), values = cache.values(layer: l, head: h / group)
             let sc = scores + item * stride
@@ -224,6 +226,14 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 for j in 0 ..< span { Ops.axpy(o, sc[j], values + (lo + j) * dv, count: dv) }
                 t += splits
             }
+        }
+        // A decode step's attention is tiny next to its matmuls; a pool round trip would cost more
+        // than it saves (and on a busy machine each barrier can wait for a descheduled worker).
+        let work = heads * n * (start + n) * (dk + dv)
+        if work < Self.inlineAttentionWork {
+            for item in 0 ..< heads * splits { run(item) }
+        } else {
+            pool.parallelFor(heads * splits, run)
         }
     }
 

@@ -8,6 +8,8 @@ import GGUF
 public struct ChatTemplate: Sendable {
     /// The template text as given.
     public let source: String
+    /// The source as jinja2 lexes it: newlines normalised, one trailing newline dropped.
+    let text: String
     let program: [Node]
     /// Pins the clock `strftime_now` reads, as Unix seconds formatted in UTC, so renders are
     /// reproducible (golden tests, `SWIFTLM_TEMPLATE_NOW`). Nil reads the local clock.
@@ -17,9 +19,10 @@ public struct ChatTemplate: Sendable {
     /// the first problem.
     public init(source: String) throws(TemplateError) {
         self.source = source
-        var lexer = Lexer(source)
+        text = Self.jinjaSource(source)
+        var lexer = Lexer(text)
         let tokens = try lexer.tokenize()
-        var parser = Parser(tokens: tokens, source: source)
+        var parser = Parser(tokens: tokens, source: text)
         program = try parser.parseTemplate()
     }
 
@@ -28,8 +31,27 @@ public struct ChatTemplate: Sendable {
     public func render(_ context: [String: TemplateValue]) throws(TemplateError) -> String {
         var vars: [String: Value] = [:]
         for (k, v) in context { vars[k] = Value(v) }
-        let interpreter = Interpreter(source: source, globals: vars, fixedTime: pinnedTime)
+        let interpreter = Interpreter(source: text, globals: vars, fixedTime: pinnedTime)
         return try interpreter.run(program)
+    }
+
+    /// jinja2 (keep_trailing_newline=False, newline_sequence="\n") turns `\r\n` and `\r` into `\n`
+    /// and drops a single newline at the very end of the template.
+    static func jinjaSource(_ source: String) -> String {
+        var out = String.UnicodeScalarView()
+        var it = source.unicodeScalars.makeIterator()
+        var pendingCR = false
+        while let u = it.next() {
+            if pendingCR {
+                pendingCR = false
+                out.append("\n")
+                if u == "\n" { continue }
+            }
+            if u == "\r" { pendingCR = true } else { out.append(u) }
+        }
+        if pendingCR { out.append("\n") }
+        if out.last == "\n" { out.removeLast() }
+        return String(out)
     }
 
     /// The chat template stored in a model file: `tokenizer.chat_template`, or the named variant
@@ -53,70 +75,6 @@ public struct ChatTemplate: Sendable {
             return tokens[id]
         }
         return (text(GGUFKey.bosID), text(GGUFKey.eosID))
-    }
-}
-
-/// A tool call made by the assistant, as chat templates expect it inside `message.tool_calls`.
-public struct ChatToolCall: Sendable, Codable, Equatable {
-    public var id: String?
-    public var name: String
-    /// Usually an object; some clients send the arguments as a JSON string, which is passed through.
-    public var arguments: TemplateValue
-
-    public init(id: String? = nil, name: String, arguments: TemplateValue) {
-        self.id = id
-        self.name = name
-        self.arguments = arguments
-    }
-
-    /// `{"id"?, "type": "function", "function": {"name", "arguments"}}`, the OpenAI shape templates read.
-    public var templateValue: TemplateValue {
-        var o = TemplateObject()
-        if let id { o["id"] = .string(id) }
-        o["type"] = "function"
-        o["function"] = ["name": .string(name), "arguments": arguments]
-        return .object(o)
-    }
-}
-
-/// One chat message. Encodes with the snake_case keys of the OpenAI / transformers format.
-public struct ChatMessage: Sendable, Codable, Equatable {
-    public var role: String
-    public var content: String
-    public var toolCalls: [ChatToolCall]?
-    /// For `role == "tool"`: the id of the call this message answers.
-    public var toolCallID: String?
-    /// For `role == "tool"`: the function's name (some templates print it).
-    public var name: String?
-
-    public init(role: String, content: String) {
-        self.role = role
-        self.content = content
-    }
-
-    public init(role: String, content: String, toolCalls: [ChatToolCall]? = nil, toolCallID: String? = nil,
-                name: String? = nil)
-    {
-        self.role = role
-        self.content = content
-        self.toolCalls = toolCalls
-        self.toolCallID = toolCallID
-        self.name = name
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case role, content, name
-        case toolCalls = "tool_calls"
-        case toolCallID = "tool_call_id"
-    }
-
-    /// The message as a template sees it; absent fields are left out (so `message.name is defined` is false).
-    public var templateValue: TemplateValue {
-        var o: TemplateObject = ["role": .string(role), "content": .string(content)]
-        if let toolCalls { o["tool_calls"] = .array(toolCalls.map(\.templateValue)) }
-        if let toolCallID { o["tool_call_id"] = .string(toolCallID) }
-        if let name { o["name"] = .string(name) }
-        return .object(o)
     }
 }
 

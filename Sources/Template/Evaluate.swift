@@ -46,7 +46,7 @@ extension Interpreter {
         case let .negate(x):
             let v = try eval(x, frame)
             switch v {
-            case let .int(i): return .int(-i)
+            case let .int(i): return i == .min ? .double(-Double(i)) : .int(-i)
             case let .bool(b): return .int(b ? -1 : 0)
             case let .double(d): return .double(-d)
             default: throw operandError("bad operand type for unary -: '\(v.typeName)'", v, e.offset)
@@ -141,6 +141,8 @@ extension Interpreter {
             return loopAttribute(l, name)
         case .string:
             if Methods.string.contains(name) { return .method(v, name) }
+        case let .tuple(t) where t.count == 2 && (name == "grouper" || name == "list"):
+            return t[name == "grouper" ? 0 : 1] // groupby's named tuples
         case .array, .tuple:
             if Methods.list.contains(name) { return .method(v, name) }
         case .macro where name == "name":

@@ -17,7 +17,7 @@ extension Interpreter {
         case let .string(s)?: indent = s
         case let x?:
             guard let n = intValue(x) else { throw fail("indent must be an int or a string", offset) }
-            indent = String(repeating: " ", count: max(n, 0))
+            indent = String(repeating: " ", count: try checkSize(n, offset: offset))
         }
         var itemSep = indent == nil ? ", " : ","
         var keySep = ": "
@@ -38,7 +38,8 @@ extension Interpreter {
     func asciiEscaped(_ s: String) -> String {
         var out = ""
         for u in s.unicodeScalars {
-            if u.value < 0x80 { out.unicodeScalars.append(u); continue }
+            // Python escapes everything outside printable ASCII, DEL included.
+            if u.value < 0x7F { out.unicodeScalars.append(u); continue }
             func hex(_ v: UInt32) -> String {
                 let h = String(v, radix: 16)
                 return "\\u" + String(repeating: "0", count: 4 - h.count) + h
@@ -58,11 +59,11 @@ extension Interpreter {
         switch v {
         case let .int(i): return .int(i)
         case let .bool(b): return .int(b ? 1 : 0)
-        case let .double(d): return d.isFinite ? .int(Int(d.rounded(.towardZero))) : fallback
+        case let .double(d): return truncatedInt(d).map(Value.int) ?? fallback
         case let .string(s):
             let t = PyString.strip(s, nil, leading: true, trailing: true).withoutUnderscores
             if let i = Int(t) { return .int(i) }
-            if let d = Double(t), d.isFinite { return .int(Int(d.rounded(.towardZero))) }
+            if let d = Double(t), let i = truncatedInt(d) { return .int(i) }
             return fallback
         default: return fallback
         }
@@ -96,12 +97,44 @@ extension Interpreter {
         }
     }
 
+    /// jinja2's groupby: sort by the attribute, then one `(grouper, list)` tuple per run of equal keys;
+    /// the grouper keeps the case of the group's first item.
+    func groupBy(_ seq: [Value], _ args: CallArguments, offset: Int) throws(TemplateError) -> Value {
+        guard let attr = args.get(0, "attribute") else { throw fail("groupby needs an attribute", offset) }
+        let fallback = args.get(1, "default")
+        let caseSensitive = args.get(2, "case_sensitive")?.truthy ?? false
+        func key(_ x: Value) throws(TemplateError) -> Value {
+            let k = try attribute(x, attr, offset: offset)
+            if k.isUndefined, let fallback { return fallback }
+            return k
+        }
+        func folded(_ k: Value) -> Value {
+            if !caseSensitive, case let .string(s) = k { return .string(s.lowercased()) }
+            return k
+        }
+        var sorted = seq
+        try sortValues(&sorted, caseSensitive: caseSensitive, reverse: false, offset: offset) { (x) throws(TemplateError) in try key(x) }
+        var groups: [Value] = []
+        var current: (grouper: Value, folded: Value, items: [Value])?
+        for x in sorted {
+            let k = try key(x)
+            if let c = current, pyEquals(c.folded, folded(k)) {
+                current?.items.append(x)
+            } else {
+                if let c = current { groups.append(.tuple([c.grouper, .array(c.items)])) }
+                current = (k, folded(k), [x])
+            }
+        }
+        if let c = current { groups.append(.tuple([c.grouper, .array(c.items)])) }
+        return .array(groups)
+    }
+
     /// jinja2's indent: lines after the first get the prefix; blank lines only with blank=True.
     func indent(_ text: String, _ args: CallArguments) -> String {
         let prefix: String
         switch args.get(0, "width") {
         case let .string(s)?: prefix = s
-        case let w?: prefix = String(repeating: " ", count: max(intValue(w) ?? 4, 0))
+        case let w?: prefix = String(repeating: " ", count: min(max(intValue(w) ?? 4, 0), 1 << 16))
         case nil: prefix = "    "
         }
         let first = args.get(1, "first")?.truthy ?? false

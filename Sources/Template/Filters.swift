@@ -34,7 +34,7 @@ extension Interpreter {
             switch v {
             case .undefined: return .int(0)
             case let .string(s): return .int(s.unicodeScalars.count)
-            case let .array(a), let .tuple(a): return .int(a.count)
+            case let .array(a), let .tuple(a), let .view(_, a): return .int(a.count)
             case let .dict(d): return .int(d.count)
             case let .namespace(n): return .int(n.attributes.count)
             default: throw fail("object of type '\(v.typeName)' has no len()", offset)
@@ -70,7 +70,7 @@ extension Interpreter {
         case "list": return .array(try items())
         case "abs":
             switch v {
-            case let .int(i): return .int(abs(i))
+            case let .int(i): return i == .min ? .double(-Double(i)) : .int(abs(i))
             case let .bool(b): return .int(b ? 1 : 0)
             case let .double(d): return .double(abs(d))
             default: throw operandError("bad operand type for abs(): '\(v.typeName)'", v, offset)
@@ -173,7 +173,11 @@ extension Interpreter {
             return .string(try percentFormat(fmt, .tuple(a.positional), offset: offset))
         case "attr":
             guard case let .string(n)? = args.get(0, "name") else { throw fail("attr needs a name", offset) }
+            // Python getattr only: a dict's keys are not attributes.
+            if case .dict = v, !Methods.dict.contains(n) { return .undefined(hint: "'dict object' has no attribute '\(n)'") }
             return try getAttribute(v, n, offset: offset)
+        case "groupby":
+            return try groupBy(try items(), args, offset: offset)
         default:
             throw fail(Builtins.filters.contains(name) ? "the '\(name)' filter is not supported by SwiftLM" : "No filter named '\(name)'.", offset)
         }
@@ -222,7 +226,7 @@ extension Interpreter {
         return out
     }
 
-    private func sortValues(_ seq: inout [Value], caseSensitive: Bool, reverse: Bool, offset: Int,
+    func sortValues(_ seq: inout [Value], caseSensitive: Bool, reverse: Bool, offset: Int,
                             key: (Value) throws(TemplateError) -> Value) throws(TemplateError)
     {
         var keyed: [(Value, Value)] = []

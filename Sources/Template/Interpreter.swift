@@ -29,6 +29,21 @@ final class Interpreter {
     var callDepth = 0
     static let maxCallDepth = 100
 
+    /// Largest string or list a single operation may build (`'x' * n`, padding, indents): a template
+    /// must not be able to exhaust memory.
+    static let maxSize = 1 << 26
+
+    func checkSize(_ count: Int, offset: Int) throws(TemplateError) -> Int {
+        guard count <= Self.maxSize else { throw fail("result too large (\(count) items)", offset) }
+        return max(count, 0)
+    }
+
+    /// Python's int(x) of a float; nil when it does not fit (Python would need a big integer).
+    func truncatedInt(_ d: Double) -> Int? {
+        guard d.isFinite else { return nil }
+        return Int(exactly: d.rounded(.towardZero))
+    }
+
     func enterCall(offset: Int) throws(TemplateError) {
         callDepth += 1
         guard callDepth <= Self.maxCallDepth else { throw fail("maximum recursion depth exceeded", offset) }

@@ -88,7 +88,7 @@ extension Interpreter {
             case "isupper": return .bool(s.unicodeScalars.contains(where: \.properties.isCased) && s == s.uppercased())
             case "splitlines": return .array(PyString.splitLines(s, keepEnds: args.get(0, "keepends")?.truthy ?? false).map(Value.string))
             case "zfill", "center", "ljust", "rjust":
-                let width = try int(0, "width", 0)
+                let width = try checkSize(try int(0, "width", 0), offset: offset)
                 let n = s.unicodeScalars.count
                 guard width > n else { return .string(s) }
                 let fill = name == "zfill" ? "0" : (try str(1, "fillchar") ?? " ")
@@ -109,9 +109,9 @@ extension Interpreter {
         case let .dict(d):
             if Methods.unsafeDict.contains(name) { throw fail("access to attribute '\(name)' of 'dict' object is unsafe.", offset) }
             switch name {
-            case "items": return .array(d.pairs.map { .tuple([$0.0, $0.1]) })
-            case "keys": return .array(d.keys)
-            case "values": return .array(d.values)
+            case "items": return .view(.items, d.pairs.map { .tuple([$0.0, $0.1]) })
+            case "keys": return .view(.keys, d.keys)
+            case "values": return .view(.values, d.values)
             case "copy": return receiver
             case "get":
                 guard let key = args.get(0, "key") else { throw fail("get expected at least 1 argument, got 0", offset) }
@@ -229,7 +229,8 @@ extension Interpreter {
             case "r": out += v.pyRepr
             case "d", "i":
                 guard let d = doubleValue(v) else { throw fail("%d format: a real number is required, not \(v.typeName)", offset) }
-                out += String(Int(d.rounded(.towardZero)))
+                guard let i = truncatedInt(d) else { throw fail("%d format: number out of range", offset) }
+                out += String(i)
             case "f":
                 guard let d = doubleValue(v) else { throw fail("must be real number, not \(v.typeName)", offset) }
                 out += fixedPoint(d, 6)
@@ -264,7 +265,9 @@ extension Interpreter {
             default: throw fail("range expected 1 to 3 arguments, got \(nums.count)", offset)
             }
             guard step != 0 else { throw fail("range() arg 3 must not be zero", offset) }
-            let n = step > 0 ? max(0, (stop - start + step - 1) / step) : max(0, (start - stop - step - 1) / -step)
+            // Counted in floating point so extreme bounds cannot overflow; the cap keeps it exact.
+            let span = step > 0 ? Double(stop) - Double(start) : Double(start) - Double(stop)
+            let n = span <= 0 ? 0 : Int(min((span / abs(Double(step))).rounded(.up), 1e9))
             // The sandbox caps ranges, so a template cannot allocate without bound.
             guard n <= 100_000 else { throw fail("Range too big. The sandbox blocks ranges larger than MAX_RANGE (100000).", offset) }
             return .array((0 ..< n).map { .int(start + $0 * step) })
@@ -290,7 +293,8 @@ extension Interpreter {
 
     /// The current time (or the pinned time, in UTC) formatted with C strftime, as Python's does on Linux.
     private func strftime(_ format: String) -> String {
-        var t = time_t(fixedTime ?? Double(time(nil)))
+        var t = time(nil)
+        if let fixedTime, let pinned = Int(exactly: fixedTime.rounded(.down)) { t = time_t(pinned) }
         var parts = tm()
         if fixedTime != nil { gmtime_r(&t, &parts) } else { localtime_r(&t, &parts) }
         var buf = [CChar](repeating: 0, count: 1024)

@@ -20,10 +20,14 @@ extension Interpreter {
         case "-": return try arithmetic(a, b, typeError, { $0.subtractingReportingOverflow($1) }, -)
         case "*":
             switch (a, b) {
-            case let (.string(s), n) where intValue(n) != nil: return .string(String(repeating: s, count: max(intValue(n)!, 0)))
-            case let (n, .string(s)) where intValue(n) != nil: return .string(String(repeating: s, count: max(intValue(n)!, 0)))
+            case let (.string(s), n) where intValue(n) != nil, let (n, .string(s)) where intValue(n) != nil:
+                let times = max(intValue(n)!, 0)
+                _ = try checkSize(s.utf8.count.multipliedReportingOverflow(by: times).overflow ? Int.max : s.utf8.count * times, offset: offset)
+                return .string(String(repeating: s, count: times))
             case let (.array(x), n) where intValue(n) != nil:
-                return .array(Array(repeating: x, count: max(intValue(n)!, 0)).flatMap { $0 })
+                let times = max(intValue(n)!, 0)
+                _ = try checkSize(x.count.multipliedReportingOverflow(by: times).overflow ? Int.max : x.count * times, offset: offset)
+                return .array(Array(repeating: x, count: times).flatMap { $0 })
             default: return try arithmetic(a, b, typeError, { $0.multipliedReportingOverflow(by: $1) }, *)
             }
         case "/":
@@ -33,6 +37,7 @@ extension Interpreter {
         case "//":
             if let x = intValue(a), let y = intValue(b) {
                 guard y != 0 else { throw fail("integer division or modulo by zero", offset) }
+                if x == .min, y == -1 { return .double(-Double(x)) }
                 return .int(floorDiv(x, y))
             }
             guard let x = doubleValue(a), let y = doubleValue(b) else { throw typeError }
@@ -42,6 +47,7 @@ extension Interpreter {
             if case let .string(fmt) = a { return .string(try percentFormat(fmt, b, offset: offset)) }
             if let x = intValue(a), let y = intValue(b) {
                 guard y != 0 else { throw fail("integer division or modulo by zero", offset) }
+                if y == -1 { return .int(0) }
                 return .int(x - floorDiv(x, y) * y)
             }
             guard let x = doubleValue(a), let y = doubleValue(b) else { throw typeError }
@@ -50,11 +56,20 @@ extension Interpreter {
             return .double(r != 0 && (r < 0) != (y < 0) ? r + y : r)
         case "**":
             if let x = intValue(a), let y = intValue(b), y >= 0 {
-                var r = 1
-                for _ in 0 ..< y {
-                    let (p, o) = r.multipliedReportingOverflow(by: x)
-                    if o { return .double(pow(Double(x), Double(y))) }
-                    r = p
+                // Square-and-multiply; beyond Int the result degrades to a float (Python has big ints).
+                var (r, base, e) = (1, x, y)
+                while e > 0 {
+                    if e & 1 == 1 {
+                        let (p, o) = r.multipliedReportingOverflow(by: base)
+                        if o { return .double(pow(Double(x), Double(y))) }
+                        r = p
+                    }
+                    e >>= 1
+                    if e > 0 {
+                        let (sq, o) = base.multipliedReportingOverflow(by: base)
+                        if o { return .double(pow(Double(x), Double(y))) }
+                        base = sq
+                    }
                 }
                 return .int(r)
             }
@@ -111,7 +126,7 @@ extension Interpreter {
                 throw operandError("'in <string>' requires string as left operand, not \(item.typeName)", item, offset)
             }
             return sub.isEmpty || s.unicodeScalars.firstRange(of: sub.unicodeScalars) != nil
-        case let .array(a), let .tuple(a), let .iterator(a): return a.contains { pyEquals($0, item) }
+        case let .array(a), let .tuple(a), let .iterator(a), let .view(_, a): return a.contains { pyEquals($0, item) }
         case let .dict(d):
             return d[value: item] != nil
         case let .namespace(ns):
@@ -178,13 +193,23 @@ func pySliceIndices(_ n: Int, _ start: Int?, _ stop: Int?, _ step: Int) -> [Int]
         if a < 0 { a = max(a + n, 0) } else { a = min(a, n) }
         if b < 0 { b = max(b + n, 0) } else { b = min(b, n) }
         var i = a
-        while i < b { out.append(i); i += step }
+        while i < b {
+            out.append(i)
+            let (next, o) = i.addingReportingOverflow(step)
+            if o { break }
+            i = next
+        }
     } else {
         var a = start ?? n - 1, b = stop ?? -1
         if let s = start { a = s < 0 ? max(s + n, -1) : min(s, n - 1) }
         if let s = stop { b = s < 0 ? max(s + n, -1) : min(s, n - 1) }
         var i = a
-        while i > b { out.append(i); i += step }
+        while i > b {
+            out.append(i)
+            let (next, o) = i.addingReportingOverflow(step)
+            if o { break }
+            i = next
+        }
     }
     return out
 }

@@ -14,13 +14,16 @@ public indirect enum TemplateValue: Sendable, Equatable {
 
 /// An insertion-ordered string-keyed dictionary of ``TemplateValue``s.
 public struct TemplateObject: Sendable, Equatable, ExpressibleByDictionaryLiteral, Sequence {
+    /// The keys in insertion order.
     public private(set) var keys: [String] = []
     private var storage: [String: TemplateValue] = [:]
 
     public init() {}
+    /// Keys keep the literal's order.
     public init(dictionaryLiteral elements: (String, TemplateValue)...) {
         for (k, v) in elements { self[k] = v }
     }
+    /// Keys keep the order of `pairs`; a repeated key keeps its first position and its last value.
     public init(_ pairs: [(String, TemplateValue)]) {
         for (k, v) in pairs { self[k] = v }
     }
@@ -39,6 +42,7 @@ public struct TemplateObject: Sendable, Equatable, ExpressibleByDictionaryLitera
         }
     }
 
+    /// Iterates `(key, value)` pairs in insertion order.
     public func makeIterator() -> AnyIterator<(key: String, value: TemplateValue)> {
         var i = 0
         return AnyIterator {
@@ -85,11 +89,13 @@ extension TemplateValue {
     /// Compact JSON as Python's `json.dumps(x, ensure_ascii=False)` writes it.
     public var jsonString: String { JSONWriter.write(Template.Value(self), indent: nil, itemSep: ", ", keySep: ": ", sortKeys: false) ?? "" }
 
+    /// The member `key` of an object; nil for other values or a missing key.
     public subscript(key: String) -> TemplateValue? {
         if case let .object(o) = self { return o[key] }
         return nil
     }
 
+    /// The text of a `.string`; nil for other values.
     public var stringValue: String? {
         if case let .string(s) = self { return s }
         return nil

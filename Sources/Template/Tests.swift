@@ -20,7 +20,7 @@ extension Interpreter {
         case "false": if case .bool(false) = v { return true } else { return false }
         case "mapping": if case .dict = v { return true } else { return false }
         case "iterable":
-            switch v { case .undefined, .string, .array, .tuple, .dict, .iterator: return true; default: return false }
+            switch v { case .undefined, .string, .array, .tuple, .dict, .iterator, .view: return true; default: return false }
         case "sequence":
             switch v { case .undefined, .string, .array, .tuple, .dict: return true; default: return false }
         case "callable":

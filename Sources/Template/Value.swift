@@ -103,6 +103,10 @@ final class ForLoop {
     }
 }
 
+enum ViewKind: String {
+    case keys = "dict_keys", values = "dict_values", items = "dict_items"
+}
+
 enum Value {
     /// jinja2's default `Undefined`; `hint` says what was missing, for error messages.
     case undefined(hint: String)
@@ -117,6 +121,8 @@ enum Value {
     case dict(Dict)
     /// A Python generator (what `map`, `select`, `items`... return): iterable once, no length, not JSON.
     case iterator([Value])
+    /// `dict.keys()` / `values()` / `items()`: iterable with a length, but not indexable and not JSON.
+    case view(ViewKind, [Value])
     case namespace(Namespace)
     case macro(Macro)
     case loop(LoopState)
@@ -153,7 +159,7 @@ enum Value {
         case let .int(i): return i != 0
         case let .double(d): return d != 0
         case let .string(s): return !s.isEmpty
-        case let .array(a), let .tuple(a): return !a.isEmpty
+        case let .array(a), let .tuple(a), let .view(_, a): return !a.isEmpty
         case let .dict(d): return d.count > 0
         case .iterator, .namespace, .macro, .loop, .builtin, .method: return true
         }
@@ -163,7 +169,7 @@ enum Value {
     var iterated: [Value]? {
         switch self {
         case .undefined: return []
-        case let .array(a), let .tuple(a), let .iterator(a): return a
+        case let .array(a), let .tuple(a), let .iterator(a), let .view(_, a): return a
         case let .dict(d): return d.keys
         case let .string(s): return s.unicodeScalars.map { .string(String($0)) }
         case let .namespace(n): return n.attributes.keys
@@ -184,6 +190,7 @@ enum Value {
         case .tuple: return "tuple"
         case .dict: return "dict"
         case .iterator: return "generator"
+        case let .view(kind, _): return kind.rawValue
         case .namespace: return "Namespace"
         case .macro: return "Macro"
         case .loop: return "LoopContext"
@@ -215,8 +222,9 @@ enum Value {
         case let .dict(d):
             return "{" + d.pairs.map { $0.0.pyRepr + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}"
         case let .namespace(n):
-            return "<Namespace " + n.attributes.pairs.map { $0.0.pyRepr + ": " + $0.1.pyRepr }.joined(separator: ", ") + ">"
+            return "<Namespace {" + n.attributes.pairs.map { $0.0.pyRepr + ": " + $0.1.pyRepr }.joined(separator: ", ") + "}>"
         case .iterator: return "<generator object>"
+        case let .view(kind, a): return kind.rawValue + "([" + a.map(\.pyRepr).joined(separator: ", ") + "])"
         case .macro: return "<Macro>"
         case .loop: return "<LoopContext>"
         case let .builtin(name): return "<function \(name)>"

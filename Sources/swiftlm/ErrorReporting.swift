@@ -32,6 +32,13 @@ extension SwiftLMCommand {
     }
 }
 
+/// A command's own failure that no module error describes: printed as `error: <message>`, exit 1.
+/// (Use `ValidationError` only for wrong command-line usage: that one also prints the usage text.)
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ message: String) { description = message }
+}
+
 /// Errors ArgumentParser formats itself: help / clean exits, explicit exit codes, usage errors, and
 /// its internal ones (`--help` parses into a built-in command whose `run()` throws a `CommandError`).
 private func isArgumentParserError(_ error: any Error) -> Bool {

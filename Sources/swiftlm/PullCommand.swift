@@ -42,8 +42,9 @@ struct PullCommand: AsyncParsableCommand {
                 result = try await store.pull(model, force: force) { printer.update($0) }
             }
         } catch {
+            // End the progress line so the one-line error starts on its own line.
             printer.finish()
-            throw CLIError(error)
+            throw error
         }
         printer.finish()
         let m = result.manifest
@@ -53,11 +54,4 @@ struct PullCommand: AsyncParsableCommand {
             print("pulled \(m.name) (\(HumanFormat.bytes(m.size)), \(m.architecture) \(m.quantization), sha256 \(m.sha256.prefix(12)))")
         }
     }
-}
-
-/// A store error shown as one line, `Error: <message>`, with exit status 1 (no stack trace).
-struct CLIError: Error, CustomStringConvertible {
-    let message: String
-    init(_ error: StoreError) { message = error.description }
-    var description: String { message }
 }

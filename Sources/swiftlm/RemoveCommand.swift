@@ -11,12 +11,8 @@ struct RemoveCommand: AsyncParsableCommand {
     func run() async throws {
         let store = ModelStore()
         for model in models {
-            do {
-                let manifest = try store.remove(model)
-                print("deleted '\(manifest?.name ?? model)'")
-            } catch {
-                throw CLIError(error)
-            }
+            let manifest = try store.remove(model)
+            print("deleted '\(manifest?.name ?? model)'")
         }
     }
 }

@@ -27,7 +27,7 @@ struct ShowCommand: AsyncParsableCommand {
         let summary = ModelSummary(file)
         if template {
             guard let text = summary.chatTemplate else {
-                throw ValidationError("\(model) has no chat template (a base model?)")
+                throw CommandFailure("\(model) has no chat template (tokenizer.chat_template is absent: a base model?)")
             }
             print(text)
         } else if json {

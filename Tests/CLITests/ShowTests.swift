@@ -101,7 +101,8 @@ func loadShowFixture(_ model: String) throws -> ShowFixture {
     @Test func baseModelHasNoTemplate() throws {
         guard try RealModels.pathOrSkip("gemma3:270m") != nil else { return }
         let t = try runSwiftLM(["show", "gemma3:270m", "--template"])
-        #expect(t.status != 0 && t.stderr.contains("no chat template"))
+        #expect(t.status == 1 && t.stderr.hasPrefix("error: ") && t.stderr.contains("no chat template"), "\(t.stderr)")
+        #expect(t.stderr.filter { $0 == "\n" }.count == 1)
     }
 
     @Test func verboseListsMetadata() throws {

@@ -72,6 +72,12 @@ let sampleWriter = GGUFWriter(metadata: [
         #expect(parseError(w.bytes()) == .unsupportedVersion(version))
     }
 
+    @Test func bigEndianFilesAreNamed() {
+        var w = sampleWriter
+        w.version = UInt32(3).byteSwapped
+        #expect(parseError(w.bytes())?.description.contains("big-endian") == true)
+    }
+
     /// Every strict prefix of a valid file is rejected with a GGUFError, never accepted or crashed on.
     @Test func truncatedAtEveryByte() {
         let (bytes, layout) = sampleWriter.build()

@@ -78,6 +78,21 @@ import Testing
         }
     }
 
+    /// Shapes off the fast kernels' grain: block counts that are not a multiple of 4 (the mat-vec
+    /// kernel folds 4 blocks at a time), row counts off the 4-row GEMM tile and band, and batch
+    /// sizes off the 8-row activation tile, including a final group of 4 with padding rows.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q6_K])
+    func tailShapesOnEveryPath(_ type: GGMLType) throws {
+        let colsChoices = type.blockSize == 256 ? [256, 768] : [32, 96, 160, 224]
+        for path in KernelPath.available where path != .scalar {
+            for cols in colsChoices {
+                for (rows, batch) in [(1, 1), (3, 1), (17, 1), (5, 2), (18, 3), (7, 6), (21, 9), (13, 13)] {
+                    try check(type, rows: rows, cols: cols, batch: batch, path: path)
+                }
+            }
+        }
+    }
+
     @Test func dequantizeRowMatchesReference() throws {
         let rows = 6, cols = 512
         var rng = TestRandom(seed: 9)

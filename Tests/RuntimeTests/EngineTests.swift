@@ -27,7 +27,7 @@ import TestSupport
             #expect(ids.count == c.continuation.count)
             // Identical to llama.cpp's, except that once llama.cpp itself chose between two logits closer than
             // float noise (its batched and token-by-token passes disagree there too), the rest may differ.
-            if let step = zip(ids, c.continuation).firstIndex(where: { $0 != $1 }) {
+            if let step = zip(ids, c.continuation).enumerated().first(where: { $0.element.0 != $0.element.1 })?.offset {
                 let margin = c.referenceMargin(atStep: step) ?? .infinity
                 #expect(margin < Self.nearTie, "case \(c.name) diverges at step \(step) (llama.cpp margin \(margin)): \(ids) vs \(c.continuation)")
                 #expect(step >= 16, "case \(c.name): at least half of the continuation must agree")
@@ -57,16 +57,16 @@ import TestSupport
     }
 
     @Test func streamingIsUTF8SafeOnChinese() async throws {
-        guard try RealModels.pathOrSkip("qwen2.5-coder:0.5b") != nil else { return }
-        let model = try await ModelCache.shared.model("qwen2.5-coder:0.5b")
+        // smollm2's vocabulary spells most Chinese characters as 2-3 byte tokens, so pieces must be held back.
+        guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
+        let model = try await ModelCache.shared.model("smollm2:135m")
         let context = try InferenceContext(model: model, contextLength: 256)
         let prompt = model.completionTokens("早上好！今天的天气非常好，我们一起去")
         let (pieces, stats) = try await collect(context.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 24)))
         let ids = try #require(stats?.tokenIDs)
-        // Several of these tokens are partial UTF-8 sequences: no piece may contain a replacement character.
-        #expect(pieces.allSatisfy { !$0.contains("\u{FFFD}") })
+        #expect(pieces.allSatisfy { !$0.contains("\u{FFFD}") }, "no piece may split a character")
         #expect(pieces.joined() == model.tokenizer.decode(ids))
-        #expect(pieces.count < ids.count, "some tokens should have been held back until their character completed")
+        #expect(pieces.count < ids.count, "byte tokens should have been held back until their character completed")
     }
 
     @Test func stopConditions() async throws {

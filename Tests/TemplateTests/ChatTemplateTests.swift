@@ -1,3 +1,4 @@
+import Foundation
 import GGUF
 import Template
 import Testing
@@ -47,6 +48,17 @@ import TestSupport
         let m = ChatMessage(role: "tool", content: "42", toolCallID: "abc", name: "calc")
         let json = try TemplateValue(json: "{\"role\":\"tool\",\"content\":\"42\",\"tool_call_id\":\"abc\",\"name\":\"calc\"}")
         #expect(m.templateValue == json)
+    }
+
+    @Test func chatMessageDecodesTheOpenAIShape() throws {
+        let json = #"""
+        {"role": "assistant", "content": null, "tool_calls": [{"id": "c1", "type": "function",
+          "function": {"name": "get", "arguments": "{\"q\": 1}"}}]}
+        """#
+        let m = try JSONDecoder().decode(ChatMessage.self, from: Data(json.utf8))
+        #expect(m == ChatMessage(role: "assistant", content: "", toolCalls: [ChatToolCall(id: "c1", name: "get", arguments: "{\"q\": 1}")]))
+        let again = try JSONDecoder().decode(ChatMessage.self, from: try JSONEncoder().encode(m))
+        #expect(again == m)
     }
 
     @Test func contextKeyOrderIsIrrelevantButObjectKeyOrderIsKept() throws {

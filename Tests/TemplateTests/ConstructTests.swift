@@ -83,6 +83,11 @@ func render(_ source: String) throws -> String {
     Case(#"{% generation %}gen {{ n }}{% endgeneration %}"#, #"gen 7"#),
     Case(#"a{# a comment #}b{% raw %}{{ not parsed }}{% endraw %}"#, #"ab{{ not parsed }}"#),
     Case(#"{{ dict(a=1, b='x') }} {{ range(3) | list }} {{ range(1, 7, 2) | list }} {{ range(3, 0, -1) | list }}"#, #"{'a': 1, 'b': 'x'} [0, 1, 2] [1, 3, 5] [3, 2, 1]"#),
+    Case(#"{% for g in msgs | groupby('role') %}{{ g.grouper }}={{ g.list | length }};{% endfor %}{% for k, v in [{'c': 'B'}, {'c': 'b'}, {'c': 'a'}] | groupby('c') %}{{ k }}{{ v | length }}{% endfor %}"#, #"assistant=1;user=2;a1B2"#),
+    Case(#"{{ user | attr('name') }}|{{ user.items() }}|{{ user.keys() | length }}|{{ namespace(a=1) }}|{{ user.values() | first }}"#, #"|dict_items([('name', 'Ann'), ('age', 30), ('tags', ['x', 'y'])])|3|<Namespace {'a': 1}>|Ann"#),
+    // jinja2 normalises newlines in the template and drops one trailing newline.
+    Case("a\r\nb\rc\n", "a\nb\nc"),
+    Case("{{ 'x' }}\n\n", "x\n"),
     // Whitespace control, trim_blocks and lstrip_blocks.
     Case("{% if true %}\n  yes\n{% endif %}\n", "  yes\n"),
     Case("  {% if true %}\n    x\n  {% endif %}\nend", "    x\nend"),

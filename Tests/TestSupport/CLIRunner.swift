@@ -15,8 +15,15 @@ public enum CLIRunnerError: Error, CustomStringConvertible {
 }
 
 /// The built `swiftlm` executable. `swift test` builds every product into the same directory as the
-/// test runner (`.build/<config>/`), so the binary sits next to `/proc/self/exe`.
+/// test runner (`.build/<config>/`), so the binary sits next to `/proc/self/exe`. `SWIFTLM_BIN`
+/// overrides this, to test another build or an installed binary.
 public func swiftLMBinaryPath() throws -> String {
+    if let override = ProcessInfo.processInfo.environment["SWIFTLM_BIN"], !override.isEmpty {
+        guard FileManager.default.isExecutableFile(atPath: override) else {
+            throw CLIRunnerError.binaryNotFound(searched: override)
+        }
+        return override
+    }
     let exe = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
     var dir = exe.deletingLastPathComponent()
     // On macOS the runner lives inside `X.xctest/Contents/MacOS/`; climb out of the bundle.

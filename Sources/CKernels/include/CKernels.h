@@ -78,7 +78,9 @@ void sl_pool_run(sl_pool *pool, int64_t count, sl_task_fn fn, void *ctx);
 
 /// y[b*rows + r] = dot(W row r, x row b) for every r < rows, b < batch, with the weight in `wtype`
 /// (`w` holds rows x cols row-major). Quantizes x into the pool's scratch, then splits rows
-/// across the pool, tiling batch rows so each weight block is decoded once per tile.
+/// across the pool. With AVX-512 VNNI, legacy quants and Q4_K take int8 GEMM tiles (4 weight
+/// rows x 8 activation rows) when batch > 1, and legacy quants a 4-block-folding mat-vec at batch 1;
+/// everything else tiles batch rows over the per-row kernels.
 /// Returns 0, or -1 when `isa` has no kernel for `wtype` (nothing is written).
 int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
               const float *x, int64_t batch, float *y);
