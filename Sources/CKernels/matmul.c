@@ -158,7 +158,7 @@ static void rows_task(void *ctx, int64_t t) {
 }
 
 int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
-              const float *x, int64_t batch, float *y) {
+              const float *x, int64_t batch, float *y, int batched) {
     sl_dot_fn dot = dot_for(isa, wtype);
     const int atype = sl_activation_type(wtype);
     sl_quant_fn quant = sl_quant_avx2(atype);
@@ -176,8 +176,8 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
     const int threads = sl_pool_threads(pool);
     job.atype = atype;
     job.nblocks = cols / elems;
-    if (isa == SL_ISA_AVX512VNNI && batch >= 2) job.gemm = sl_gemm_vnni(wtype);
-    if (isa == SL_ISA_AVX512VNNI && batch == 1) job.mv = sl_mv_vnni(wtype);
+    if (isa == SL_ISA_AVX512VNNI && (batch >= 2 || batched)) job.gemm = sl_gemm_vnni(wtype);
+    if (isa == SL_ISA_AVX512VNNI && batch == 1 && !job.gemm) job.mv = sl_mv_vnni(wtype);
     const size_t a_bytes = (job.a_row * (size_t)batch + 63) / 64 * 64;
     size_t meta_bytes = job.gemm && atype != SL_Q8_K ? (size_t)((batch + 3) / 4) * (size_t)job.nblocks * 12 * sizeof(float) : 0;
     if (job.mv) meta_bytes = (size_t)(job.nblocks + 3) / 4 * 4 * 3 * sizeof(float);

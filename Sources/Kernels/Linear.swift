@@ -51,18 +51,29 @@ public enum KernelPath: Sendable, Equatable, CustomStringConvertible {
 }
 
 /// Matrix x vector and matrix x matrix products with quantized weights.
+/// Which kernels a matmul may use for a given number of rows.
+public enum MatmulMode: Sendable {
+    /// The fastest kernel for the row count: the mat-vec kernel for a single row (token generation).
+    case fastest
+    /// The batched (GEMM) kernels even for a single row, so that each row's result is bit-identical
+    /// whatever the batch it is evaluated in. Prompt evaluation uses this: output then does not depend
+    /// on the prompt batch size.
+    case batchInvariant
+}
+
 public enum Linear {
     /// y[b*rows + r] = sum_c W[r, c] * x[b*cols + c], for b in 0..<batch. x: [batch x cols] f32; y: [batch x rows] f32.
     /// Quantizes x once per call to the weight's activation format, then splits rows across the pool.
     /// With batch > 1 each weight block is decoded once per tile of up to 4 activation rows.
-    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool) {
-        matmul(w, x, batch: batch, y, pool: pool, path: .best)
+    public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool,
+                              mode: MatmulMode = .fastest) {
+        matmul(w, x, batch: batch, y, pool: pool, path: .best, mode: mode)
     }
 
     /// `matmul` on a chosen implementation (tests hold every path to the scalar reference).
     /// A path without a kernel for the weight's type falls back to the scalar reference.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>,
-                              pool: ThreadPool, path: KernelPath) {
+                              pool: ThreadPool, path: KernelPath, mode: MatmulMode = .fastest) {
         precondition(batch >= 0, "matmul: negative batch")
         guard batch > 0, w.rows > 0 else { return }
         if w.cols == 0 {
@@ -70,7 +81,8 @@ public enum Linear {
             return
         }
         if path != .scalar,
-           sl_matmul(pool.handle, path.isa, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols), x, Int64(batch), y) == 0 {
+           sl_matmul(pool.handle, path.isa, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols), x, Int64(batch), y,
+                     mode == .batchInvariant ? 1 : 0) == 0 {
             return
         }
         scalarMatmul(w, x, batch: batch, y, pool: pool)

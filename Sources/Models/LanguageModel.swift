@@ -1,3 +1,5 @@
+import Kernels
+
 /// What a loaded model is, in the terms a caller needs to size buffers and report to a user.
 public struct ModelInfo: Sendable, Equatable {
     /// `general.architecture`, e.g. `llama`, `qwen2`, `gemma3`.
@@ -37,9 +39,18 @@ public protocol LanguageModel: AnyObject, Sendable {
     /// Runs `tokens[i]` at `positions[i]`, appending their keys and values to `cache`.
     ///
     /// Positions continue the cache: `cache.count, cache.count + 1, ...`.
+    /// `mode` picks the matmul kernels: ``MatmulMode/batchInvariant`` (prompts: each token's result is the
+    /// same whatever batch it is evaluated in) or ``MatmulMode/fastest`` (generated tokens, one at a time).
     /// - Returns: logits, row-major `[outputRows.count x vocabSize]`, for the batch indices in `outputRows`.
     /// - Throws: ``ModelError/contextOverflow(needed:capacity:)`` when the batch does not fit in the cache,
     ///   ``ModelError/invalidInput(_:)`` for token ids outside the vocabulary, non-continuing positions,
     ///   or output rows outside the batch.
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) -> [Float]
+    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float]
+}
+
+extension LanguageModel {
+    /// A prompt-style forward pass (``MatmulMode/batchInvariant``).
+    public func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) -> [Float] {
+        try forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: .batchInvariant)
+    }
 }

@@ -22,6 +22,8 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let layers: [LayerWeights]
     private let scratch: Scratch
     private let lock = ForwardLock()
+    /// The kernels of the forward call in progress (set under `lock`).
+    private var matmulMode = MatmulMode.batchInvariant
     /// Distinct RoPE bases and, per layer, the index of its base (gemma3 uses two).
     private let ropeBases: [Float]
     private let layerRopeIndex: [Int]
@@ -56,12 +58,13 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
     }
 
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) -> [Float] {
+    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
         try validate(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows)
         let vocab = config.vocabSize
         var logits = [Float](repeating: 0, count: outputRows.count * vocab)
         guard !tokens.isEmpty else { return logits }
         lock.withLock {
+            matmulMode = mode
             scratch.reserveScores(positions: cache.capacity)
             logits.withUnsafeMutableBufferPointer { out in
                 var start = 0
@@ -136,9 +139,9 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
 
         // Attention sub-block.
         rmsNormRows(s.h, s.x, w.attnNorm, rows: n, width: e)
-        Linear.matmul(w.wq, s.h, batch: n, s.q, pool: pool)
-        Linear.matmul(w.wk, s.h, batch: n, s.k, pool: pool)
-        Linear.matmul(w.wv, s.h, batch: n, s.v, pool: pool)
+        Linear.matmul(w.wq, s.h, batch: n, s.q, pool: pool, mode: matmulMode)
+        Linear.matmul(w.wk, s.h, batch: n, s.k, pool: pool, mode: matmulMode)
+        Linear.matmul(w.wv, s.h, batch: n, s.v, pool: pool, mode: matmulMode)
         addBias(s.q, w.bq, rows: n)
         addBias(s.k, w.bk, rows: n)
         addBias(s.v, w.bv, rows: n)
@@ -154,20 +157,20 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         storeKV(layer: l, count: n, start: start, cache: cache, kDim: kDim, vDim: vDim)
         attention(layer: l, count: n, start: start, cache: cache)
-        Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool)
+        Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool, mode: matmulMode)
         if let pn = w.postAttnNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
         Ops.axpy(s.x, 1, s.o, count: n * e)
 
         // Feed-forward sub-block.
         let f = c.feedForwardLength
         rmsNormRows(s.h, s.x, w.ffnNorm, rows: n, width: e)
-        Linear.matmul(w.gate, s.h, batch: n, s.gate, pool: pool)
-        Linear.matmul(w.up, s.h, batch: n, s.up, pool: pool)
+        Linear.matmul(w.gate, s.h, batch: n, s.gate, pool: pool, mode: matmulMode)
+        Linear.matmul(w.up, s.h, batch: n, s.up, pool: pool, mode: matmulMode)
         switch c.activation {
         case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
         case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
         }
-        Linear.matmul(w.down, s.gate, batch: n, s.o, pool: pool)
+        Linear.matmul(w.down, s.gate, batch: n, s.o, pool: pool, mode: matmulMode)
         if let pn = w.postFFNNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
         Ops.axpy(s.x, 1, s.o, count: n * e)
     }
@@ -250,7 +253,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
             var len = 1
             while j + len < outputRows.count, outputRows[j + len] == outputRows[j] + len, local + len < n { len += 1 }
             rmsNormRows(scratch.h, scratch.x + local * e, globals.outputNorm, rows: len, width: e)
-            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool)
+            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool, mode: matmulMode)
             j += len
         }
     }

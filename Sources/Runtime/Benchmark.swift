@@ -51,7 +51,7 @@ public enum Benchmark {
             context.reset()
             let t0 = ContinuousClock.now
             for _ in 0..<n {
-                let logits = try context.evaluate([token], logits: .last)
+                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
                 token = Sampler.argmax(logits)
             }
             return Double(n) / (ContinuousClock.now - t0).seconds

@@ -101,7 +101,7 @@ extension InferenceContext {
             if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens { stats.doneReason = .length; break }
             if tokens.count >= capacity { stats.doneReason = .length; break }
             do {
-                logits = try evaluate([token], logits: .last)
+                logits = try evaluate([token], logits: .last, kernels: .fastest)
             } catch .cancelled {
                 stats.doneReason = .cancelled
                 break

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Models
 
 /// One sequence's state on a ``LoadedModel``: its KV cache and the tokens already evaluated into it.
@@ -79,8 +80,10 @@ public final class InferenceContext: @unchecked Sendable {
 
     /// Appends `newTokens` to the cache in chunks of ``batchSize`` and returns the requested logits rows,
     /// row-major `[rows x vocabularySize]`.
+    /// `kernels` is ``MatmulMode/batchInvariant`` for prompts, so their logits do not depend on ``batchSize``;
+    /// generation feeds one sampled token at a time with ``MatmulMode/fastest`` (the mat-vec kernels).
     /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then).
-    public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last,
+    public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last, kernels: MatmulMode = .batchInvariant,
                          shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
         guard tokens.count + newTokens.count <= capacity else {
             throw .contextOverflow(needed: tokens.count + newTokens.count, capacity: capacity)
@@ -100,7 +103,7 @@ public final class InferenceContext: @unchecked Sendable {
             }
             let base = Int32(tokens.count)
             let positions = (0..<Int32(chunk.count)).map { base + $0 }
-            let logits = try model.forward(tokens: chunk, positions: positions, cache: cache, outputRows: wanted)
+            let logits = try model.forward(tokens: chunk, positions: positions, cache: cache, outputRows: wanted, mode: kernels)
             precondition(logits.count == wanted.count * vocab, "the model returns one row per requested output")
             out.append(contentsOf: logits)
             tokens.append(contentsOf: chunk)

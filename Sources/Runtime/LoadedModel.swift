@@ -71,11 +71,12 @@ public final class LoadedModel: Sendable {
     public var trainedContextLength: Int { model.info.contextLength }
 
     /// Runs one forward pass with exclusive use of the model's scratch buffers.
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(RuntimeError) -> [Float] {
+    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int],
+                 mode: MatmulMode) throws(RuntimeError) -> [Float] {
         forwardLock.lock()
         defer { forwardLock.unlock() }
         do {
-            return try model.forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows)
+            return try model.forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode)
         } catch {
             throw .model(error.description)
         }

@@ -68,7 +68,7 @@ struct ExplainCommand: AsyncParsableCommand {
             if !json { printStep(step + 1, s) }
             if tokenizer.isEndOfGeneration(chosen) || step == maxSteps - 1 { break }
             sampler.accept(chosen)
-            logits = try context.evaluate([chosen], logits: .last)
+            logits = try context.evaluate([chosen], logits: .last, kernels: .fastest)
         }
         if json {
             let encoder = JSONEncoder()

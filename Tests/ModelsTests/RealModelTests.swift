@@ -15,10 +15,11 @@ struct RealModelTests {
     /// anywhere (summation order, exp, GELU: llama.cpp rounds GELU through an F16 table) can move a value
     /// across a rounding step and the effect grows through the layers. llama.cpp disagrees with itself
     /// by as much (F32 KV, batch vs token-by-token evaluation of the same tokens): max / mean 0.68 / 0.07
-    /// on smollm2, 0.33 / 0.05 on qwen2.5-coder, 1.4 / 0.18 on gemma3; we measured 1.03 / 0.21,
-    /// 0.43 / 0.07 and 1.23 / 0.27 (the long sliding-window case: one position at 4.2, mean 0.24).
+    /// on smollm2, 0.33 / 0.05 on qwen2.5-coder, 1.4 / 0.18 on gemma3. With the int8 GEMM prompt kernels
+    /// (16:52 UTC) we measured 1.06 / 0.22, 0.32 / 0.07 and 1.73 / 0.27 (gemma3's code prompt; its
+    /// long sliding-window case: one position at 4.2, mean 0.24). The argmax must agree everywhere.
     static let bounds: [String: (max: Float, mean: Float)] = [
-        "smollm2:135m": (1.25, 0.25), "qwen2.5-coder:0.5b": (0.5, 0.1), "gemma3:270m": (1.5, 0.3),
+        "smollm2:135m": (1.25, 0.25), "qwen2.5-coder:0.5b": (0.5, 0.1), "gemma3:270m": (2.0, 0.3),
     ]
     /// Prompts past the sliding window run ~800 positions, so one outlier is likelier there.
     static let longCaseMax: Float = 4.5

@@ -81,8 +81,10 @@ void sl_pool_run(sl_pool *pool, int64_t count, sl_task_fn fn, void *ctx);
 /// across the pool. With AVX-512 VNNI, legacy quants and Q4_K take int8 GEMM tiles (4 weight
 /// rows x 8 activation rows) when batch > 1, and legacy quants a 4-block-folding mat-vec at batch 1;
 /// everything else tiles batch rows over the per-row kernels.
+/// `batched` != 0 keeps the GEMM tiles even at batch 1: a row's result then never depends on how
+/// many rows share the call (prompt evaluation uses it so output is the same whatever the batch size).
 /// Returns 0, or -1 when `isa` has no kernel for `wtype` (nothing is written).
 int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
-              const float *x, int64_t batch, float *y);
+              const float *x, int64_t batch, float *y, int batched);
 
 #endif
