@@ -1,13 +1,14 @@
-/// Keys and values of every past position of one sequence, for every layer, in F32.
+/// Keys and values of the past positions of one sequence, for every layer, in F32.
 ///
 /// F32 rather than F16: the cache of these models is small (24-36 KB per position) and attention
 /// reads it once per head per token, so halving it saves little bandwidth while costing a conversion
 /// on every read; F32 also keeps prefill and token-by-token decode bit-identical in what they store.
 ///
-/// Layout per layer: `[kvHead][position][headDim]`, so a head's keys for a causal range are one
-/// contiguous run (the attention inner loops stream it). All layers keep every position, including
-/// sliding-window layers (their mask limits what they read), so ``truncate(to:)`` can rewind to any
-/// point, which prompt-prefix reuse relies on.
+/// Layout per layer: `[kvHead][slot][headDim]`. A global layer has one slot per position (slot =
+/// position). A sliding-window layer of window `W` only ever reads the last `W` keys, so it keeps a
+/// ring of `min(capacity, W + chunk)` slots (slot = position % ring): a chunk of `chunk` queries
+/// starting at `s` reads keys from `s - W + 1` while writing up to `s + chunk - 1`, which fits.
+/// The ring is what makes gemma3's cache small, and what limits rewinding: see ``truncate(to:)``.
 ///
 /// A cache belongs to the model that made it; it is not thread-safe (one sequence, one forward at a time).
 public final class KVCache: @unchecked Sendable {
@@ -15,30 +16,52 @@ public final class KVCache: @unchecked Sendable {
     public private(set) var count: Int = 0
     /// Positions this cache can hold.
     public let capacity: Int
+    /// Bytes of key and value storage the cache allocated.
+    public let byteCount: Int
 
     let layerCount: Int
     let kvHeadCount: Int
     let keyLength: Int
     let valueLength: Int
+    /// Per layer: its attention window (nil = global) and its slots (`capacity` unless a ring).
+    let layerWindows: [Int?]
+    let layerSlots: [Int]
+    /// Per layer: the lowest position whose keys its ring still holds; `[validFrom, count)` are all there.
+    private var validFrom: [Int]
     /// Identifies the model geometry that made the cache, so a foreign cache is rejected, not misread.
     let ownerID: ObjectIdentifier
     private let keys: UnsafeMutablePointer<Float>
     private let values: UnsafeMutablePointer<Float>
+    private let keyOffsets: [Int]
+    private let valueOffsets: [Int]
 
-    init(capacity: Int, layerCount: Int, kvHeadCount: Int, keyLength: Int, valueLength: Int, owner: AnyObject) {
-        self.capacity = max(0, capacity)
-        self.layerCount = layerCount
+    /// - Parameter ringSlack: extra ring slots past a window: the most positions one forward chunk writes.
+    init(capacity: Int, layerWindows: [Int?], ringSlack: Int, kvHeadCount: Int, keyLength: Int, valueLength: Int,
+         owner: AnyObject) {
+        let capacity = max(0, capacity)
+        self.capacity = capacity
+        self.layerCount = layerWindows.count
         self.kvHeadCount = kvHeadCount
         self.keyLength = keyLength
         self.valueLength = valueLength
+        self.layerWindows = layerWindows.map { w in w.flatMap { $0 >= 1 ? $0 : nil } }
+        self.layerSlots = self.layerWindows.map { w in w.map { min(capacity, $0 + max(0, ringSlack)) } ?? capacity }
+        self.validFrom = Array(repeating: 0, count: layerWindows.count)
         self.ownerID = ObjectIdentifier(owner)
-        let kCount = max(1, layerCount * kvHeadCount * self.capacity * keyLength)
-        let vCount = max(1, layerCount * kvHeadCount * self.capacity * valueLength)
-        keys = .allocate(capacity: kCount)
-        values = .allocate(capacity: vCount)
+        var kOff: [Int] = [], vOff: [Int] = [], k = 0, v = 0
+        for slots in layerSlots {
+            kOff.append(k); vOff.append(v)
+            k += kvHeadCount * slots * keyLength
+            v += kvHeadCount * slots * valueLength
+        }
+        keyOffsets = kOff
+        valueOffsets = vOff
+        byteCount = (k + v) * MemoryLayout<Float>.stride
+        keys = .allocate(capacity: max(1, k))
+        values = .allocate(capacity: max(1, v))
         // Zeroed so a read bug shows up as wrong-but-finite numbers rather than NaN garbage.
-        keys.initialize(repeating: 0, count: kCount)
-        values.initialize(repeating: 0, count: vCount)
+        keys.initialize(repeating: 0, count: max(1, k))
+        values.initialize(repeating: 0, count: max(1, v))
     }
 
     deinit {
@@ -46,29 +69,61 @@ public final class KVCache: @unchecked Sendable {
         values.deallocate()
     }
 
+    /// The smallest non-zero count ``truncate(to:)`` can rewind to and keep: below it a sliding-window
+    /// layer's ring no longer holds the keys the next position would attend to. 0 while every layer
+    /// still holds every position (nothing has wrapped a ring yet).
+    public var earliestReusablePosition: Int {
+        var earliest = 0
+        for l in 0 ..< layerCount {
+            guard let w = layerWindows[l], validFrom[l] > 0 else { continue }
+            // The next position n attends to [n - w + 1, n), all of which must be at or past validFrom.
+            earliest = max(earliest, validFrom[l] + w - 1)
+        }
+        return earliest
+    }
+
     /// Forgets every position from `newCount` on (no effect if `newCount >= count`).
-    public func truncate(to newCount: Int) {
-        count = min(count, max(0, newCount))
+    ///
+    /// Rewinding below ``earliestReusablePosition`` cannot be served from the sliding-window rings:
+    /// the cache is emptied instead, so the caller must re-evaluate from position 0. Never keeps a
+    /// prefix whose attention would be wrong.
+    /// - Returns: the count actually kept (`min(count, newCount)`, or 0 when the rings could not serve it).
+    @discardableResult
+    public func truncate(to newCount: Int) -> Int {
+        let n = min(count, max(0, newCount))
+        if n < earliestReusablePosition {
+            clear()
+        } else {
+            count = n
+        }
+        return count
     }
 
     /// Forgets every position.
-    public func clear() { count = 0 }
-
-    /// Keys of `layer`, `head`: `capacity x keyLength` floats, position-major.
-    @inline(__always)
-    func keys(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        keys + ((layer * kvHeadCount + head) * capacity) * keyLength
+    public func clear() {
+        count = 0
+        for l in validFrom.indices { validFrom[l] = 0 }
     }
 
-    /// Values of `layer`, `head`: `capacity x valueLength` floats, position-major.
+    /// Keys of `layer`, `head`: `layerSlots[layer] x keyLength` floats, slot-major.
+    @inline(__always)
+    func keys(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
+        keys + keyOffsets[layer] + head * layerSlots[layer] * keyLength
+    }
+
+    /// Values of `layer`, `head`: `layerSlots[layer] x valueLength` floats, slot-major.
     @inline(__always)
     func values(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        values + ((layer * kvHeadCount + head) * capacity) * valueLength
+        values + valueOffsets[layer] + head * layerSlots[layer] * valueLength
     }
 
     /// Called by the model once a batch has been written into every layer.
     func advance(by n: Int) {
         precondition(count + n <= capacity, "KV cache advanced past its capacity")
         count += n
+        // Writing positions [count - n, count) overwrote, in each ring, the slots of the positions a ring earlier.
+        for l in 0 ..< layerCount where layerSlots[l] < capacity {
+            validFrom[l] = max(validFrom[l], count - layerSlots[l])
+        }
     }
 }

@@ -54,8 +54,8 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     func makeCache(capacity: Int) -> KVCache {
-        KVCache(capacity: capacity, layerCount: config.layerCount, kvHeadCount: config.kvHeadCount,
-                keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
+        KVCache(capacity: capacity, layerWindows: config.layerWindow, ringSlack: Self.chunkSize,
+                kvHeadCount: config.kvHeadCount, keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
     }
 
     func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
@@ -191,14 +191,17 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
     }
 
-    /// Copies the chunk's K and V rows (`[token][kvHead][dim]`) into the cache's `[kvHead][position][dim]`.
+    /// Copies the chunk's K and V rows (`[token][kvHead][dim]`) into the cache's `[kvHead][slot][dim]`
+    /// (slot = position modulo the layer's slots: a ring on sliding-window layers).
     private func storeKV(layer l: Int, count n: Int, start: Int, cache: KVCache, kDim: Int, vDim: Int) {
-        let c = config
+        let c = config, slots = cache.layerSlots[l]
+        precondition(n <= Self.chunkSize, "a chunk larger than the ring slack would overwrite keys it still reads")
         for h in 0 ..< c.kvHeadCount {
             let kc = cache.keys(layer: l, head: h), vc = cache.values(layer: l, head: h)
             for t in 0 ..< n {
-                (kc + (start + t) * c.keyLength).update(from: scratch.k + t * kDim + h * c.keyLength, count: c.keyLength)
-                (vc + (start + t) * c.valueLength).update(from: scratch.v + t * vDim + h * c.valueLength, count: c.valueLength)
+                let slot = (start + t) % slots
+                (kc + slot * c.keyLength).update(from: scratch.k + t * kDim + h * c.keyLength, count: c.keyLength)
+                (vc + slot * c.valueLength).update(from: scratch.v + t * vDim + h * c.valueLength, count: c.valueLength)
             }
         }
     }
@@ -209,7 +212,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         let c = config, s = scratch
         let heads = c.headCount, group = c.headCount / c.kvHeadCount
         let dk = c.keyLength, dv = c.valueLength, scale = c.attentionScale
-        let window = c.layerWindow[l]
+        let window = c.layerWindow[l], slots = cache.layerSlots[l]
         let splits = min(n, Self.attentionSplits)
         let q = s.q, out = s.attn, scores = s.scores, stride = s.scoreStride
         func run(_ item: Int) {
@@ -221,12 +224,16 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 let p = start + t
                 let lo = window.map { max(0, p - $0 + 1) } ?? 0
                 let span = p - lo + 1
+                // [lo, p] in slots: one run up to the end of the ring, then the rest from slot 0.
+                let first = lo % slots, run1 = min(span, slots - first)
                 let qv = q + t * heads * dk + h * dk
-                for j in 0 ..< span { sc[j] = Ops.dot(qv, keys + (lo + j) * dk, count: dk) * scale }
+                for j in 0 ..< run1 { sc[j] = Ops.dot(qv, keys + (first + j) * dk, count: dk) * scale }
+                for j in run1 ..< span { sc[j] = Ops.dot(qv, keys + (j - run1) * dk, count: dk) * scale }
                 Ops.softmax(sc, count: span)
                 let o = out + t * heads * dv + h * dv
                 o.update(repeating: 0, count: dv)
-                for j in 0 ..< span { Ops.axpy(o, sc[j], values + (lo + j) * dv, count: dv) }
+                for j in 0 ..< run1 { Ops.axpy(o, sc[j], values + (first + j) * dv, count: dv) }
+                for j in run1 ..< span { Ops.axpy(o, sc[j], values + (j - run1) * dv, count: dv) }
                 t += splits
             }
         }

@@ -51,22 +51,30 @@ public final class InferenceContext: @unchecked Sendable {
         tokens.removeAll()
     }
 
-    /// Keeps only the first `count` evaluated tokens.
-    public func truncate(to count: Int) {
-        let n = max(0, min(count, tokens.count))
-        cache.truncate(to: n)
+    /// Keeps only the first `count` evaluated tokens, when the cache can.
+    ///
+    /// A sliding-window model's cache holds only the last few hundred positions on its windowed layers,
+    /// so a rewind below ``earliestReusablePosition`` cannot keep a prefix: the context is then emptied
+    /// and the caller re-evaluates from the start. Returns how many tokens were kept.
+    @discardableResult
+    public func truncate(to count: Int) -> Int {
+        let n = cache.truncate(to: max(0, min(count, tokens.count)))
         tokens.removeSubrange(n...)
+        return n
     }
 
+    /// The smallest non-zero token count ``truncate(to:)`` can keep (0 when any count can be kept).
+    public var earliestReusablePosition: Int { cache.earliestReusablePosition }
+
     /// Rewinds the cache to the longest prefix it shares with `prompt`, keeping at least one token of
-    /// `prompt` unevaluated so its logits can be computed. Returns how many tokens were reused.
+    /// `prompt` unevaluated so its logits can be computed. Returns how many tokens were reused: fewer
+    /// than they share (0) when the cache could not rewind that far (see ``truncate(to:)``).
     @discardableResult
     public func reusePrefix(of prompt: [Int32]) -> Int {
         var common = 0
         let limit = min(tokens.count, prompt.count - 1)
         while common < limit, tokens[common] == prompt[common] { common += 1 }
-        truncate(to: common)
-        return common
+        return truncate(to: common)
     }
 
     /// Which logits rows ``evaluate(_:logits:)`` returns.

@@ -72,14 +72,22 @@ struct TinyModel {
         return t
     }
 
-    func file() throws -> GGUFFile {
+    /// (name, GGUF dims, F32 values) of every tensor the file holds, in file order.
+    func weights() -> [(name: String, dims: [Int], values: [Float])] {
         var rng = Random(state: seed)
-        var tensors: [GGUFWriter.Tensor] = []
+        var out: [(name: String, dims: [Int], values: [Float])] = []
         for (name, shape) in tensorShapes() where !omit.contains(name) {
             let dims = reshape[name] ?? shape
             let count = dims.reduce(1, *)
             let isNorm = dims.count == 1 && !name.hasSuffix(".bias")
-            let values: [Float] = (0 ..< count).map { _ in isNorm ? 1 + rng.next(0.2) : rng.next(0.5) }
+            out.append((name, dims, (0 ..< count).map { _ in isNorm ? 1 + rng.next(0.2) : rng.next(0.5) }))
+        }
+        return out
+    }
+
+    func file() throws -> GGUFFile {
+        var tensors: [GGUFWriter.Tensor] = []
+        for (name, dims, values) in weights() {
             let bytes = values.flatMap { v -> [UInt8] in withUnsafeBytes(of: v.bitPattern.littleEndian) { Array($0) } }
             tensors.append(.init(name: name, dimensions: dims, type: .f32, data: bytes))
         }
