@@ -73,3 +73,20 @@ final class InterruptHandler: @unchecked Sendable {
         action?()
     }
 }
+
+/// A one-line notice on stderr, dimmed on a terminal unless `NO_COLOR` is set.
+func writeNotice(_ text: String) {
+    let noColor = ProcessInfo.processInfo.environment["NO_COLOR"].map { !$0.isEmpty } ?? false
+    let styled = isatty(STDERR_FILENO) != 0 && !noColor
+    writeStandardError(styled ? "\u{1B}[2m\(text)\u{1B}[22m\n" : text + "\n")
+}
+
+/// Why a reply that ended with reason `length` was cut, or nil if it was not: the `num_predict` limit
+/// or a full context (a reply never shifts the context mid-way; the next turn drops old turns instead).
+func lengthNote(_ stats: GenerationStats, options: GenerationOptions, capacity: Int) -> String? {
+    guard stats.doneReason == .length else { return nil }
+    if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens {
+        return "(reply cut at num_predict = \(options.maxTokens) tokens)"
+    }
+    return "(reply cut: the context of \(capacity) tokens is full)"
+}

@@ -1,5 +1,10 @@
 import Foundation
 import SwiftLM
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// The interactive chat of `swiftlm run MODEL`: Ollama's prompt and slash commands.
 struct ChatREPL {
@@ -7,13 +12,21 @@ struct ChatREPL {
     let verbose: Bool
     let loadDuration: Duration
     let interrupts: InterruptHandler
+    /// The line editor on a terminal; nil for plain input (stdin or stdout not a terminal).
+    private let editor: LineEditor?
+    /// Whether to print `>>> ` in plain mode: only when someone types at a terminal.
+    private let plainPrompts: Bool
     private var firstReply = true
+
+    static let placeholder = "Send a message (/? for help)"
 
     init(session: ChatSession, verbose: Bool, loadDuration: Duration, interrupts: InterruptHandler) {
         self.session = session
         self.verbose = verbose
         self.loadDuration = loadDuration
         self.interrupts = interrupts
+        editor = LineEditor.isSupported ? LineEditor(history: LineHistory(path: LineHistory.defaultPath)) : nil
+        plainPrompts = isatty(STDIN_FILENO) != 0
     }
 
     static let help = """
@@ -26,60 +39,111 @@ struct ChatREPL {
           /?, /help              This help
 
         Use \"\"\" to begin and end a multi-line message.
+        Keys: ←/→ move, ↑/↓ history (kept in ~/.swiftlm/history), Ctrl-A/Ctrl-E start/end of line,
+        Ctrl-K/Ctrl-U delete to the end/start, Ctrl-W delete the previous word, Ctrl-L clear the screen.
         Ctrl-C stops the current reply; Ctrl-D or /bye exits.
+        When the conversation outgrows the context, the oldest turns are dropped (the system prompt stays).
 
         """
 
     mutating func run() async throws {
         let context = session.context
+        let plainPrompt = editor == nil && plainPrompts
         interrupts.set {
             if context.isGenerating {
                 context.cancel()
-            } else {
+            } else if plainPrompt {
+                // Only reachable in plain mode: the line editor reads Ctrl-C as a key.
                 writeStandardError("\nUse Ctrl + d or /bye to exit.\n>>> ")
             }
         }
-        while let input = readMessage() {
+        while true {
+            let input: String
+            switch readMessage() {
+            case .endOfInput:
+                writeStandardOutput("\n")
+                return
+            case let .interrupted(discarded):
+                if !discarded { writeStandardError("Use Ctrl + d or /bye to exit.\n") }
+                continue
+            case let .line(text):
+                input = text
+            }
             let trimmed = input.trimmingCharacters(in: .whitespacesAndNewlines)
             if trimmed.isEmpty { continue }
             if trimmed.hasPrefix("/") {
                 if try handleCommand(trimmed) { return }
                 continue
             }
+            let options = session.options
             do {
-                let stats = try await printStream(session.send(input))
-                writeStandardOutput("\n\n")
+                var shift: ContextShift?
+                let stream = session.send(input) { shift = $0 }
+                if let shift { writeNotice(Self.describe(shift, capacity: context.capacity)) }
+                let stats = try await printStream(stream)
+                writeStandardOutput("\n")
+                if let stats, let note = lengthNote(stats, options: options, capacity: context.capacity) {
+                    writeNotice(note)
+                }
+                writeStandardOutput("\n")
                 if verbose, let stats {
                     printVerboseStats(stats, loadDuration: firstReply ? loadDuration : nil)
                     firstReply = false
                 }
             } catch let error as RuntimeError {
-                // A full context or a template failure ends the turn, not the chat.
+                // A message too long for the context or a template failure ends the turn, not the chat.
                 writeStandardError("error: \(error)\n")
             }
         }
-        writeStandardOutput("\n")
     }
 
-    /// One message: a line, or several between lines starting / ending with `"""`. Nil at end of input.
-    private func readMessage() -> String? {
-        writeStandardOutput(">>> ")
-        guard let line = readLine() else { return nil }
-        guard line.hasPrefix("\"\"\"") else { return line }
-        var text = String(line.dropFirst(3))
-        if text.hasSuffix("\"\"\""), !text.isEmpty { return String(text.dropLast(3)) }
+    static func describe(_ shift: ContextShift, capacity: Int) -> String {
+        let dropped = shift.droppedMessages == 1 ? "the oldest message" : "the \(shift.droppedMessages) oldest messages"
+        let kept = shift.keptMessages == 0 ? "" : " and the last \(shift.keptMessages)"
+        return "context full (\(capacity) tokens): dropped \(dropped); kept the system prompt\(kept)"
+    }
+
+    private enum Input {
+        case line(String)
+        case interrupted(discarded: Bool)
+        case endOfInput
+    }
+
+    private func readLine(prompt: String, placeholder: String? = nil) -> Input {
+        if let editor {
+            switch editor.readLine(prompt: prompt, placeholder: placeholder) {
+            case let .line(text): return .line(text)
+            case let .interrupted(discarded): return .interrupted(discarded: discarded)
+            case .endOfInput: return .endOfInput
+            }
+        }
+        if plainPrompts { writeStandardOutput(prompt) }
+        guard let line = Swift.readLine() else { return .endOfInput }
+        return .line(line)
+    }
+
+    /// One message: a line, or several between lines starting / ending with `"""`. Ctrl-C abandons a
+    /// multi-line message.
+    private func readMessage() -> Input {
+        let first = readLine(prompt: ">>> ", placeholder: Self.placeholder)
+        guard case let .line(line) = first, line.hasPrefix("\"\"\"") else { return first }
+        let text = String(line.dropFirst(3))
+        if text.hasSuffix("\"\"\""), !text.isEmpty { return .line(String(text.dropLast(3))) }
         var lines: [String] = text.isEmpty ? [] : [text]
         while true {
-            writeStandardOutput("... ")
-            guard let next = readLine() else { break }
-            if next.hasSuffix("\"\"\"") {
-                lines.append(String(next.dropLast(3)))
-                break
+            switch readLine(prompt: "... ") {
+            case .endOfInput:
+                return .line(lines.joined(separator: "\n"))
+            case .interrupted:
+                return .interrupted(discarded: true)
+            case let .line(next):
+                if next.hasSuffix("\"\"\"") {
+                    lines.append(String(next.dropLast(3)))
+                    return .line(lines.joined(separator: "\n"))
+                }
+                lines.append(next)
             }
-            lines.append(next)
         }
-        text = lines.joined(separator: "\n")
-        return text
     }
 
     /// Runs a slash command; returns true to exit.

@@ -1,0 +1,172 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// The interactive chat driven through a pseudo-terminal, as a person types it: the line editor's keys,
+/// history across runs, Ctrl-C during a reply, and a conversation that outgrows its context.
+@Suite(.serialized) struct ChatTerminalTests {
+    static let model = "smollm2:135m"
+    static let placeholder = "Send a message (/? for help)"
+    static let left = "\u{1B}[D", up = "\u{1B}[A", down = "\u{1B}[B", home = "\u{1B}[H"
+
+    /// A fresh HOME, so the history file is the test's own.
+    func temporaryHome() throws -> String {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-home-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }
+
+    func chat(_ model: String, home: String, _ extra: [String] = []) throws -> PseudoTerminalSession {
+        try PseudoTerminalSession(["run", model, "--temperature", "0"] + extra, env: ["HOME": home, "NO_COLOR": ""])
+    }
+
+    @Test func lineEditingKeys() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home)
+        try chat.waitFor(">>> \u{1B}[2m\(Self.placeholder)\u{1B}[22m")
+        // ← six times lands between "temperat" and "re": the typo is fixed in the middle of the line.
+        chat.send("/set temperatre 0.5" + String(repeating: Self.left, count: 6) + "u\r")
+        try chat.waitFor("Set parameter 'temperature' to '0.5'")
+        // Ctrl-A then Ctrl-K kills the whole line.
+        chat.send("garbage\u{01}\u{0B}/set seed 7\r")
+        try chat.waitFor("Set parameter 'seed' to '7'")
+        // Ctrl-W deletes the previous word.
+        chat.send("/set top_k 40 junk\u{17}\r")
+        try chat.waitFor("Set parameter 'top_k' to '40'")
+        // Ctrl-U deletes to the start of the line.
+        chat.send("nonsense\u{15}/set top_p 0.8\r")
+        try chat.waitFor("Set parameter 'top_p' to '0.8'")
+        // Home, then Ctrl-E (end) and Ctrl-B / Ctrl-F.
+        chat.send("set min_p 0.1" + Self.home + "/\u{05}5\u{02}\u{02}\u{06}\u{06}\r")
+        try chat.waitFor("Set parameter 'min_p' to '0.15'")
+        // Backspace and Delete.
+        chat.send("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9\r")
+        try chat.waitFor("Set parameter 'seed' to '9'")
+        // Ctrl-C on a line with text abandons it; on an empty line it says how to leave.
+        chat.send("/set seed 5\u{03}")
+        try chat.waitFor("^C")
+        chat.send("\u{03}")
+        try chat.waitFor("Use Ctrl + d or /bye to exit.")
+        // Ctrl-D on an empty line ends the chat.
+        chat.send("\u{04}")
+        #expect(try chat.waitForExit() == 0)
+        #expect(!chat.output.contains("\u{1B}[D"), "arrow keys are not echoed into the line")
+        #expect(!chat.output.contains("Set parameter 'seed' to '5'"))
+    }
+
+    @Test func historyPersistsAcrossRuns() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        do {
+            let first = try chat(path, home: home)
+            try first.waitFor(Self.placeholder)
+            first.send("/set seed 42\r")
+            try first.waitFor("'42'")
+            first.send("/set seed 43\r")
+            try first.waitFor("'43'")
+            first.send("/bye\r")
+            #expect(try first.waitForExit() == 0)
+        }
+        let file = home + "/.swiftlm/history"
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "/set seed 42\n/set seed 43\n/bye\n")
+        let permissions = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+        #expect(permissions == 0o600, "the history is private")
+
+        let second = try chat(path, home: home)
+        try second.waitFor(Self.placeholder)
+        // ↑↑↑ reaches "/set seed 42", ↓ comes back to "/set seed 43".
+        second.send(Self.up + Self.up + Self.up + Self.down + "\r")
+        try second.waitFor("Set parameter 'seed' to '43'")
+        // Past the newest entry, ↓ gives back the line being typed; Ctrl-P / Ctrl-N browse too.
+        second.send("/set seed 9" + Self.up + Self.down + "\r")
+        try second.waitFor("Set parameter 'seed' to '9'")
+        second.send("\u{10}\u{10}\u{0E}\r")
+        try second.waitFor("Set parameter 'seed' to '9'")
+        second.send("/bye\r")
+        #expect(try second.waitForExit() == 0)
+        let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
+        #expect(lines.suffix(3) == ["/set seed 43", "/set seed 9", "/bye"])
+    }
+
+    @Test func ctrlCStopsTheReplyAndReturnsToThePrompt() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home, ["--verbose"])
+        try chat.waitFor(Self.placeholder)
+        chat.send("Count from 1 to 500, one number per line.\r")
+        try chat.waitFor("one number per line.\r\n")
+        // Some of the reply, then Ctrl-C: the terminal's line discipline turns it into a SIGINT.
+        try chat.waitFor("\n")
+        let interrupted = Date()
+        chat.send("\u{03}")
+        try chat.waitFor("done reason:          cancelled", timeout: 30)
+        try chat.waitFor(Self.placeholder, timeout: 10)
+        #expect(Date().timeIntervalSince(interrupted) < 20)
+        // The chat goes on.
+        chat.send("/set num_predict 3\r")
+        try chat.waitFor("Set parameter 'num_predict' to '3'")
+        chat.send("Hello\r")
+        try chat.waitFor("(reply cut at num_predict = 3 tokens)")
+        try chat.waitFor("done reason:          length")
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
+    }
+
+    /// The reproduction: at `--ctx 128` a long reply is cut by the context (and says so), and the
+    /// next turn drops the oldest turns with one notice instead of failing.
+    @Test func aFullContextIsShiftedInsteadOfADeadEnd() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home, ["--ctx", "128"])
+        try chat.waitFor(Self.placeholder)
+        chat.send("Write a long story about a dragon.\r")
+        try chat.waitFor("\u{1B}[2m(reply cut: the context of 128 tokens is full)\u{1B}[22m", timeout: 120)
+        try chat.waitFor(Self.placeholder)
+        chat.send("Who are you?\r")
+        try chat.waitFor("\u{1B}[2mcontext full (128 tokens): dropped the 2 oldest messages; kept the system prompt\u{1B}[22m")
+        let reply = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
+        #expect(!reply.contains("error"))
+        #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "the model answered: \(reply)")
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
+    }
+
+    /// The "done when": twenty turns at `--ctx 256` without a dead end.
+    @Test func twentyTurnsAtCtx256() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home, ["--ctx", "256", "--num-predict", "24"])
+        try chat.waitFor(Self.placeholder)
+        var shifts = 0
+        for turn in 1...20 {
+            chat.send("Tell me one fact about the number \(turn).\r")
+            let seen = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
+            #expect(!seen.contains("error"), "turn \(turn): \(seen)")
+            if seen.contains("context full (256 tokens): dropped") { shifts += 1 }
+            // The reply: what follows the entered line, without the notices and the next prompt.
+            let after = seen.components(separatedBy: "number \(turn).\n").last ?? ""
+            let reply = after.split(separator: "\n").filter {
+                !$0.hasPrefix("context full") && !$0.hasPrefix("(reply cut") && !$0.hasPrefix(">>> ")
+            }.joined(separator: "\n")
+            #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "turn \(turn) has a reply: \(seen)")
+        }
+        #expect(shifts >= 2, "twenty turns do not fit in 256 tokens")
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
+    }
+
+    @Test func withoutATerminalInputStaysPlain() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let r = try runSwiftLM(["run", path], stdin: "")
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(!r.stdout.contains(">>>"))
+        #expect(!r.stdout.contains("\u{1B}"))
+        #expect(!r.stderr.contains("\u{1B}"))
+    }
+}
