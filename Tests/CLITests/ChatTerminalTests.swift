@@ -98,7 +98,8 @@ import TestSupport
         let chat = try chat(path, home: home, ["--verbose"])
         try chat.waitFor(Self.placeholder)
         chat.send("Count from 1 to 500, one number per line.\r")
-        try chat.waitFor("one number per line.\r\n")
+        // (The editor ends the line with "\r\n", which the terminal's output processing writes as "\r\r\n".)
+        try chat.waitFor("one number per line.\r\r\n")
         // Some of the reply, then Ctrl-C: the terminal's line discipline turns it into a SIGINT.
         try chat.waitFor("\n")
         let interrupted = Date()
