@@ -14,7 +14,8 @@ import Darwin
 /// Ctrl-C abandon the line, Ctrl-D delete (end of input on an empty line).
 ///
 /// The terminal is raw only while a line is being read, so Ctrl-C during a reply is still a SIGINT
-/// (which stops the reply). A line longer than the terminal wraps, and is redrawn across its rows.
+/// (which stops the reply). A line longer than the terminal wraps, and is redrawn across its rows. A
+/// paste keeps its newlines (bracketed paste mode), so pasted code is one message.
 final class LineEditor {
     enum Result: Equatable {
         case line(String)
@@ -38,6 +39,8 @@ final class LineEditor {
     /// Position in `history.entries` while browsing it; `entries.count` is the new line.
     private var historyIndex = 0
     private var pendingLine: [Character] = []
+    /// Inside a bracketed paste, where Enter is a newline in the text, not the end of the message.
+    private var pasting = false
 
     /// Whether the editor can run here: stdin and stdout are terminals that understand cursor movement.
     static var isSupported: Bool {
@@ -55,7 +58,12 @@ final class LineEditor {
     /// Reads one line. `placeholder` is shown dimmed while the line is empty.
     func readLine(prompt: String, placeholder: String? = nil) -> Result {
         guard let saved = enterRawMode() else { return fallbackRead(prompt: prompt) }
-        defer { withUnsafePointer(to: saved) { _ = tcsetattr(input, TCSADRAIN, $0) } }
+        // Bracketed paste: the terminal marks pasted text, so a pasted newline stays in the message.
+        write("\u{1B}[?2004h")
+        defer {
+            write("\u{1B}[?2004l")
+            withUnsafePointer(to: saved) { _ = tcsetattr(input, TCSADRAIN, $0) }
+        }
         self.prompt = prompt
         self.placeholder = placeholder
         text = []
@@ -63,6 +71,7 @@ final class LineEditor {
         cursorRow = 0
         historyIndex = history.entries.count
         pendingLine = []
+        pasting = false
         refresh()
         while true {
             guard let key = readKey() else {
@@ -79,6 +88,7 @@ final class LineEditor {
         case insert([Character])
         case enter, backspace, delete, left, right, wordLeft, wordRight, home, end, up, down
         case killToEnd, killToStart, killWordBack, killWordForward, yank, clearScreen, interrupt, endOfFile
+        case pasteStart, pasteEnd
         case ignored
     }
 
@@ -142,6 +152,11 @@ final class LineEditor {
         case .clearScreen:
             write("\u{1B}[H\u{1B}[2J")
             cursorRow = 0
+        case .pasteStart:
+            pasting = true
+            return nil
+        case .pasteEnd:
+            pasting = false
         case .ignored:
             return nil
         }
@@ -204,7 +219,7 @@ final class LineEditor {
         case 0x08, 0x7F: return .backspace
         // A tab would move the terminal's cursor to a tab stop the redraw cannot follow.
         case 0x09: return .insert(Array("    "))
-        case 0x0A, 0x0D: return .enter
+        case 0x0A, 0x0D: return pasting ? .insert(["\n"]) : .enter
         case 0x0B: return .killToEnd
         case 0x0C: return .clearScreen
         case 0x0E: return .down
@@ -268,6 +283,8 @@ final class LineEditor {
             case "1", "7": return .home
             case "4", "8": return .end
             case "3": return .delete
+            case "200": return .pasteStart
+            case "201": return .pasteEnd
             default: return .ignored
             }
         default: return .ignored
@@ -276,8 +293,9 @@ final class LineEditor {
 
     // MARK: drawing
 
-    /// Redraws the prompt and the line, which may wrap over several rows, and puts the cursor in place.
-    /// With `final`, the placeholder is not drawn and the cursor is left at the end of the text.
+    /// Redraws the prompt and the line, which may wrap over several rows (and hold pasted newlines), and
+    /// puts the cursor in place. With `final`, the placeholder is not drawn and the cursor is left at the
+    /// end of the text.
     private func refresh(final: Bool = false) {
         let columns = terminalColumns()
         var out = cursorRow > 0 ? "\u{1B}[\(cursorRow)A" : ""
@@ -291,16 +309,19 @@ final class LineEditor {
             write(out)
             return
         }
-        out += String(text)
-        let total = promptWidth + Self.width(text[...])
-        // A line that ends exactly at the right margin leaves the cursor there, waiting to wrap; move it
-        // to the next row so the arithmetic below holds.
-        if total > 0, total % columns == 0 { out += "\r\n" }
-        let endRow = total / columns
-        let position = promptWidth + Self.width(text[..<(final ? text.count : cursor)])
-        let row = position / columns, column = position % columns
-        // The terminal's cursor is already at the end of the text; move it only when it belongs elsewhere.
-        if position != total {
+        out += String(text).replacingOccurrences(of: "\n", with: "\r\n")
+        let layout = ScreenLayout(columns: columns, prompt: prompt)
+        let end = layout.place(text[...])
+        // A text that ends exactly at the right margin leaves the terminal's cursor there, waiting to wrap;
+        // move it to the next row so the position arithmetic holds.
+        if end.pendingWrap { out += "\r\n" }
+        let atEnd = final || cursor == text.count
+        let (row, column) = atEnd
+            ? end.cursor(before: nil, columns: columns)
+            : layout.place(text[..<cursor]).cursor(before: text[cursor], columns: columns)
+        // The terminal's cursor is at the end of the text now; move it only when it belongs elsewhere.
+        let endRow = end.cursor(before: nil, columns: columns).row
+        if !atEnd {
             if endRow > row { out += "\u{1B}[\(endRow - row)A" }
             out += "\r"
             if column > 0 { out += "\u{1B}[\(column)C" }
@@ -383,6 +404,55 @@ final class LineEditor {
         guard let line = Swift.readLine() else { return .endOfInput }
         history.add(line)
         return .line(line)
+    }
+}
+
+/// Where text lands on a terminal that wraps at `columns`, counted from the prompt's first row.
+struct ScreenLayout {
+    struct Position {
+        var row = 0
+        var column = 0
+        /// The last character filled the row's last column: the terminal holds the cursor there until the
+        /// next character, which goes to the next row.
+        var pendingWrap = false
+
+        /// Where the cursor goes to sit before `next` (nil: at the end of the text).
+        func cursor(before next: Character?, columns: Int) -> (row: Int, column: Int) {
+            guard pendingWrap else { return (row, column) }
+            // Before a newline that follows a full row, stay on that row's last column.
+            return next == "\n" ? (row, columns - 1) : (row + 1, 0)
+        }
+    }
+
+    let columns: Int
+    let start: Position
+
+    init(columns: Int, prompt: String) {
+        self.columns = max(columns, 2)
+        start = Self.advance(Position(), over: Array(prompt)[...], columns: self.columns)
+    }
+
+    func place(_ text: ArraySlice<Character>) -> Position {
+        Self.advance(start, over: text, columns: columns)
+    }
+
+    private static func advance(_ from: Position, over text: ArraySlice<Character>, columns: Int) -> Position {
+        var p = from
+        for c in text {
+            if c == "\n" {
+                p = Position(row: p.row + 1, column: 0)
+                continue
+            }
+            let w = LineEditor.width(c)
+            // A wide character that does not fit at the end of a row moves whole to the next one.
+            if p.pendingWrap || p.column + w > columns { p = Position(row: p.row + 1, column: 0) }
+            p.column += w
+            if p.column >= columns {
+                p.column = columns - 1
+                p.pendingWrap = true
+            }
+        }
+        return p
     }
 }
 

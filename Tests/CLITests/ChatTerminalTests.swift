@@ -16,8 +16,94 @@ import TestSupport
         return path
     }
 
-    func chat(_ model: String, home: String, _ extra: [String] = []) throws -> PseudoTerminalSession {
-        try PseudoTerminalSession(["run", model, "--temperature", "0"] + extra, env: ["HOME": home, "NO_COLOR": ""])
+    func chat(_ model: String, home: String, _ extra: [String] = [], columns: UInt16 = 80) throws -> PseudoTerminalSession {
+        try PseudoTerminalSession(["run", model, "--temperature", "0"] + extra, env: ["HOME": home, "NO_COLOR": ""],
+                                  columns: columns)
+    }
+
+    /// `text` cut into screen rows of `columns`, as ``TerminalScreen/lines`` shows them (no trailing blanks).
+    func rows(_ text: String, columns: Int) -> [String] {
+        stride(from: 0, to: text.count, by: columns).map {
+            String(String(Array(text)[$0..<min($0 + columns, text.count)]).reversed().drop { $0 == " " }.reversed())
+        }
+    }
+
+    /// A line longer than the terminal wraps over rows and every edit redraws it in place, with the cursor
+    /// where the next key goes, checked on an emulated 20-column screen.
+    @Test func longLinesWrapAndRedrawInPlace() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home, columns: 20)
+        try chat.waitFor("Send a message")
+        chat.settle()
+        let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
+        func screen() -> TerminalScreen {
+            chat.settle()
+            return TerminalScreen(columns: 20, output: chat.output)
+        }
+        /// The rows from the prompt on, without the empty rows below the text.
+        func shown(_ s: TerminalScreen) -> [String] {
+            Array(Array(s.lines[top...]).reversed().drop { $0.isEmpty }.reversed())
+        }
+
+        /// Where the cursor is after `p` columns of prompt and text.
+        func at(_ p: Int) -> (Int, Int) { (top + p / 20, p % 20) }
+
+        var text = "/set system abcdefghij klmnopqrst uvwxyz 0123456789"
+        chat.send(text)
+        var s = screen()
+        #expect(shown(s) == rows(">>> " + text, columns: 20))
+        #expect(s.cursor == at(4 + text.count))
+        // Twenty ← go up one row, to the same column.
+        chat.send(String(repeating: Self.left, count: 20))
+        s = screen()
+        #expect(s.cursor == at(4 + text.count - 20))
+        #expect(shown(s) == rows(">>> " + text, columns: 20))
+        // Typing in the middle reflows the rows below.
+        chat.send("XY")
+        text.insert(contentsOf: "XY", at: text.index(text.startIndex, offsetBy: text.count - 20))
+        s = screen()
+        #expect(shown(s) == rows(">>> " + text, columns: 20))
+        #expect(s.cursor == at(4 + text.count - 20))
+        chat.send("\u{01}")
+        #expect(screen().cursor == at(4))
+        // Text that ends exactly at the margin puts the cursor at the start of the next row.
+        let fill = String(repeating: "!", count: 60 - 4 - text.count)
+        chat.send("\u{05}" + fill)
+        text += fill
+        s = screen()
+        #expect(shown(s).prefix(3) == rows(">>> " + text, columns: 20)[...])
+        #expect(s.cursor == at(60))
+        // Deleting back across the row boundary.
+        chat.send("\u{7F}\u{7F}")
+        text.removeLast(2)
+        s = screen()
+        #expect(shown(s) == rows(">>> " + text, columns: 20))
+        #expect(s.cursor == at(58))
+        chat.send("\r")
+        try chat.waitFor("Set system message.")
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
+    }
+
+    /// A paste keeps its newlines in one message (bracketed paste), instead of sending each line.
+    @Test func pastedNewlinesStayInTheMessage() throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        let chat = try chat(path, home: home)
+        try chat.waitFor("\u{1B}[?2004h")
+        chat.send("\u{1B}[200~/set system first line\rsecond line\u{1B}[201~")
+        chat.settle()
+        let screen = TerminalScreen(columns: 80, output: chat.output)
+        #expect(screen.lines.suffix(2) == [">>> /set system first line", "second line"])
+        chat.send("\r")
+        try chat.waitFor("Set system message.")
+        chat.send("/show\r")
+        try chat.waitFor("system first line\r\nsecond line")
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
     }
 
     @Test func lineEditingKeys() throws {

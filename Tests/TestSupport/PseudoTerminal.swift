@@ -104,6 +104,12 @@ public final class PseudoTerminalSession {
         }
     }
 
+    /// Reads until the terminal has been quiet for `quiet` seconds (the program is waiting for keys).
+    public func settle(quiet: Double = 0.3, timeout: Double = 30) {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline, readAvailable(waitMilliseconds: Int32(quiet * 1000)) {}
+    }
+
     /// Waits for the process to exit, reading its last output; returns its exit status (128 + signal when
     /// killed by one).
     public func waitForExit(timeout: Double = 60) throws -> Int32 {
