@@ -41,6 +41,7 @@ final class LineEditor {
     private var pendingLine: [Character] = []
     /// Inside a bracketed paste, where Enter is a newline in the text, not the end of the message.
     private var pasting = false
+    private var previousByte: UInt8 = 0
 
     /// Whether the editor can run here: stdin and stdout are terminals that understand cursor movement.
     static var isSupported: Bool {
@@ -209,6 +210,7 @@ final class LineEditor {
     /// One key from the terminal; nil at end of input.
     private func readKey() -> Key? {
         guard let byte = readByte() else { return nil }
+        defer { previousByte = byte }
         switch byte {
         case 0x01: return .home
         case 0x02: return .left
@@ -219,7 +221,9 @@ final class LineEditor {
         case 0x08, 0x7F: return .backspace
         // A tab would move the terminal's cursor to a tab stop the redraw cannot follow.
         case 0x09: return .insert(Array("    "))
-        case 0x0A, 0x0D: return pasting ? .insert(["\n"]) : .enter
+        case 0x0D: return pasting ? .insert(["\n"]) : .enter
+        // In a paste, the LF of a CRLF pair is the same newline again.
+        case 0x0A: return pasting ? (previousByte == 0x0D ? .ignored : .insert(["\n"])) : .enter
         case 0x0B: return .killToEnd
         case 0x0C: return .clearScreen
         case 0x0E: return .down

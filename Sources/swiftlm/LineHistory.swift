@@ -37,7 +37,8 @@ final class LineHistory {
         }
     }
 
-    /// Records an entry: empty lines and a repeat of the previous entry are not kept.
+    /// Records an entry: empty lines, a repeat of the previous entry and multi-line pastes (the file holds
+    /// one entry a line) are not kept.
     func add(_ line: String) {
         guard !line.trimmingCharacters(in: .whitespaces).isEmpty, !line.contains("\n"), entries.last != line else { return }
         entries.append(line)

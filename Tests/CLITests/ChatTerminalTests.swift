@@ -21,6 +21,15 @@ import TestSupport
                                   columns: columns)
     }
 
+    /// Runs `body` on a chat with smollm2 in a pseudo-terminal, with a fresh HOME removed afterwards.
+    /// Returns at once when the model is missing outside CI.
+    func withChat(_ extra: [String] = [], columns: UInt16 = 80, _ body: (PseudoTerminalSession) throws -> Void) throws {
+        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        let home = try temporaryHome()
+        defer { try? FileManager.default.removeItem(atPath: home) }
+        try body(try chat(path, home: home, extra, columns: columns))
+    }
+
     /// `text` cut into screen rows of `columns`, as ``TerminalScreen/lines`` shows them (no trailing blanks).
     func rows(_ text: String, columns: Int) -> [String] {
         stride(from: 0, to: text.count, by: columns).map {
@@ -31,115 +40,109 @@ import TestSupport
     /// A line longer than the terminal wraps over rows and every edit redraws it in place, with the cursor
     /// where the next key goes, checked on an emulated 20-column screen.
     @Test func longLinesWrapAndRedrawInPlace() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home, columns: 20)
-        try chat.waitFor("Send a message")
-        chat.settle()
-        let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
-        func screen() -> TerminalScreen {
+        try withChat(columns: 20) { chat in
+            try chat.waitFor("Send a message")
             chat.settle()
-            return TerminalScreen(columns: 20, output: chat.output)
-        }
-        /// The rows from the prompt on, without the empty rows below the text.
-        func shown(_ s: TerminalScreen) -> [String] {
-            Array(Array(s.lines[top...]).reversed().drop { $0.isEmpty }.reversed())
-        }
+            let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
+            func screen() -> TerminalScreen {
+                chat.settle()
+                return TerminalScreen(columns: 20, output: chat.output)
+            }
+            /// The rows from the prompt on, without the empty rows below the text.
+            func shown(_ s: TerminalScreen) -> [String] {
+                Array(Array(s.lines[top...]).reversed().drop { $0.isEmpty }.reversed())
+            }
 
-        /// Where the cursor is after `p` columns of prompt and text.
-        func at(_ p: Int) -> (Int, Int) { (top + p / 20, p % 20) }
+            /// Where the cursor is after `p` columns of prompt and text.
+            func at(_ p: Int) -> (Int, Int) { (top + p / 20, p % 20) }
 
-        var text = "/set system abcdefghij klmnopqrst uvwxyz 0123456789"
-        chat.send(text)
-        var s = screen()
-        #expect(shown(s) == rows(">>> " + text, columns: 20))
-        #expect(s.cursor == at(4 + text.count))
-        // Twenty ← go up one row, to the same column.
-        chat.send(String(repeating: Self.left, count: 20))
-        s = screen()
-        #expect(s.cursor == at(4 + text.count - 20))
-        #expect(shown(s) == rows(">>> " + text, columns: 20))
-        // Typing in the middle reflows the rows below.
-        chat.send("XY")
-        text.insert(contentsOf: "XY", at: text.index(text.startIndex, offsetBy: text.count - 20))
-        s = screen()
-        #expect(shown(s) == rows(">>> " + text, columns: 20))
-        #expect(s.cursor == at(4 + text.count - 20))
-        chat.send("\u{01}")
-        #expect(screen().cursor == at(4))
-        // Text that ends exactly at the margin puts the cursor at the start of the next row.
-        let fill = String(repeating: "!", count: 60 - 4 - text.count)
-        chat.send("\u{05}" + fill)
-        text += fill
-        s = screen()
-        #expect(shown(s).prefix(3) == rows(">>> " + text, columns: 20)[...])
-        #expect(s.cursor == at(60))
-        // Deleting back across the row boundary.
-        chat.send("\u{7F}\u{7F}")
-        text.removeLast(2)
-        s = screen()
-        #expect(shown(s) == rows(">>> " + text, columns: 20))
-        #expect(s.cursor == at(58))
-        chat.send("\r")
-        try chat.waitFor("Set system message.")
-        chat.send("/bye\r")
-        #expect(try chat.waitForExit() == 0)
+            var text = "/set system abcdefghij klmnopqrst uvwxyz 0123456789"
+            chat.send(text)
+            var s = screen()
+            #expect(shown(s) == rows(">>> " + text, columns: 20))
+            #expect(s.cursor == at(4 + text.count))
+            // Twenty ← go up one row, to the same column.
+            chat.send(String(repeating: Self.left, count: 20))
+            s = screen()
+            #expect(s.cursor == at(4 + text.count - 20))
+            #expect(shown(s) == rows(">>> " + text, columns: 20))
+            // Typing in the middle reflows the rows below.
+            chat.send("XY")
+            text.insert(contentsOf: "XY", at: text.index(text.startIndex, offsetBy: text.count - 20))
+            s = screen()
+            #expect(shown(s) == rows(">>> " + text, columns: 20))
+            #expect(s.cursor == at(4 + text.count - 20))
+            chat.send("\u{01}")
+            #expect(screen().cursor == at(4))
+            // Text that ends exactly at the margin puts the cursor at the start of the next row.
+            let fill = String(repeating: "!", count: 60 - 4 - text.count)
+            chat.send("\u{05}" + fill)
+            text += fill
+            s = screen()
+            #expect(shown(s).prefix(3) == rows(">>> " + text, columns: 20)[...])
+            #expect(s.cursor == at(60))
+            // Deleting back across the row boundary.
+            chat.send("\u{7F}\u{7F}")
+            text.removeLast(2)
+            s = screen()
+            #expect(shown(s) == rows(">>> " + text, columns: 20))
+            #expect(s.cursor == at(58))
+            chat.send("\r")
+            try chat.waitFor("Set system message.")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
+        }
     }
 
     /// A paste keeps its newlines in one message (bracketed paste), instead of sending each line.
     @Test func pastedNewlinesStayInTheMessage() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home)
-        try chat.waitFor("\u{1B}[?2004h")
-        chat.send("\u{1B}[200~/set system first line\rsecond line\u{1B}[201~")
-        chat.settle()
-        let screen = TerminalScreen(columns: 80, output: chat.output)
-        #expect(screen.lines.suffix(2) == [">>> /set system first line", "second line"])
-        chat.send("\r")
-        try chat.waitFor("Set system message.")
-        chat.send("/show\r")
-        try chat.waitFor("system first line\r\nsecond line")
-        chat.send("/bye\r")
-        #expect(try chat.waitForExit() == 0)
+        try withChat { chat in
+            try chat.waitFor("\u{1B}[?2004h")
+            chat.send("\u{1B}[200~/set system first line\rsecond line\u{1B}[201~")
+            chat.settle()
+            let screen = TerminalScreen(columns: 80, output: chat.output)
+            #expect(screen.lines.suffix(2) == [">>> /set system first line", "second line"])
+            chat.send("\r")
+            try chat.waitFor("Set system message.")
+            chat.send("/show\r")
+            try chat.waitFor("system first line\r\nsecond line")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
+        }
     }
 
     @Test func lineEditingKeys() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home)
-        try chat.waitFor(">>> \u{1B}[2m\(Self.placeholder)\u{1B}[22m")
-        // ← six times lands between "temperat" and "re": the typo is fixed in the middle of the line.
-        chat.send("/set temperatre 0.5" + String(repeating: Self.left, count: 6) + "u\r")
-        try chat.waitFor("Set parameter 'temperature' to '0.5'")
-        // Ctrl-A then Ctrl-K kills the whole line.
-        chat.send("garbage\u{01}\u{0B}/set seed 7\r")
-        try chat.waitFor("Set parameter 'seed' to '7'")
-        // Ctrl-W deletes the previous word.
-        chat.send("/set top_k 40 junk\u{17}\r")
-        try chat.waitFor("Set parameter 'top_k' to '40'")
-        // Ctrl-U deletes to the start of the line.
-        chat.send("nonsense\u{15}/set top_p 0.8\r")
-        try chat.waitFor("Set parameter 'top_p' to '0.8'")
-        // Home, then Ctrl-E (end) and Ctrl-B / Ctrl-F.
-        chat.send("set min_p 0.1" + Self.home + "/\u{05}5\u{02}\u{02}\u{06}\u{06}\r")
-        try chat.waitFor("Set parameter 'min_p' to '0.15'")
-        // Backspace and Delete.
-        chat.send("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9\r")
-        try chat.waitFor("Set parameter 'seed' to '9'")
-        // Ctrl-C on a line with text abandons it; on an empty line it says how to leave.
-        chat.send("/set seed 5\u{03}")
-        try chat.waitFor("^C")
-        chat.send("\u{03}")
-        try chat.waitFor("Use Ctrl + d or /bye to exit.")
-        // Ctrl-D on an empty line ends the chat.
-        chat.send("\u{04}")
-        #expect(try chat.waitForExit() == 0)
-        #expect(!chat.output.contains("\u{1B}[D"), "arrow keys are not echoed into the line")
-        #expect(!chat.output.contains("Set parameter 'seed' to '5'"))
+        try withChat { chat in
+            try chat.waitFor(">>> \u{1B}[2m\(Self.placeholder)\u{1B}[22m")
+            // ← six times lands between "temperat" and "re": the typo is fixed in the middle of the line.
+            chat.send("/set temperatre 0.5" + String(repeating: Self.left, count: 6) + "u\r")
+            try chat.waitFor("Set parameter 'temperature' to '0.5'")
+            // Ctrl-A then Ctrl-K kills the whole line.
+            chat.send("garbage\u{01}\u{0B}/set seed 7\r")
+            try chat.waitFor("Set parameter 'seed' to '7'")
+            // Ctrl-W deletes the previous word.
+            chat.send("/set top_k 40 junk\u{17}\r")
+            try chat.waitFor("Set parameter 'top_k' to '40'")
+            // Ctrl-U deletes to the start of the line.
+            chat.send("nonsense\u{15}/set top_p 0.8\r")
+            try chat.waitFor("Set parameter 'top_p' to '0.8'")
+            // Home, then Ctrl-E (end) and Ctrl-B / Ctrl-F.
+            chat.send("set min_p 0.1" + Self.home + "/\u{05}5\u{02}\u{02}\u{06}\u{06}\r")
+            try chat.waitFor("Set parameter 'min_p' to '0.15'")
+            // Backspace and Delete.
+            chat.send("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9\r")
+            try chat.waitFor("Set parameter 'seed' to '9'")
+            // Ctrl-C on a line with text abandons it; on an empty line it says how to leave.
+            chat.send("/set seed 5\u{03}")
+            try chat.waitFor("^C")
+            chat.send("\u{03}")
+            try chat.waitFor("Use Ctrl + d or /bye to exit.")
+            // Ctrl-D on an empty line ends the chat.
+            chat.send("\u{04}")
+            #expect(try chat.waitForExit() == 0)
+            #expect(!chat.output.contains("\u{1B}[D"), "arrow keys are not echoed into the line")
+            #expect(!chat.output.contains("Set parameter 'seed' to '5'"))
+        }
     }
 
     @Test func historyPersistsAcrossRuns() throws {
@@ -178,74 +181,68 @@ import TestSupport
     }
 
     @Test func ctrlCStopsTheReplyAndReturnsToThePrompt() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home, ["--verbose"])
-        try chat.waitFor(Self.placeholder)
-        chat.send("Count from 1 to 500, one number per line.\r")
-        // (The editor ends the line with "\r\n", which the terminal's output processing writes as "\r\r\n".)
-        try chat.waitFor("one number per line.\r\r\n")
-        // Some of the reply, then Ctrl-C: the terminal's line discipline turns it into a SIGINT.
-        try chat.waitFor("\n")
-        let interrupted = Date()
-        chat.send("\u{03}")
-        try chat.waitFor("done reason:          cancelled", timeout: 30)
-        try chat.waitFor(Self.placeholder, timeout: 10)
-        #expect(Date().timeIntervalSince(interrupted) < 20)
-        // The chat goes on.
-        chat.send("/set num_predict 3\r")
-        try chat.waitFor("Set parameter 'num_predict' to '3'")
-        chat.send("Hello\r")
-        try chat.waitFor("(reply cut at num_predict = 3 tokens)")
-        try chat.waitFor("done reason:          length")
-        chat.send("/bye\r")
-        #expect(try chat.waitForExit() == 0)
+        try withChat(["--verbose"]) { chat in
+            try chat.waitFor(Self.placeholder)
+            chat.send("Count from 1 to 500, one number per line.\r")
+            // (The editor ends the line with "\r\n", which the terminal's output processing writes as "\r\r\n".)
+            try chat.waitFor("one number per line.\r\r\n")
+            // Some of the reply, then Ctrl-C: the terminal's line discipline turns it into a SIGINT.
+            try chat.waitFor("\n")
+            let interrupted = Date()
+            chat.send("\u{03}")
+            try chat.waitFor("done reason:          cancelled", timeout: 30)
+            try chat.waitFor(Self.placeholder, timeout: 10)
+            #expect(Date().timeIntervalSince(interrupted) < 20)
+            // The chat goes on.
+            chat.send("/set num_predict 3\r")
+            try chat.waitFor("Set parameter 'num_predict' to '3'")
+            chat.send("Hello\r")
+            try chat.waitFor("(reply cut at num_predict = 3 tokens)")
+            try chat.waitFor("done reason:          length")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
+        }
     }
 
     /// The reproduction: at `--ctx 128` a long reply is cut by the context (and says so), and the
     /// next turn drops the oldest turns with one notice instead of failing.
     @Test func aFullContextIsShiftedInsteadOfADeadEnd() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home, ["--ctx", "128"])
-        try chat.waitFor(Self.placeholder)
-        chat.send("Write a long story about a dragon.\r")
-        try chat.waitFor("\u{1B}[2m(reply cut: the context of 128 tokens is full)\u{1B}[22m", timeout: 120)
-        try chat.waitFor(Self.placeholder)
-        chat.send("Who are you?\r")
-        try chat.waitFor("\u{1B}[2mcontext full (128 tokens): dropped the 2 oldest messages; kept the system prompt\u{1B}[22m")
-        let reply = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
-        #expect(!reply.contains("error"))
-        #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "the model answered: \(reply)")
-        chat.send("/bye\r")
-        #expect(try chat.waitForExit() == 0)
+        try withChat(["--ctx", "128"]) { chat in
+            try chat.waitFor(Self.placeholder)
+            chat.send("Write a long story about a dragon.\r")
+            try chat.waitFor("\u{1B}[2m(reply cut: the context of 128 tokens is full)\u{1B}[22m", timeout: 120)
+            try chat.waitFor(Self.placeholder)
+            chat.send("Who are you?\r")
+            try chat.waitFor("\u{1B}[2mcontext full (128 tokens): dropped the 2 oldest messages; kept the system prompt\u{1B}[22m")
+            let reply = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
+            #expect(!reply.contains("error"))
+            #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "the model answered: \(reply)")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
+        }
     }
 
     /// The "done when": twenty turns at `--ctx 256` without a dead end.
     @Test func twentyTurnsAtCtx256() throws {
-        guard let path = try RealModels.pathOrSkip(Self.model) else { return }
-        let home = try temporaryHome()
-        defer { try? FileManager.default.removeItem(atPath: home) }
-        let chat = try chat(path, home: home, ["--ctx", "256", "--num-predict", "24"])
-        try chat.waitFor(Self.placeholder)
-        var shifts = 0
-        for turn in 1...20 {
-            chat.send("Tell me one fact about the number \(turn).\r")
-            let seen = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
-            #expect(!seen.contains("error"), "turn \(turn): \(seen)")
-            if seen.contains("context full (256 tokens): dropped") { shifts += 1 }
-            // The reply: what follows the entered line, without the notices and the next prompt.
-            let after = seen.components(separatedBy: "number \(turn).\n").last ?? ""
-            let reply = after.split(separator: "\n").filter {
-                !$0.hasPrefix("context full") && !$0.hasPrefix("(reply cut") && !$0.hasPrefix(">>> ")
-            }.joined(separator: "\n")
-            #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "turn \(turn) has a reply: \(seen)")
+        try withChat(["--ctx", "256", "--num-predict", "24"]) { chat in
+            try chat.waitFor(Self.placeholder)
+            var shifts = 0
+            for turn in 1...20 {
+                chat.send("Tell me one fact about the number \(turn).\r")
+                let seen = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
+                #expect(!seen.contains("error"), "turn \(turn): \(seen)")
+                if seen.contains("context full (256 tokens): dropped") { shifts += 1 }
+                // The reply: what follows the entered line, without the notices and the next prompt.
+                let after = seen.components(separatedBy: "number \(turn).\n").last ?? ""
+                let reply = after.split(separator: "\n").filter {
+                    !$0.hasPrefix("context full") && !$0.hasPrefix("(reply cut") && !$0.hasPrefix(">>> ")
+                }.joined(separator: "\n")
+                #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "turn \(turn) has a reply: \(seen)")
+            }
+            #expect(shifts >= 2, "twenty turns do not fit in 256 tokens")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
         }
-        #expect(shifts >= 2, "twenty turns do not fit in 256 tokens")
-        chat.send("/bye\r")
-        #expect(try chat.waitForExit() == 0)
     }
 
     @Test func withoutATerminalInputStaysPlain() throws {
