@@ -117,4 +117,26 @@ import TestSupport
         // The cache was not thrown away: the shared system header is reused.
         #expect(try #require(next.stats).cachedPromptTokens >= (try systemPrefix(session)))
     }
+
+    /// One owner at a time: a second turn while a reply streams is refused (not interleaved into the
+    /// history), and the settings can be changed from other tasks meanwhile, taking effect at the next turn.
+    @Test func concurrentUseIsRefusedOrSnapshotted() async throws {
+        guard try RealModels.pathOrSkip(Self.model) != nil else { return }
+        let model = try await ModelCache.shared.model(Self.model)
+        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 256), options: Self.options)
+        let first = session.send("Hello!")
+        await #expect(throws: RuntimeError.busy) { _ = try await collect(session.send("Goodbye!")) }
+        let writer = Task {
+            for i in 0..<200 {
+                session.system = "System prompt \(i)"
+                session.options = GenerationOptions(sampling: .greedy, maxTokens: 4 + i % 3)
+            }
+        }
+        let reply = try await collect(first)
+        await writer.value
+        #expect(session.messages.map(\.content) == ["Hello!", reply.pieces.joined()])
+        #expect(session.system == "System prompt 199")
+        let next = try await collect(session.send("And now?"))
+        #expect((next.stats?.generatedTokens ?? 0) <= 5, "the next turn uses the new options")
+    }
 }
