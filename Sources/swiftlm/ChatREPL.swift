@@ -90,8 +90,12 @@ struct ChatREPL {
                     printVerboseStats(stats, loadDuration: firstReply ? loadDuration : nil)
                     firstReply = false
                 }
+            } catch let RuntimeError.contextOverflow(needed, capacity) {
+                // Older turns are dropped on their own; only a message too long by itself gets here.
+                writeStandardError("error: this message needs \(needed) tokens with the system prompt, but the "
+                                   + "context holds \(capacity): shorten it, or start again with a larger --ctx\n")
             } catch let error as RuntimeError {
-                // A message too long for the context or a template failure ends the turn, not the chat.
+                // A template failure ends the turn, not the chat.
                 writeStandardError("error: \(error)\n")
             }
         }

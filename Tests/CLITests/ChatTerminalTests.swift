@@ -212,6 +212,11 @@ import TestSupport
             chat.send("Write a long story about a dragon.\r")
             try chat.waitFor("\u{1B}[2m(reply cut: the context of 128 tokens is full)\u{1B}[22m", timeout: 120)
             try chat.waitFor(Self.placeholder)
+            // A message that cannot fit even alone is refused with advice that fits, and the chat goes on.
+            chat.send(String(repeating: "word ", count: 150) + "\r")
+            try chat.waitFor("error: this message needs")
+            try chat.waitFor("shorten it, or start again with a larger --ctx")
+            try chat.waitFor(Self.placeholder)
             chat.send("Who are you?\r")
             try chat.waitFor("\u{1B}[2mcontext full (128 tokens): dropped the 2 oldest messages; kept the system prompt\u{1B}[22m")
             let reply = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
