@@ -61,7 +61,8 @@ struct ChatREPL {
             let input: String
             switch readMessage() {
             case .endOfInput:
-                writeStandardOutput("\n")
+                // (The line editor has already ended its line.)
+                if editor == nil, plainPrompts { writeStandardOutput("\n") }
                 return
             case let .interrupted(discarded):
                 if !discarded { writeStandardError("Use Ctrl + d or /bye to exit.\n") }
@@ -79,7 +80,10 @@ struct ChatREPL {
             do {
                 var shift: ContextShift?
                 let stream = session.send(input) { shift = $0 }
-                if let shift { writeNotice(Self.describe(shift, capacity: context.capacity)) }
+                if let shift {
+                    let hasSystemPrompt = !(session.system ?? "").isEmpty
+                    writeNotice(Self.describe(shift, capacity: context.capacity, hasSystemPrompt: hasSystemPrompt))
+                }
                 let stats = try await printStream(stream)
                 writeStandardOutput("\n")
                 if let stats, let note = lengthNote(stats, options: options, capacity: context.capacity) {
@@ -101,10 +105,13 @@ struct ChatREPL {
         }
     }
 
-    static func describe(_ shift: ContextShift, capacity: Int) -> String {
+    /// The one dim line that says what a context shift dropped and kept.
+    static func describe(_ shift: ContextShift, capacity: Int, hasSystemPrompt: Bool) -> String {
         let dropped = shift.droppedMessages == 1 ? "the oldest message" : "the \(shift.droppedMessages) oldest messages"
-        let kept = shift.keptMessages == 0 ? "" : " and the last \(shift.keptMessages)"
-        return "context full (\(capacity) tokens): dropped \(dropped); kept the system prompt\(kept)"
+        var kept: [String] = hasSystemPrompt ? ["the system prompt"] : []
+        if shift.keptMessages > 0 { kept.append("the last \(shift.keptMessages)") }
+        let keeping = kept.isEmpty ? "" : "; kept " + kept.joined(separator: " and ")
+        return "context full (\(capacity) tokens): dropped \(dropped)\(keeping)"
     }
 
     private enum Input {

@@ -207,7 +207,7 @@ import TestSupport
     /// The reproduction: at `--ctx 128` a long reply is cut by the context (and says so), and the
     /// next turn drops the oldest turns with one notice instead of failing.
     @Test func aFullContextIsShiftedInsteadOfADeadEnd() throws {
-        try withChat(["--ctx", "128"]) { chat in
+        try withChat(["--ctx", "128", "--system", "You are a storyteller."]) { chat in
             try chat.waitFor(Self.placeholder)
             chat.send("Write a long story about a dragon.\r")
             try chat.waitFor("\u{1B}[2m(reply cut: the context of 128 tokens is full)\u{1B}[22m", timeout: 120)
