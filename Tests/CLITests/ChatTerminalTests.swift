@@ -94,6 +94,36 @@ import TestSupport
         }
     }
 
+    /// Wide characters take two columns, and one that does not fit at the end of a row starts the next,
+    /// as the terminal draws it.
+    @Test func wideCharactersWrapWhole() throws {
+        try withChat(columns: 20) { chat in
+            try chat.waitFor("Send a message")
+            chat.settle()
+            let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
+            func screen() -> TerminalScreen {
+                chat.settle()
+                return TerminalScreen(columns: 20, output: chat.output)
+            }
+            // ">>> /set system x" takes 17 columns, 你 the next two; 好 does not fit in the last one.
+            chat.send("/set system x你好世界")
+            var s = screen()
+            #expect(Array(s.lines[top...].prefix(2)) == [">>> /set system x你", "好世界"])
+            #expect(s.cursor == (top + 1, 6))
+            chat.send(String(repeating: Self.left, count: 3))
+            s = screen()
+            #expect(s.cursor == (top + 1, 0), "on 好, at the start of the second row")
+            chat.send(Self.left)
+            #expect(screen().cursor == (top, 17))
+            chat.send("\u{05}\r")
+            try chat.waitFor("Set system message.")
+            chat.send("/show\r")
+            try chat.waitFor("system x你好世界")
+            chat.send("/bye\r")
+            #expect(try chat.waitForExit() == 0)
+        }
+    }
+
     /// A paste keeps its newlines in one message (bracketed paste), instead of sending each line.
     @Test func pastedNewlinesStayInTheMessage() throws {
         try withChat { chat in

@@ -16,7 +16,7 @@ public struct TerminalScreen {
 
     /// The screen's rows as text, trailing blanks removed.
     public var lines: [String] {
-        rows.map { String($0).replacingOccurrences(of: "\u{0}", with: " ") }
+        rows.map { String($0.filter { $0 != "\u{0}" }) }
             .map { String($0.reversed().drop { $0 == " " }.reversed()) }
     }
 
@@ -75,14 +75,26 @@ public struct TerminalScreen {
         if rows[row].count > column { rows[row].removeSubrange(column...) }
     }
 
+    /// Writes a character where the cursor is, as xterm does: a wide one that does not fit in the row's
+    /// last column goes to the next row, and a full row defers the wrap until the next character.
     private mutating func put(_ c: Character) {
-        if pendingWrap { moveTo(row: cursor.row + 1, column: 0) }
-        while rows[cursor.row].count <= cursor.column { rows[cursor.row].append(" ") }
+        let w = Self.width(c)
+        if pendingWrap || cursor.column + w > columns { moveTo(row: cursor.row + 1, column: 0) }
+        while rows[cursor.row].count < cursor.column + w { rows[cursor.row].append(" ") }
         rows[cursor.row][cursor.column] = c
-        if cursor.column == columns - 1 {
+        // The second cell of a wide character.
+        if w == 2 { rows[cursor.row][cursor.column + 1] = "\u{0}" }
+        if cursor.column + w >= columns {
+            cursor.column = columns - 1
             pendingWrap = true
         } else {
-            cursor.column += 1
+            cursor.column += w
         }
+    }
+
+    /// Two columns for CJK ideographs, kana and fullwidth forms (what the tests type); one otherwise.
+    static func width(_ c: Character) -> Int {
+        guard let v = c.unicodeScalars.first?.value else { return 0 }
+        return (0x3000...0x30FF).contains(v) || (0x4E00...0x9FFF).contains(v) || (0xFF00...0xFF60).contains(v) ? 2 : 1
     }
 }
