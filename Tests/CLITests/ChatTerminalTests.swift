@@ -30,6 +30,32 @@ import TestSupport
         try body(try chat(path, home: home, extra, columns: columns))
     }
 
+    /// Ends the chat with /bye and expects a clean exit.
+    func bye(_ chat: PseudoTerminalSession) throws {
+        chat.send("/bye\r")
+        #expect(try chat.waitForExit() == 0)
+    }
+
+    /// Enters the `/set system …` line being edited, and checks that /show prints `system` as the system prompt.
+    func enterAndExpectSystem(_ chat: PseudoTerminalSession, _ system: String) throws {
+        chat.send("\r")
+        try chat.waitFor("Set system message.")
+        chat.send("/show\r")
+        try chat.waitFor("system " + system)
+    }
+
+    /// Waits for the first prompt of a chat on a `columns`-wide terminal; returns the screen row it is on
+    /// and a function that reads the screen once the editor has drawn.
+    func firstPrompt(_ chat: PseudoTerminalSession, columns: Int) throws -> (top: Int, screen: () -> TerminalScreen) {
+        try chat.waitFor("Send a message")
+        chat.settle()
+        let top = TerminalScreen(columns: columns, output: chat.output).cursor.row
+        return (top, {
+            chat.settle()
+            return TerminalScreen(columns: columns, output: chat.output)
+        })
+    }
+
     /// `text` cut into screen rows of `columns`, as ``TerminalScreen/lines`` shows them (no trailing blanks).
     func rows(_ text: String, columns: Int) -> [String] {
         stride(from: 0, to: text.count, by: columns).map {
@@ -41,13 +67,7 @@ import TestSupport
     /// where the next key goes, checked on an emulated 20-column screen.
     @Test func longLinesWrapAndRedrawInPlace() throws {
         try withChat(columns: 20) { chat in
-            try chat.waitFor("Send a message")
-            chat.settle()
-            let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
-            func screen() -> TerminalScreen {
-                chat.settle()
-                return TerminalScreen(columns: 20, output: chat.output)
-            }
+            let (top, screen) = try firstPrompt(chat, columns: 20)
             /// The rows from the prompt on, without the empty rows below the text.
             func shown(_ s: TerminalScreen) -> [String] {
                 Array(Array(s.lines[top...]).reversed().drop { $0.isEmpty }.reversed())
@@ -87,10 +107,8 @@ import TestSupport
             s = screen()
             #expect(shown(s) == rows(">>> " + text, columns: 20))
             #expect(s.cursor == at(58))
-            chat.send("\r")
-            try chat.waitFor("Set system message.")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            try enterAndExpectSystem(chat, String(text.dropFirst("/set system ".count)))
+            try bye(chat)
         }
     }
 
@@ -98,13 +116,7 @@ import TestSupport
     /// as the terminal draws it.
     @Test func wideCharactersWrapWhole() throws {
         try withChat(columns: 20) { chat in
-            try chat.waitFor("Send a message")
-            chat.settle()
-            let top = TerminalScreen(columns: 20, output: chat.output).cursor.row
-            func screen() -> TerminalScreen {
-                chat.settle()
-                return TerminalScreen(columns: 20, output: chat.output)
-            }
+            let (top, screen) = try firstPrompt(chat, columns: 20)
             // ">>> /set system x" takes 17 columns, 你 the next two; 好 does not fit in the last one.
             chat.send("/set system x你好世界")
             var s = screen()
@@ -115,12 +127,9 @@ import TestSupport
             #expect(s.cursor == (top + 1, 0), "on 好, at the start of the second row")
             chat.send(Self.left)
             #expect(screen().cursor == (top, 17))
-            chat.send("\u{05}\r")
-            try chat.waitFor("Set system message.")
-            chat.send("/show\r")
-            try chat.waitFor("system x你好世界")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            chat.send("\u{05}")
+            try enterAndExpectSystem(chat, "x你好世界")
+            try bye(chat)
         }
     }
 
@@ -132,36 +141,33 @@ import TestSupport
             chat.settle()
             let screen = TerminalScreen(columns: 80, output: chat.output)
             #expect(screen.lines.suffix(2) == [">>> /set system first line", "second line"])
-            chat.send("\r")
-            try chat.waitFor("Set system message.")
-            chat.send("/show\r")
-            try chat.waitFor("system first line\r\nsecond line")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            try enterAndExpectSystem(chat, "first line\r\nsecond line")
+            try bye(chat)
         }
     }
 
     @Test func lineEditingKeys() throws {
         try withChat { chat in
             try chat.waitFor(">>> \u{1B}[2m\(Self.placeholder)\u{1B}[22m")
-            // ← six times lands between "temperat" and "re": the typo is fixed in the middle of the line.
-            chat.send("/set temperatre 0.5" + String(repeating: Self.left, count: 6) + "u\r")
-            try chat.waitFor("Set parameter 'temperature' to '0.5'")
-            // Ctrl-A then Ctrl-K kills the whole line.
-            chat.send("garbage\u{01}\u{0B}/set seed 7\r")
-            try chat.waitFor("Set parameter 'seed' to '7'")
-            // Ctrl-W deletes the previous word.
-            chat.send("/set top_k 40 junk\u{17}\r")
-            try chat.waitFor("Set parameter 'top_k' to '40'")
-            // Ctrl-U deletes to the start of the line.
-            chat.send("nonsense\u{15}/set top_p 0.8\r")
-            try chat.waitFor("Set parameter 'top_p' to '0.8'")
-            // Home, then Ctrl-E (end) and Ctrl-B / Ctrl-F.
-            chat.send("set min_p 0.1" + Self.home + "/\u{05}5\u{02}\u{02}\u{06}\u{06}\r")
-            try chat.waitFor("Set parameter 'min_p' to '0.15'")
-            // Backspace and Delete.
-            chat.send("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9\r")
-            try chat.waitFor("Set parameter 'seed' to '9'")
+            // Each line is typed with editing keys, then entered; the command it became answers.
+            let edits: [(keys: String, answer: String)] = [
+                // ← six times lands between "temperat" and "re": a typo fixed in the middle of the line.
+                ("/set temperatre 0.5" + String(repeating: Self.left, count: 6) + "u", "'temperature' to '0.5'"),
+                // Ctrl-A then Ctrl-K kills the whole line.
+                ("garbage\u{01}\u{0B}/set seed 7", "'seed' to '7'"),
+                // Ctrl-W deletes the previous word.
+                ("/set top_k 40 junk\u{17}", "'top_k' to '40'"),
+                // Ctrl-U deletes to the start of the line.
+                ("nonsense\u{15}/set top_p 0.8", "'top_p' to '0.8'"),
+                // Home, then Ctrl-E (end) and Ctrl-B / Ctrl-F.
+                ("set min_p 0.1" + Self.home + "/\u{05}5\u{02}\u{02}\u{06}\u{06}", "'min_p' to '0.15'"),
+                // Backspace and Delete.
+                ("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9", "'seed' to '9'"),
+            ]
+            for (keys, answer) in edits {
+                chat.send(keys + "\r")
+                try chat.waitFor("Set parameter " + answer)
+            }
             // Ctrl-C on a line with text abandons it; on an empty line it says how to leave.
             chat.send("/set seed 5\u{03}")
             try chat.waitFor("^C")
@@ -186,8 +192,7 @@ import TestSupport
             try first.waitFor("'42'")
             first.send("/set seed 43\r")
             try first.waitFor("'43'")
-            first.send("/bye\r")
-            #expect(try first.waitForExit() == 0)
+            try bye(first)
         }
         let file = home + "/.swiftlm/history"
         #expect(try String(contentsOfFile: file, encoding: .utf8) == "/set seed 42\n/set seed 43\n/bye\n")
@@ -204,8 +209,7 @@ import TestSupport
         try second.waitFor("Set parameter 'seed' to '9'")
         second.send("\u{10}\u{10}\u{0E}\r")
         try second.waitFor("Set parameter 'seed' to '9'")
-        second.send("/bye\r")
-        #expect(try second.waitForExit() == 0)
+        try bye(second)
         let lines = try String(contentsOfFile: file, encoding: .utf8).split(separator: "\n")
         #expect(lines.suffix(3) == ["/set seed 43", "/set seed 9", "/bye"])
     }
@@ -229,8 +233,7 @@ import TestSupport
             chat.send("Hello\r")
             try chat.waitFor("(reply cut at num_predict = 3 tokens)")
             try chat.waitFor("done reason:          length")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            try bye(chat)
         }
     }
 
@@ -252,8 +255,7 @@ import TestSupport
             let reply = try chat.waitFor(Self.placeholder, timeout: 120).withoutTerminalControls
             #expect(!reply.contains("error"))
             #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "the model answered: \(reply)")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            try bye(chat)
         }
     }
 
@@ -275,8 +277,7 @@ import TestSupport
                 #expect(reply.trimmingCharacters(in: .whitespacesAndNewlines).count > 3, "turn \(turn) has a reply: \(seen)")
             }
             #expect(shifts >= 2, "twenty turns do not fit in 256 tokens")
-            chat.send("/bye\r")
-            #expect(try chat.waitForExit() == 0)
+            try bye(chat)
         }
     }
 
