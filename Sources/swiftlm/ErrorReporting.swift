@@ -48,7 +48,7 @@ extension SwiftLMCommand {
         if let command, command != SwiftLMCommand.self, error is ValidationError {
             // Thrown from run(): ArgumentParser would print the top level's usage.
             let name = command.configuration.commandName ?? ""
-            text = "error: \(message(for: error))\n" + usageString(for: command)
+            text = "error: \(message(for: error))\nUsage: " + usageString(for: command)
                 + "\n  See 'swiftlm \(name) --help' for more information."
         } else {
             text = fullMessage(for: error)

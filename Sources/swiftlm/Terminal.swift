@@ -95,8 +95,9 @@ func readFile(_ path: String, what: String) throws -> Data {
     if access(path, R_OK) != 0 {
         throw CommandFailure("cannot read the \(what) '\(path)': \(String(cString: strerror(errno)))")
     }
-    guard let data = FileManager.default.contents(atPath: path) else {
+    guard let handle = FileHandle(forReadingAtPath: path) else {
         throw CommandFailure("cannot read the \(what) '\(path)'")
     }
-    return data
+    defer { try? handle.close() }
+    return handle.readDataToEndOfFile()
 }
