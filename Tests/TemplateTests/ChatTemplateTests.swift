@@ -102,7 +102,7 @@ import TestSupport
         #expect(tokens.bos == "<s>" && tokens.eos == "</s>")
     }
 
-    @Test func aModelWithoutTemplateIsAnExplicitErrorPointingToRawAndTemplate() throws {
+    @Test func aModelWithoutTemplateIsAnExplicitErrorThatNamesNoFlags() throws {
         let (file, cleanup) = try model(metadata: [])
         defer { cleanup() }
         #expect(throws: TemplateError.missingTemplate(model: "Tiny", variant: nil)) { try ChatTemplate.fromModel(file) }
