@@ -100,8 +100,6 @@ private func commonHint(for error: any Error) -> String? {
     switch error {
     case RuntimeError.invalidOption(let name, _, _) where name == ThreadPool.threadsEnvironmentVariable:
         return "unset it to use the physical core count"
-    case let RuntimeError.loadFailed(_, .model(.unsupportedTensorType(_, type))):
-        return "this build cannot compute with \(type.name) weights; try a different quantization of the model"
     default:
         return nil
     }
