@@ -43,7 +43,9 @@ let package = Package(
         .executableTarget(name: "swiftlm", dependencies: [
             "SwiftLM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], plugins: ["BuildInfoPlugin"]),
+        // Writes the git commit into the CLI for `swiftlm version`.
+        .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
 
         // Test-only helpers: a GGUF writer, model lookup for real-model tests.
         .target(name: "TestSupport", dependencies: ["GGUF", "Store"], path: "Tests/TestSupport"),

@@ -24,11 +24,29 @@ public final class ThreadPool: @unchecked Sendable {
     public var threadCount: Int { Int(sl_pool_threads(handle)) }
 
     /// Physical cores (from /sys/devices/system/cpu topology, else the active processor count);
-    /// the environment variable SWIFTLM_THREADS overrides.
+    /// the environment variable SWIFTLM_THREADS overrides when it holds a valid count.
     public static var defaultThreadCount: Int {
-        if let env = getenv("SWIFTLM_THREADS"), let n = Int(String(cString: env)), n > 0 { return n }
-        return CPUTopology.physicalCores
+        environmentThreadText.flatMap(parseThreadCount) ?? CPUTopology.physicalCores
     }
+
+    /// The environment variable that overrides ``defaultThreadCount``.
+    public static let threadsEnvironmentVariable = "SWIFTLM_THREADS"
+
+    /// SWIFTLM_THREADS, trimmed; nil when unset or empty. Callers that load models check it with
+    /// ``parseThreadCount(_:)`` and report a bad value (`abc`, `0`) rather than silently ignore it.
+    public static var environmentThreadText: String? {
+        guard let raw = getenv(threadsEnvironmentVariable) else { return nil }
+        let text = String(String(cString: raw).filter { $0 != " " })
+        return text.isEmpty ? nil : text
+    }
+
+    /// `text` as a thread count: an integer >= 1, else nil.
+    public static func parseThreadCount(_ text: String) -> Int? {
+        Int(text).flatMap { $0 >= 1 ? $0 : nil }
+    }
+
+    /// Logical CPUs online: more kernel threads than this only adds contention.
+    public static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Runs `body(i)` for every i in 0..<count across the pool and returns when all have finished.
     public func parallelFor(_ count: Int, _ body: (Int) -> Void) {

@@ -124,7 +124,7 @@ public final class ChatSession: Sendable {
         do {
             text = try template.render(messages: all, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos)
         } catch {
-            throw .template("\(error)")
+            throw .template(error)
         }
         let tokenizer = model.tokenizer
         var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)

@@ -19,7 +19,7 @@ public final class LoadedModel: Sendable {
     /// The file's chat template; nil for base models such as gemma3:270m.
     public let chatTemplate: ChatTemplate?
     /// Why ``chatTemplate`` is nil when the file does have a template text that failed to parse.
-    public let chatTemplateError: String?
+    public let chatTemplateError: TemplateError?
     public let pool: ThreadPool
     /// Wall time of mapping the file, binding weights and building the tokenizer.
     public let loadDuration: Duration
@@ -27,29 +27,36 @@ public final class LoadedModel: Sendable {
 
     /// Loads the GGUF file at `path`.
     /// - Parameters:
-    ///   - threads: kernel threads; nil uses ``ThreadPool/defaultThreadCount`` (physical cores, or SWIFTLM_THREADS).
+    ///   - threads: kernel threads; nil uses SWIFTLM_THREADS, else the physical core count.
     ///   - name: how to refer to the model in messages; defaults to the file name.
+    /// - Throws: ``RuntimeError/loadFailed(model:cause:)`` with the failing module's own error, or
+    ///   ``RuntimeError/invalidOption(name:value:expected:)`` for a thread count below 1 (given, or in
+    ///   SWIFTLM_THREADS).
     public init(path: String, threads: Int? = nil, name: String? = nil) throws(RuntimeError) {
         let start = ContinuousClock.now
         let displayName = name ?? (path as NSString).lastPathComponent
+        if let threads, threads < 1 {
+            throw .invalidOption(name: "threads", value: String(threads), expected: "an integer >= 1")
+        }
+        if threads == nil, let text = ThreadPool.environmentThreadText, ThreadPool.parseThreadCount(text) == nil {
+            throw .invalidOption(name: ThreadPool.threadsEnvironmentVariable, value: text, expected: "an integer >= 1")
+        }
+        let threadCount = threads ?? ThreadPool.defaultThreadCount
         do {
             gguf = try GGUFFile(path: path)
         } catch {
-            throw .loadFailed(model: displayName, reason: error.description)
+            throw .loadFailed(model: displayName, cause: .file(error))
         }
         do {
             tokenizer = try Tokenizer(gguf: gguf)
         } catch {
-            throw .loadFailed(model: displayName, reason: "tokenizer: \(error)")
+            throw .loadFailed(model: displayName, cause: .tokenizer(error))
         }
-        if let threads, threads < 1 {
-            throw .invalidOption(name: "threads", value: String(threads), expected: "an integer >= 1")
-        }
-        pool = ThreadPool(threads: threads ?? ThreadPool.defaultThreadCount)
+        pool = ThreadPool(threads: threadCount)
         do {
             model = try ModelRegistry.load(gguf, pool: pool)
         } catch {
-            throw .loadFailed(model: displayName, reason: error.description)
+            throw .loadFailed(model: displayName, cause: .model(error))
         }
         if gguf.string(GGUFKey.chatTemplate) == nil {
             chatTemplate = nil
@@ -60,7 +67,7 @@ public final class LoadedModel: Sendable {
                 chatTemplateError = nil
             } catch {
                 chatTemplate = nil
-                chatTemplateError = "\(error)"
+                chatTemplateError = error
             }
         }
         self.name = displayName
@@ -78,7 +85,7 @@ public final class LoadedModel: Sendable {
         do {
             return try model.forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode)
         } catch {
-            throw .model(error.description)
+            throw .model(error)
         }
     }
 

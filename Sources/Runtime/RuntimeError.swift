@@ -1,19 +1,29 @@
+import GGUF
+import Models
+import Template
+import Tokenizer
+
 /// Errors from the Runtime: generation, chat sessions, perplexity and benchmarks.
+///
+/// Errors from the lower modules travel typed (``LoadFailure``, `ModelError`, `TemplateError`), so a
+/// caller can tell a corrupt file from an unknown architecture without parsing text. Messages say what
+/// went wrong in the library's own terms; the command line and the server add their own advice (which
+/// flag to raise, which status to answer), since only they know how the user can act.
 public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The model file could not be opened or bound (corrupt file, unknown architecture, unsupported tensors...).
-    case loadFailed(model: String, reason: String)
+    case loadFailed(model: String, cause: LoadFailure)
     /// The prompt (or conversation) plus at least one generated token does not fit the context window.
     case contextOverflow(needed: Int, capacity: Int)
     /// An empty prompt: there is nothing to condition the model on.
     case emptyPrompt
-    /// A sampling or generation option out of range; `name` is the option as the user spells it.
+    /// A sampling or generation option out of range; `name` is the option's parameter name (`num_predict`...).
     case invalidOption(name: String, value: String, expected: String)
-    /// The model has no chat template, so chat mode cannot format a conversation.
+    /// The model has no chat template, so a conversation cannot be formatted.
     case noChatTemplate(model: String)
-    /// Rendering the chat template or tokenizing failed.
-    case template(String)
+    /// The chat template did not parse, or failed while rendering.
+    case template(TemplateError)
     /// The model's forward pass failed.
-    case model(String)
+    case model(ModelError)
     /// The work was cancelled by the caller before it finished.
     case cancelled
     /// A second generation was started on a context that is still generating.
@@ -23,29 +33,45 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case let .loadFailed(model, reason):
-            return "cannot load \(model): \(reason)"
+        case let .loadFailed(model, cause):
+            return "cannot load \(model): \(cause)"
         case let .contextOverflow(needed, capacity):
-            return "the prompt needs \(needed) tokens but the context holds \(capacity); "
-                + "raise --ctx (up to the model's context length), shorten the prompt, or /clear the conversation"
+            return "the prompt needs \(needed) tokens but the context holds \(capacity)"
         case .emptyPrompt:
             return "the prompt is empty: give some text (or a BOS-adding model) to start from"
         case let .invalidOption(name, value, expected):
             return "invalid value '\(value)' for \(name): expected \(expected)"
         case let .noChatTemplate(model):
-            return "\(model) has no chat template (it is a base model): use --raw for plain completion, "
-                + "or --template FILE to supply a Jinja chat template"
-        case let .template(message):
-            return "chat template: \(message)"
-        case let .model(message):
-            return "model: \(message)"
+            return "\(model) has no chat template (it is a base model), so it cannot format a conversation"
+        case let .template(error):
+            return "chat template: \(error)"
+        case let .model(error):
+            return "model: \(error)"
         case .cancelled:
             return "cancelled"
         case .busy:
             return "this context is already generating; wait for the current reply to finish or cancel it"
         case let .notEnoughText(tokens, needed, context):
-            return "the text has \(tokens) tokens; perplexity with --ctx \(context) needs at least \(needed) "
-                + "(two chunks): use a longer file or a smaller --ctx"
+            return "the text has \(tokens) tokens; perplexity with a context of \(context) tokens needs at least "
+                + "\(needed) (two chunks)"
+        }
+    }
+}
+
+/// Why a model file could not be loaded, as the failing module reported it.
+public enum LoadFailure: Error, Equatable, Sendable, CustomStringConvertible {
+    /// Not a readable GGUF file (missing, truncated, corrupt, a directory...).
+    case file(GGUFError)
+    /// The tokenizer metadata is missing or inconsistent.
+    case tokenizer(TokenizerError)
+    /// The architecture is unknown, or weights are missing, misshapen or of an unsupported type.
+    case model(ModelError)
+
+    public var description: String {
+        switch self {
+        case let .file(error): return error.description
+        case let .tokenizer(error): return "tokenizer: \(error)"
+        case let .model(error): return error.description
         }
     }
 }

@@ -29,11 +29,25 @@ enum FileSystem {
         return Int64(st.st_size)
     }
 
+    static func isDirectory(_ path: String) -> Bool {
+        var st = stat()
+        return stat(path, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+    }
+
+    /// `mkdir -p`, reporting the component that failed with the system's reason (Foundation's
+    /// errors would surface as opaque NSCocoaErrorDomain codes on Linux).
     static func makeDirectories(_ path: String) throws(StoreError) {
-        do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-        } catch {
-            throw .io(operation: "creating directory", path: path, reason: "\(error.localizedDescription)")
+        if isDirectory(path) { return }
+        var prefix = path.hasPrefix("/") ? "" : "."
+        for component in path.split(separator: "/") {
+            prefix += "/" + component
+            if isDirectory(prefix) { continue }
+            if exists(prefix) {
+                throw .io(operation: "creating directory", path: path, reason: "\(prefix) is a file, not a directory")
+            }
+            if mkdir(prefix, 0o755) != 0 && errno != EEXIST {
+                throw .io(operation: "creating directory", path: prefix, reason: errnoText())
+            }
         }
     }
 

@@ -16,10 +16,10 @@ extension ModelStore {
     ///     made progress resets the count to one); 0 fails on the first drop, leaving the bytes for the next pull.
     public func pull(url: String, name: String? = nil, sha256: String? = nil, force: Bool = false, retries: Int = 3,
                      progress: (PullProgress) -> Void = { _ in }) async throws(StoreError) -> PullResult {
-        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(),
-              scheme == "http" || scheme == "https", parsed.host != nil else {
-            throw .badURL(url)
-        }
+        guard let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased() else { throw .badURL(url) }
+        guard scheme == "http" || scheme == "https" else { throw .unsupportedScheme(url: url, scheme: scheme) }
+        guard parsed.host != nil else { throw .badURL(url) }
+        try checkRoot()
         let expected = try sha256.map { (s) throws(StoreError) in try Digest.normalize(s) }
         var modelName = name ?? Self.stem(of: parsed)
         try ModelName.validate(modelName)

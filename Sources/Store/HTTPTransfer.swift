@@ -125,11 +125,36 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
 
     func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
         if let error {
-            finish(.transport(error.localizedDescription))
+            // A name that does not resolve will not resolve on a retry either: say so, not "resume".
+            let code = (error as? URLError)?.code ?? URLError.Code(rawValue: (error as NSError).code) ?? .unknown
+            if code == .cannotFindHost || code == .dnsLookupFailed {
+                finish(.failed(.hostNotFound(url: url.absoluteString, host: url.host ?? url.absoluteString)))
+            } else {
+                finish(.transport(Self.describe(error, code: code)))
+            }
         } else {
             finish(.finished)
         }
         session.finishTasksAndInvalidate()
+    }
+}
+
+extension HTTPTransfer {
+    /// Words for the transport failures worth a retry; Foundation on Linux describes them only as
+    /// "NSURLErrorDomain error -1004".
+    static func describe(_ error: any Error, code: URLError.Code) -> String {
+        switch code {
+        case .cannotConnectToHost: return "could not connect to the server"
+        case .timedOut: return "the server stopped answering (timed out)"
+        case .networkConnectionLost: return "the connection was lost"
+        case .notConnectedToInternet: return "no network connection"
+        case .secureConnectionFailed, .serverCertificateUntrusted, .serverCertificateHasBadDate,
+             .serverCertificateNotYetValid, .serverCertificateHasUnknownRoot:
+            return "the TLS connection failed (certificate or protocol)"
+        default:
+            let text = error.localizedDescription
+            return text.contains("NSURLErrorDomain") ? "network error \(code.rawValue)" : text
+        }
     }
 }
 

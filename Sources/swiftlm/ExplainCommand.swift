@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftLM
 
-struct ExplainCommand: AsyncParsableCommand {
+struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
     static let configuration = CommandConfiguration(
         commandName: "explain",
         abstract: "Show the pipeline: the prompt's tokens, then each step's most likely next tokens.",
@@ -13,7 +13,7 @@ struct ExplainCommand: AsyncParsableCommand {
     var model: String
     @Argument(help: "The prompt.")
     var prompt: String
-    @Option(help: "Candidates shown per step.")
+    @Option(parsing: .unconditional, help: "Candidates shown per step.")
     var top = 5
     @Flag(help: "Print JSON instead of bars.")
     var json = false
@@ -31,8 +31,19 @@ struct ExplainCommand: AsyncParsableCommand {
         var steps: [Step]
     }
 
+    func validate() throws {
+        try validateAtLeastOne(top, "--top")
+    }
+
+    func hint(for error: any Error) -> String? {
+        switch error {
+        case RuntimeError.noChatTemplate: return "drop --chat to continue the prompt as plain text"
+        case RuntimeError.contextOverflow: return "raise --ctx, lower --num-predict, or shorten the prompt"
+        default: return nil
+        }
+    }
+
     func run() async throws {
-        guard top >= 1 else { throw ValidationError("--top must be at least 1") }
         var defaults = GenerationOptions(sampling: .greedy, maxTokens: 10)
         if sampling.anySamplingFlag { defaults.sampling = SamplingOptions() }
         let options = try sampling.options(defaults: defaults)

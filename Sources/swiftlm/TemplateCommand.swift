@@ -2,7 +2,7 @@ import ArgumentParser
 import Foundation
 import SwiftLM
 
-struct TemplateCommand: AsyncParsableCommand {
+struct TemplateCommand: AsyncParsableCommand, CommandErrorHints {
     static let configuration = CommandConfiguration(
         commandName: "template",
         abstract: "Render a chat template with a JSON context, exactly as transformers' apply_chat_template would.",
@@ -31,31 +31,40 @@ struct TemplateCommand: AsyncParsableCommand {
         if variant != nil, model == nil { throw ValidationError("--variant needs a MODEL") }
     }
 
+    func hint(for error: any Error) -> String? {
+        if case TemplateError.missingTemplate = error { return "give a Jinja2 template file with --template FILE" }
+        return nil
+    }
+
     func run() async throws {
         var gguf: GGUFFile?
         if let model { gguf = try GGUFFile(path: try ModelStore().resolve(model)) }
 
         var template: ChatTemplate
         if let templateFile {
-            guard let data = FileManager.default.contents(atPath: templateFile) else {
-                throw ValidationError("cannot read template file '\(templateFile)'")
-            }
-            template = try ChatTemplate(source: String(decoding: data, as: UTF8.self))
+            template = try ChatTemplate(source: decodeText(readFile(templateFile, what: "template file"), from: templateFile))
         } else if let gguf {
             template = try ChatTemplate.fromModel(gguf, variant: variant)
         } else {
             throw ValidationError("give a MODEL or --template FILE")
         }
         if let pinned = ProcessInfo.processInfo.environment["SWIFTLM_TEMPLATE_NOW"] {
-            guard let seconds = Double(pinned) else { throw ValidationError("SWIFTLM_TEMPLATE_NOW must be a Unix time in seconds") }
+            guard let seconds = Double(pinned) else {
+                throw CommandFailure("SWIFTLM_TEMPLATE_NOW='\(pinned)' is not a Unix time in seconds")
+            }
             template.pinnedTime = seconds
         }
 
-        let bytes: Data?
-        if context == "-" { bytes = FileHandle.standardInput.readDataToEndOfFile() } else { bytes = FileManager.default.contents(atPath: context) }
-        guard let bytes else { throw ValidationError("cannot read context file '\(context)'") }
-        guard case let .object(object) = try TemplateValue(jsonData: Array(bytes)) else {
-            throw ValidationError("the context file must hold one JSON object of template variables")
+        let bytes = context == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try readFile(context, what: "context file")
+        let source = context == "-" ? "standard input" : context
+        let json: TemplateValue
+        do {
+            json = try TemplateValue(jsonData: Array(decodeText(bytes, from: source).utf8))
+        } catch {
+            throw CommandFailure("\(source): \(error)")
+        }
+        guard case let .object(object) = json else {
+            throw CommandFailure("\(source) must hold one JSON object of template variables")
         }
         var variables: [String: TemplateValue] = [:]
         for (key, value) in object { variables[key] = value }

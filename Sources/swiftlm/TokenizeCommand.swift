@@ -46,10 +46,7 @@ struct TokenizeCommand: AsyncParsableCommand {
         for w in tokenizer.warnings { writeStandardError("warning: \(w)\n") }
         let input: [UInt8]
         if let file {
-            guard let data = FileManager.default.contents(atPath: file) else {
-                throw ValidationError("cannot read --file \(file)")
-            }
-            input = [UInt8](data)
+            input = [UInt8](try readFile(file, what: "file"))
         } else {
             input = Array((text ?? "").utf8)
         }

@@ -60,13 +60,15 @@ import TestSupport
         #expect(r.stdout == "15 January 2026 me")
     }
 
-    @Test func aModelWithoutTemplateFailsPointingToRawAndTemplate() throws {
+    @Test func aModelWithoutTemplateFailsPointingToTemplateNotRaw() throws {
         let (dir, cleanup) = try files(["c.json": #"{"messages": []}"#])
         defer { cleanup() }
         let r = try runSwiftLM(["template", try tinyModel(in: dir, template: nil), "--context", dir + "/c.json"])
         #expect(r.status != 0)
         #expect(r.stdout.isEmpty)
-        #expect(r.stderr.contains("no chat template") && r.stderr.contains("--raw") && r.stderr.contains("--template"))
+        #expect(r.status == 1)
+        #expect(r.stderr.contains("no chat template") && r.stderr.contains("--template FILE"))
+        #expect(!r.stderr.contains("--raw"), "template has no --raw: \(r.stderr)")
     }
 
     @Test func templateErrorsAreReportedWithPositionAndTheTemplatesMessage() throws {

@@ -24,10 +24,25 @@ import TestSupport
         #expect(list.status == 0)
         let lines = list.stdout.split(separator: "\n").map(String.init)
         #expect(lines.count == 2)
-        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "SIZE", "QUANTIZATION", "MODIFIED"])
+        #expect(lines.first?.split(separator: " ", omittingEmptySubsequences: true) == ["NAME", "ID", "SIZE", "QUANTIZATION", "MODIFIED"])
         let row = lines.last?.split(separator: " ", omittingEmptySubsequences: true).map(String.init) ?? []
-        #expect(row.prefix(4) == ["tiny:q4", "1.0", "MB", "Q4_K_M"])
+        #expect(row.prefix(5) == ["tiny:q4", String(digest.prefix(12)), "1.0", "MB", "Q4_K_M"])
         #expect(lines.last?.hasSuffix("ago") == true)
+
+        // cp: a second name on the same blob, listed first (most recent), same ID.
+        let cp = try runSwiftLM(["cp", "tiny:q4", "copy"], env: env)
+        #expect(cp.status == 0 && cp.stdout.contains("copied 'tiny:q4' to 'copy:latest'"), "\(cp.stderr)")
+        let cpAgain = try runSwiftLM(["cp", "tiny:q4", "copy"], env: env)
+        #expect(cpAgain.status == 1 && cpAgain.stderr.contains("already exists"))
+        let rmCopy = try runSwiftLM(["rm", "copy"], env: env)
+        #expect(rmCopy.status == 0 && fixture.files("blobs").count == 1, "the original still uses the blob")
+
+        // A model whose file is gone is marked, with what to do.
+        try FileManager.default.moveItem(atPath: fixture.store.blobPath(sha256: digest), toPath: fixture.store.root + "/moved")
+        let damaged = try runSwiftLM(["list"], env: env)
+        #expect(damaged.status == 0 && damaged.stdout.contains("(damaged)"), "\(damaged.stdout)")
+        #expect(damaged.stderr.contains("warning: tiny:q4 is damaged"))
+        try FileManager.default.moveItem(atPath: fixture.store.root + "/moved", toPath: fixture.store.blobPath(sha256: digest))
 
         let rm = try runSwiftLM(["rm", "tiny:q4"], env: env)
         #expect(rm.status == 0 && rm.stdout.contains("deleted 'tiny:q4'"))

@@ -16,7 +16,7 @@ import TestSupport
         }
         #expect(throws: StoreError.fileNotFound(path: "nothere.gguf")) { try store.resolve("nothere.gguf") }
         // A directory is not a model file.
-        #expect(throws: StoreError.fileNotFound(path: dir.path + "/")) { try store.resolve(dir.path + "/") }
+        #expect(throws: StoreError.isDirectory(path: dir.path + "/")) { try store.resolve(dir.path + "/") }
     }
 
     @Test func catalogModelNotPulledSaysHowToPull() throws {
