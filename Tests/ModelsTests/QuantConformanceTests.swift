@@ -36,13 +36,17 @@ import Testing
     static let directory: URL? = ProcessInfo.processInfo.environment["QUANT_FIXTURES"].map { URL(fileURLWithPath: $0) }
         ?? Bundle.module.url(forResource: "quant", withExtension: nil, subdirectory: "Fixtures")
 
-    static let expected: Expected = {
+    /// The fixture document, decoded once (a missing or malformed file fails every test that reads it).
+    static let loaded: Result<Expected, ConformanceError> = {
         guard let url = directory?.appendingPathComponent("quant-expected.json"),
-              let data = try? Data(contentsOf: url),
-              let doc = try? JSONDecoder().decode(Expected.self, from: data)
-        else { fatalError("Fixtures/quant/quant-expected.json is missing or malformed: run scripts/make-quant-fixtures.py") }
-        return doc
+              let data = try? Data(contentsOf: url)
+        else { return .failure(.missingFixture("quant-expected.json (run scripts/make-quant-fixtures.py)")) }
+        do { return .success(try JSONDecoder().decode(Expected.self, from: data)) } catch {
+            return .failure(.malformedFixture("\(error)"))
+        }
     }()
+
+    static func expected() throws -> Expected { try loaded.get() }
 
     static let quantTypes = ["Q4_0", "Q4_1", "Q5_0", "Q5_1", "Q8_0", "Q2_K", "Q3_K", "Q4_K", "Q5_K", "Q6_K"]
     static let floatTypes = ["F16", "BF16"]
@@ -70,13 +74,13 @@ import Testing
     }
 
     static func model(_ type: String) throws -> any LanguageModel {
-        guard let name = expected.types[type]?.file, let url = directory?.appendingPathComponent(name),
+        guard let name = try expected().types[type]?.file, let url = directory?.appendingPathComponent(name),
               FileManager.default.fileExists(atPath: url.path)
         else { throw ConformanceError.missingFixture(type) }
         return try ModelRegistry.load(try GGUFFile(path: url.path), pool: pool)
     }
 
-    enum ConformanceError: Error { case missingFixture(String) }
+    enum ConformanceError: Error { case missingFixture(String), malformedFixture(String) }
 
     /// Log-softmax of every position of `tokens` (row-major [tokens.count x vocab]).
     static func logProbs(_ model: any LanguageModel, tokens: [Int32], promptCount: Int, config: Config) throws -> [[Double]] {
@@ -122,7 +126,7 @@ import Testing
 
     @Test(arguments: quantTypes)
     func quantTypeMatchesLlamaCpp(_ type: String) throws {
-        let doc = Self.expected
+        let doc = try Self.expected()
         let want = try #require(doc.types[type])
         let model = try Self.model(type)
         #expect(want.positions.count == doc.prompt.count + want.continuation.count)
@@ -142,7 +146,7 @@ import Testing
     /// exceed llama.cpp's (plus float-summation noise).
     @Test(arguments: floatTypes)
     func floatTypeIsNoFartherFromF32ThanLlamaCpp(_ type: String) throws {
-        let doc = Self.expected
+        let doc = try Self.expected()
         let want = try #require(doc.types[type]), f32 = try #require(doc.types["F32"])
         let model = try Self.model(type)
         var worst = 0.0
@@ -159,7 +163,7 @@ import Testing
     /// The fixture is only a test if every type's quantization moves the numbers by more than the bound:
     /// otherwise SwiftLM could compute in the wrong type (or in F32) and still pass.
     @Test func fixturesSeparateTheTypes() throws {
-        let doc = Self.expected
+        let doc = try Self.expected()
         for type in Self.quantTypes {
             let want = try #require(doc.types[type])
             #expect(want.f32_distance > Self.bound(want), "\(type) is indistinguishable from F32")
