@@ -1,12 +1,34 @@
 // Dispatch by CPU level and weight type, activation quantization into the pool's scratch, and the
 // row-split, batch-tiled matrix product.
 #include "internal.h"
+#include <stdlib.h>
 #include <string.h>
 
+static int detect_isa(void) {
+    int isa = 0;
+    if (swiftlm_cpu_has_avx2()) isa = SL_ISA_AVX2;
+    if (isa && swiftlm_cpu_has_avx512_vnni()) isa = SL_ISA_AVX512VNNI;
+    // SWIFTLM_ISA caps the level (never raises it): A/B runs and bug reports can pin the kernels a
+    // faster CPU would otherwise pick. Unknown values are ignored.
+    const char *cap = getenv("SWIFTLM_ISA");
+    if (cap) {
+        int limit = -1;
+        if (!strcmp(cap, "scalar")) limit = 0;
+        else if (!strcmp(cap, "avx2")) limit = SL_ISA_AVX2;
+        else if (!strcmp(cap, "avx512vnni")) limit = SL_ISA_AVX512VNNI;
+        if (limit >= 0 && limit < isa) isa = limit;
+    }
+    return isa;
+}
+
 int sl_best_isa(void) {
-    if (swiftlm_cpu_has_avx512_vnni() && swiftlm_cpu_has_avx2()) return SL_ISA_AVX512VNNI;
-    if (swiftlm_cpu_has_avx2()) return SL_ISA_AVX2;
-    return 0;
+    static int cached = -1;  // benign race: every thread computes the same value
+    int isa = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (isa < 0) {
+        isa = detect_isa();
+        __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
+    }
+    return isa;
 }
 
 int sl_activation_type(int wtype) {

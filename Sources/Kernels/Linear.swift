@@ -10,7 +10,8 @@ public enum KernelPath: Sendable, Equatable, CustomStringConvertible {
     /// C with AVX-512 VNNI on 256-bit vectors (AVX512VL), AVX2 elsewhere.
     case avx512vnni
 
-    /// The fastest path on this CPU.
+    /// The fastest path on this CPU, capped by the `SWIFTLM_ISA` environment variable (`scalar`, `avx2`
+    /// or `avx512vnni`, read once at startup) when it is set.
     public static let best: KernelPath = {
         switch sl_best_isa() {
         case Int32(SL_ISA_AVX512VNNI): return .avx512vnni
@@ -18,6 +19,11 @@ public enum KernelPath: Sendable, Equatable, CustomStringConvertible {
         default: return .scalar
         }
     }()
+
+    /// The path `Linear.matmul` and `Linear.dequantizeRow` take when the caller names none: ``best``,
+    /// unless a caller scopes another one for its task with `KernelPath.$current.withValue(...)`. Tests use
+    /// that to run whole models through each path in one process.
+    @TaskLocal public static var current: KernelPath = best
 
     /// Every path this CPU can run, scalar first.
     public static var available: [KernelPath] {
@@ -67,7 +73,7 @@ public enum Linear {
     /// With batch > 1 each weight block is decoded once per tile of up to 4 activation rows.
     public static func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, batch: Int, _ y: UnsafeMutablePointer<Float>, pool: ThreadPool,
                               mode: MatmulMode = .fastest) {
-        matmul(w, x, batch: batch, y, pool: pool, path: .best, mode: mode)
+        matmul(w, x, batch: batch, y, pool: pool, path: KernelPath.current, mode: mode)
     }
 
     /// `matmul` on a chosen implementation (tests hold every path to the scalar reference).
@@ -92,7 +98,7 @@ public enum Linear {
     public static func dequantizeRow(_ w: WeightMatrix, row: Int, into dst: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < w.rows, "dequantizeRow: row \(row) out of 0..<\(w.rows) in \(w.name)")
         let src = w.data + row * w.rowBytes
-        if sl_dequantize(KernelPath.best.isa, Int32(w.type.rawValue), src, dst, Int64(w.cols)) != 0 {
+        if sl_dequantize(KernelPath.current.isa, Int32(w.type.rawValue), src, dst, Int64(w.cols)) != 0 {
             Reference.dequantize(w.type, src, dst, count: w.cols)
         }
     }

@@ -93,6 +93,54 @@ import Testing
         }
     }
 
+    /// The batched (GEMM) kernels, the batch-1 mat-vec kernels and the scalar reference compute the same
+    /// integer dot products with the same activation quantization (Q8_0, or Q8_1 with its `s` term), so
+    /// they may differ only by float summation order: 1e-5 of the row's magnitude, far below the 1%
+    /// a wrong scale, a dropped min term or a saturated int16 would cost. Shapes of the conformance
+    /// model's FFN (512 x 256 and 256 x 512) at the batch sizes prompts use.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0])
+    func batchedKernelsEqualMatVecAndScalar(_ type: GGMLType) throws {
+        for (rows, cols) in [(512, 256), (256, 512)] {
+            var rng = TestRandom(seed: UInt64(rows) + UInt64(type.rawValue))
+            let wq = quantized(type, rng.floats(rows * cols))
+            let batch = 30
+            let x = rng.floats(batch * cols, scale: 3)
+            func run(_ path: KernelPath, _ n: Int, _ mode: MatmulMode, from b0: Int = 0) throws -> [Float] {
+                var y = [Float](repeating: .nan, count: n * rows)
+                try wq.withUnsafeBytes { raw in
+                    let w = try WeightMatrix(name: "w", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+                    x.withUnsafeBufferPointer { xp in
+                        y.withUnsafeMutableBufferPointer {
+                            Linear.matmul(w, xp.baseAddress! + b0 * cols, batch: n, $0.baseAddress!, pool: Self.pool, path: path,
+                                          mode: mode)
+                        }
+                    }
+                }
+                return y
+            }
+            let reference = try run(.scalar, batch, .batchInvariant)
+            for path in simdPaths {
+                var candidates: [(String, [Float])] = []
+                for n in [30, 8, 3, 1] {
+                    var y: [Float] = []
+                    for b0 in stride(from: 0, to: batch, by: n) { y += try run(path, min(n, batch - b0), .batchInvariant, from: b0) }
+                    candidates.append(("batched \(n)", y))
+                }
+                var mv: [Float] = []
+                for b in 0 ..< batch { mv += try run(path, 1, .fastest, from: b) }
+                candidates.append(("mat-vec", mv))
+                for (name, y) in candidates {
+                    for b in 0 ..< batch {
+                        let row = reference[b * rows ..< (b + 1) * rows]
+                        let scale = row.map(abs).max()!
+                        let err = zip(y[b * rows ..< (b + 1) * rows], row).map { abs($0 - $1) }.max()!
+                        #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path) \(name): row \(b) off by \(err) (scale \(scale))")
+                    }
+                }
+            }
+        }
+    }
+
     @Test func dequantizeRowMatchesReference() throws {
         let rows = 6, cols = 512
         var rng = TestRandom(seed: 9)

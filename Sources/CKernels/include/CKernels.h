@@ -42,7 +42,8 @@ enum {
 /// Instruction-set levels a kernel can be asked to use.
 enum { SL_ISA_AVX2 = 1, SL_ISA_AVX512VNNI = 2 };
 
-/// Best level this CPU supports (0 when neither fast path can run).
+/// Best level this CPU supports (0 when neither fast path can run), capped by the environment
+/// variable SWIFTLM_ISA=scalar|avx2|avx512vnni when set (read once).
 int sl_best_isa(void);
 
 /// Activation format (a type id above) the fast kernels pair with `wtype`, or -1 if unknown.
