@@ -56,6 +56,7 @@ final class PullProgressPrinter {
             return "pulling \(p.name): \(part)\(p.partLabel) (\(HumanFormat.bytes(p.completed))\(total) done)"
         case .extracting, .done: return nil
         case .verifying: return "pulling \(p.name): verifying sha256"
+        case .converting: return "pulling \(p.name): converting to GGUF"
         }
     }
 
@@ -66,6 +67,7 @@ final class PullProgressPrinter {
         case .resuming: line += "  checking kept bytes"
         case .downloading: line += "  downloading"
         case .extracting: line += "  extracting"
+        case .converting: line += "  converting \(p.partLabel)"
         case .verifying: return line + "  verifying sha256"
         case .done: return line + "  done"
         }
