@@ -142,7 +142,7 @@ struct Architecture {
             "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
             "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
         ]
-        if let (block, rest) = Self.block(stem, prefix: "encoder.layer."), let target = blockTensors[rest] {
+        if let (block, rest) = Self.block(stem, prefix: "encoder.layer."), block < layerCount, let target = blockTensors[rest] {
             return TensorPlan(source: source, name: "blk.\(block).\(target).\(suffix)")
         }
         throw .unexpectedTensor(source, architecture: name)
@@ -176,7 +176,7 @@ struct Architecture {
             blockTensors["pre_feedforward_layernorm"] = "ffn_norm"
             blockTensors["post_feedforward_layernorm"] = "post_ffw_norm"
         }
-        guard let (block, rest) = Self.block(stem, prefix: "model.layers."), let target = blockTensors[rest] else {
+        guard let (block, rest) = Self.block(stem, prefix: "model.layers."), block < layerCount, let target = blockTensors[rest] else {
             throw .unexpectedTensor(source, architecture: name)
         }
         var plan = TensorPlan(source: source, name: "blk.\(block).\(target).\(suffix)")

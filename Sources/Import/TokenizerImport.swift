@@ -104,7 +104,10 @@ struct TokenizerImport {
         // llama.cpp's WPM tokenizer matches words by a leading "▁" instead of "##" continuations.
         let phantom = zip(tokens, types).map { token, type -> String in
             if type == .control { return token }
-            return token.hasPrefix("##") ? String(token.dropFirst(2)) : "\u{2581}" + token
+            // Compare scalars, not characters: "##" before a combining mark ("##ा") is not a
+            // Character-level prefix.
+            return token.unicodeScalars.starts(with: "##".unicodeScalars)
+                ? String(String.UnicodeScalarView(token.unicodeScalars.dropFirst(2))) : "\u{2581}" + token
         }
         metadata.append((GGUFKey.tokenTypeCount, .uint32(UInt32(config.int("type_vocab_size") ?? 1))))
         metadata.append((GGUFKey.tokenizerModel, .string("bert")))
