@@ -4,7 +4,7 @@ import Kernels
 
 /// What `swiftlm create` writes: the weight type, with llama.cpp's exceptions (norms, biases and
 /// position / token-type embeddings stay F32; rows that do not fit the type's blocks fall back).
-public enum OutputType: String, Sendable, CaseIterable {
+public enum WeightType: String, Sendable, CaseIterable {
     case f32, f16, bf16, q8_0, q4_0, q4_K
 
     /// Parses `--quantize` values case-insensitively (`Q4_K`, `q4_k`).
@@ -62,13 +62,13 @@ public struct ConversionProgress: Sendable {
 /// Modelfile overrides.
 public struct ConversionOptions: Sendable {
     public var name: String?
-    public var outputType: OutputType
+    public var outputType: WeightType
     /// Replaces the folder's chat template (a Modelfile's TEMPLATE).
     public var chatTemplate: String?
     /// Extra `swiftlm.*` metadata (a Modelfile's SYSTEM and PARAMETER lines).
     public var extraMetadata: [(key: String, value: GGUFValue)]
 
-    public init(name: String? = nil, outputType: OutputType = .f16, chatTemplate: String? = nil,
+    public init(name: String? = nil, outputType: WeightType = .f16, chatTemplate: String? = nil,
                 extraMetadata: [(key: String, value: GGUFValue)] = []) {
         self.name = name
         self.outputType = outputType
@@ -146,7 +146,8 @@ public enum HFConverter {
         metadata.append((GGUFKey.name, .string(name)))
         metadata.append((GGUFKey.sizeLabel, .string(sizeLabel(parameterCount))))
         metadata += try arch.metadata(fileType: options.outputType.fileType)
-        if arch.isEncoder, let pooling = try poolingType(directory) {
+        // BertModel and Qwen2Model call _try_set_pooling_type (sentence-transformers packagings).
+        if arch.isEncoder || arch.name == "qwen2", let pooling = try poolingType(directory) {
             metadata.append((GGUFKey.poolingType(arch.name), .uint32(UInt32(pooling))))
         }
         metadata += tokenizer.metadata
@@ -177,7 +178,7 @@ public enum HFConverter {
 
     /// convert_hf_to_gguf.py's rules: 1-D tensors, `*_norm.weight`, biases, position and token-type
     /// embeddings are F32; everything else takes the requested type when its rows fit the blocks.
-    static func outputType(for name: String, dimensions: [Int], _ requested: OutputType) -> GGMLType {
+    static func outputType(for name: String, dimensions: [Int], _ requested: WeightType) -> GGMLType {
         if dimensions.count <= 1 || name.hasSuffix("_norm.weight") || !name.hasSuffix(".weight") { return .f32 }
         if name.hasPrefix(GGUFTensorName.positionEmbeddingStem + ".") || name.hasPrefix(GGUFTensorName.tokenTypesStem + ".") {
             return .f32

@@ -17,7 +17,6 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
     case missingTensor(String)
     case unexpectedTensor(String, architecture: String)
     case shapeMismatch(tensor: String, expected: [Int], actual: [Int])
-    case unsupportedQuantization(String, supported: [String])
     case badModelfile(path: String, line: Int, reason: String)
     case gguf(GGUFError)
     case kernels(KernelsError)
@@ -38,8 +37,6 @@ public enum ImportError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .unexpectedTensor(name, arch): return "tensor '\(name)' has no place in a \(arch) model (a different architecture, or an unsupported variant?)"
         case let .shapeMismatch(tensor, expected, actual):
             return "tensor '\(tensor)' has shape \(actual), but config.json implies \(expected)"
-        case let .unsupportedQuantization(name, supported):
-            return "cannot quantize to '\(name)'; supported: \(supported.joined(separator: ", "))"
         case let .badModelfile(path, line, reason): return "\(path):\(line): \(reason)"
         case let .gguf(error): return error.description
         case let .kernels(error): return error.description

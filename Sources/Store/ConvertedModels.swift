@@ -18,7 +18,7 @@ public struct CatalogFile: Sendable, Equatable {
 public struct CatalogConversion: Sendable, Equatable {
     public let name: String
     public let architecture: String
-    public let outputType: OutputType
+    public let outputType: WeightType
     public let package: String
     public let version: String
     /// The model folder's path inside the wheel.

@@ -32,13 +32,13 @@ struct CreateCommand: ParsableCommand {
 
     func validate() throws {
         if (from == nil) == (modelfile == nil) { throw ValidationError("give exactly one of --from DIR and --modelfile FILE") }
-        if let quantize, OutputType(name: quantize) == nil {
-            throw ValidationError("--quantize must be one of \(OutputType.allCases.map(\.rawValue).joined(separator: ", "))")
+        if let quantize, WeightType(name: quantize) == nil {
+            throw ValidationError("--quantize must be one of \(WeightType.allCases.map(\.rawValue).joined(separator: ", "))")
         }
     }
 
     func run() throws {
-        var options = ConversionOptions(outputType: quantize.flatMap { OutputType(name: $0) } ?? .f16)
+        var options = ConversionOptions(outputType: quantize.flatMap { WeightType(name: $0) } ?? .f16)
         var directory = from ?? ""
         if let modelfile {
             let parsed = try Modelfile(path: modelfile)

@@ -14,7 +14,7 @@ import Tokenizer
 @Suite struct TinyDecoderRoundTripTests {
     static let architectures = ["llama", "qwen2", "gemma3"]
 
-    static func convert(_ type: OutputType, _ arch: String = "llama", in dir: String) throws -> GGUFFile {
+    static func convert(_ type: WeightType, _ arch: String = "llama", in dir: String) throws -> GGUFFile {
         let out = dir + "/tiny-\(arch)-\(type.rawValue).gguf"
         let result = try HFConverter.convert(directory: ImportFixtures.url("tiny-\(arch)").path, to: out,
                                              options: ConversionOptions(name: "tiny", outputType: type))
@@ -99,8 +99,8 @@ import Tokenizer
     /// Quantized conversions load and stay near llama.cpp's F32 logits (bounds fit 4- and 5-bit noise on
     /// a random 64-wide model; bit-exactness of the blocks is QuantizeTests' job). Q4_K rows of 64 or 128 values are
     /// not whole super-blocks, so they fall back to Q5_0 as llama-quantize does.
-    @Test(arguments: [(OutputType.q8_0, GGMLType.q8_0, 0.999), (.q4_0, .q4_0, 0.85), (.q4_K, .q5_0, 0.95)])
-    func quantizedConversionsStayClose(_ type: OutputType, _ stored: GGMLType, _ minCosine: Double) throws {
+    @Test(arguments: [(WeightType.q8_0, GGMLType.q8_0, 0.999), (.q4_0, .q4_0, 0.85), (.q4_K, .q5_0, 0.95)])
+    func quantizedConversionsStayClose(_ type: WeightType, _ stored: GGMLType, _ minCosine: Double) throws {
         let expected = try ImportFixtures.json("tiny-llama-expected.json")
         let ids = try #require(expected["ids"] as? [Int]).map(Int32.init)
         let reference = try #require(expected["logits"] as? [[Double]])
