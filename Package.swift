@@ -56,7 +56,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "TestSupport"]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "ImportTests", dependencies: ["Import", "GGUF", "Kernels", "Models", "Tokenizer", "Store", "TestSupport",
+        .testTarget(name: "ImportTests", dependencies: ["Import", "GGUF", "Kernels", "Models", "Tokenizer", "Runtime", "Store", "TestSupport",
                                                    .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], resources: [.copy("Fixtures")]),

@@ -7,7 +7,7 @@ import GGUF
 /// `"""triple-quoted"""` across lines. `FROM` paths are relative to the Modelfile. `TEMPLATE` is a
 /// Jinja chat template (SwiftLM renders Jinja, as llama.cpp does; Ollama's Go templates are not
 /// accepted). SYSTEM and PARAMETER are stored in the GGUF as `swiftlm.system` and
-/// `swiftlm.parameter.<name>`.
+/// `swiftlm.parameter.<name>`; `swiftlm run` applies them (Runtime's `ModelDefaults`).
 public struct Modelfile: Sendable, Equatable {
     public var from: String
     public var template: String?
@@ -31,6 +31,20 @@ public struct Modelfile: Sendable, Equatable {
         "min_p", "num_keep", "typical_p", "presence_penalty", "frequency_penalty", "mirostat", "mirostat_eta",
         "mirostat_tau", "num_gpu", "num_thread", "num_batch",
     ]
+
+    /// Parameters that take a number, and which kind.
+    static let numericParameters: [String: String] = [
+        "num_ctx": "an integer", "repeat_last_n": "an integer", "seed": "an integer", "num_predict": "an integer",
+        "top_k": "an integer", "num_keep": "an integer", "mirostat": "an integer", "num_gpu": "an integer",
+        "num_thread": "an integer", "num_batch": "an integer",
+        "repeat_penalty": "a number", "temperature": "a number", "top_p": "a number", "min_p": "a number",
+        "typical_p": "a number", "presence_penalty": "a number", "frequency_penalty": "a number",
+        "mirostat_eta": "a number", "mirostat_tau": "a number",
+    ]
+
+    static func parses(_ value: String, as kind: String) -> Bool {
+        kind == "an integer" ? Int(value) != nil : Float(value) != nil
+    }
 
     public init(path: String) throws(ImportError) {
         guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
@@ -89,6 +103,9 @@ public struct Modelfile: Sendable, Equatable {
                 }
                 var value = String(kv[1]).trimmingCharacters(in: .whitespaces)
                 if value.count >= 2, value.hasPrefix("\""), value.hasSuffix("\"") { value = String(value.dropFirst().dropLast()) }
+                if let expected = Self.numericParameters[name], !Self.parses(value, as: expected) {
+                    throw .badModelfile(path: path, line: lineNumber, reason: "PARAMETER \(name) must be \(expected), not '\(value)'")
+                }
                 parameters.append(Parameter(name: name, value: value))
             case "ADAPTER", "LICENSE", "MESSAGE", "REQUIRES":
                 throw .badModelfile(path: path, line: lineNumber, reason: "\(instruction) is not supported by swiftlm create")

@@ -14,7 +14,8 @@ struct CreateCommand: ParsableCommand {
         weights are stored as F16, like llama.cpp's converter; norms and biases always stay F32.
 
         A Modelfile (--modelfile) gives FROM <folder> (relative to the Modelfile), and optionally \
-        TEMPLATE (a Jinja chat template), SYSTEM and PARAMETER lines.
+        TEMPLATE (a Jinja chat template), SYSTEM and PARAMETER lines; 'swiftlm run' applies SYSTEM and the \
+        sampling PARAMETERs under its own flags.
         """
     )
 

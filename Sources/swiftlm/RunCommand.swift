@@ -34,7 +34,7 @@ struct RunCommand: AsyncParsableCommand {
     var verbose = false
 
     func run() async throws {
-        let options = try sampling.options()
+        _ = try sampling.options() // reject bad flags before loading anything
         let overrideTemplate = try template.map { path throws -> ChatTemplate in
             guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
                 throw ValidationError("cannot read the template file \(path)")
@@ -47,7 +47,10 @@ struct RunCommand: AsyncParsableCommand {
             if !input.isEmpty { promptText = input }
         }
         let loaded = try await loadModel(model, threads: modelFlags.threads)
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx)
+        // A created model's Modelfile settings apply under the command-line flags.
+        let defaults = ModelDefaults(gguf: loaded.gguf)
+        let options = try sampling.options(defaults: defaults.options)
+        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength)
         let interrupts = InterruptHandler()
         interrupts.set { context.cancel() }
 
@@ -60,7 +63,8 @@ struct RunCommand: AsyncParsableCommand {
             return
         }
 
-        let session = try ChatSession(context: context, system: system, options: options, template: overrideTemplate)
+        let session = try ChatSession(context: context, system: system ?? defaults.system, options: options,
+                                      template: overrideTemplate)
         if let promptText {
             let stats = try await printStream(session.send(promptText))
             writeStandardOutput("\n")

@@ -25,7 +25,7 @@ import Testing
         #expect(meta[2].value == .array(.strings(["<|end|>", "<|user|>"])))
     }
 
-    @Test(arguments: ["PARAMETER temprature 1\nFROM x", "SYSTEM hi", "FROM x\nSYSTEM \"\"\"open", "FROM x\nADAPTER y", "FROM x\nBOGUS 1"])
+    @Test(arguments: ["PARAMETER temprature 1\nFROM x", "SYSTEM hi", "FROM x\nSYSTEM \"\"\"open", "FROM x\nADAPTER y", "FROM x\nBOGUS 1", "FROM x\nPARAMETER temperature hot", "FROM x\nPARAMETER num_ctx 1.5"])
     func rejectsBadModelfiles(_ text: String) {
         #expect(throws: ImportError.self) { try Modelfile(parsing: text) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Import
+import Runtime
 import Store
 import Testing
 
@@ -15,6 +16,9 @@ import Testing
             FROM \(folder)
             SYSTEM You are terse.
             PARAMETER temperature 0.2
+            PARAMETER num_ctx 64
+            PARAMETER stop "<|end|>"
+            PARAMETER mirostat 0
             TEMPLATE \"\"\"{% for m in messages %}{{ m['content'] }}{% endfor %}\"\"\"
             """.write(toFile: modelfile, atomically: true, encoding: .utf8)
             let parsed = try Modelfile(path: modelfile)
@@ -31,6 +35,13 @@ import Testing
             #expect(file.string(GGUFKey.chatTemplate) == "{% for m in messages %}{{ m['content'] }}{% endfor %}")
             #expect(file.string(GGUFKey.modelfileSystem) == "You are terse.")
             #expect(file.string(GGUFKey.modelfileParameter("temperature")) == "0.2")
+            // What `swiftlm run` applies under its flags.
+            let defaults = ModelDefaults(gguf: file)
+            #expect(defaults.system == "You are terse.")
+            #expect(defaults.options.sampling.temperature == 0.2)
+            #expect(defaults.options.stopSequences == ["<|end|>"])
+            #expect(defaults.contextLength == 64)
+            #expect(defaults.options.sampling.topK == GenerationOptions().sampling.topK)
             // Nothing is left behind in partial/.
             #expect((try? FileManager.default.contentsOfDirectory(atPath: dir + "/store/partial/tiny:latest"))?.isEmpty ?? true)
         }
