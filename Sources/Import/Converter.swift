@@ -92,10 +92,10 @@ public struct ConversionResult: Sendable {
 /// with the metadata keys and tensor names llama.cpp's convert_hf_to_gguf.py writes.
 ///
 /// Memory stays bounded: safetensors are memory-mapped and read tensor by tensor, a chunk of rows at a
-/// time (at most ``chunkElements`` floats), and the GGUF is written through ``GGUFStreamWriter``.
+/// time (at most ``chunkElements`` floats), dropping source pages once converted, and the GGUF is written through ``GGUFStreamWriter``.
 public enum HFConverter {
-    /// Floats widened and quantized per step (64 MB of F32).
-    static let chunkElements = 16 << 20
+    /// Floats widened and quantized per step (16 MB of F32).
+    static let chunkElements = 4 << 20
 
     /// Hugging Face `architectures` values that convert.
     public static var supportedArchitectures: [String] { Architecture.supported }
@@ -268,8 +268,24 @@ public enum HFConverter {
             }
             do { try writer.write(UnsafeRawBufferPointer(start: encoded, count: count * outRowBytes)) } catch { throw .gguf(error) }
             wrote(count * outRowBytes)
+            // Rows map to themselves unless permuted within a head, so the chunk's source rows are done.
+            if plan.transform == .none || plan.transform == .addOne {
+                release(source, from: start * sourceRowBytes, to: (start + count) * sourceRowBytes)
+            }
             start += count
         }
+        release(source, from: 0, to: source.byteCount)
+    }
+
+    /// Drops converted source pages (bytes `from..<to` of the tensor) from this process: the mapping is
+    /// read-only and file-backed, so the kernel rereads them if ever needed, and resident memory stays
+    /// near the chunk buffers however large the model. Only whole pages inside the range are dropped.
+    static func release(_ source: SafetensorsTensor, from: Int, to: Int) {
+        let page = Int(getpagesize())
+        let start = (source.offset + from + page - 1) / page * page
+        let end = (source.offset + to) / page * page
+        guard end > start else { return }
+        _ = posix_madvise(UnsafeMutableRawPointer(mutating: source.file.base + start), end - start, POSIX_MADV_DONTNEED)
     }
 
     /// Index mapping of llama.cpp's `LlamaModel.permute` for `count` rows in `heads` heads: output row
