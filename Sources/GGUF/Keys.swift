@@ -79,6 +79,20 @@ public enum GGUFTensorName {
     public static let positionEmbeddingStem = "position_embd"
     public static let tokenTypesStem = "token_types"
     public static let tokenEmbeddingNormStem = "token_embd_norm"
+    public static let outputNormStem = "output_norm"
+    public static let outputStem = "output"
+
+    /// Per-block tensor stems, `blk.N.<stem>.weight` / `.bias`, as `swiftlm create` writes them.
+    public enum BlockStem: String, Sendable, CaseIterable {
+        case attnNorm = "attn_norm", attnQ = "attn_q", attnK = "attn_k", attnV = "attn_v", attnOutput = "attn_output"
+        case attnQNorm = "attn_q_norm", attnKNorm = "attn_k_norm", postAttentionNorm = "post_attention_norm"
+        case ffnNorm = "ffn_norm", ffnGate = "ffn_gate", ffnUp = "ffn_up", ffnDown = "ffn_down", postFFNNorm = "post_ffw_norm"
+        /// BERT's post-LayerNorms.
+        case attnOutputNorm = "attn_output_norm", layerOutputNorm = "layer_output_norm"
+    }
+
+    /// `blk.N.<stem>.<suffix>`.
+    public static func block(_ i: Int, _ stem: BlockStem, _ suffix: String) -> String { "blk.\(i).\(stem.rawValue).\(suffix)" }
     // MARK: end of import stems
 
     /// Per-block tensors: `blk.N.<suffix>`.

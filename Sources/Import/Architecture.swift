@@ -137,13 +137,13 @@ struct Architecture {
             "embeddings.LayerNorm": GGUFTensorName.tokenEmbeddingNormStem,
         ]
         if let target = fixed[stem] { return TensorPlan(source: source, name: "\(target).\(suffix)") }
-        let blockTensors: [String: String] = [
-            "attention.self.query": "attn_q", "attention.self.key": "attn_k", "attention.self.value": "attn_v",
-            "attention.output.dense": "attn_output", "attention.output.LayerNorm": "attn_output_norm",
-            "intermediate.dense": "ffn_up", "output.dense": "ffn_down", "output.LayerNorm": "layer_output_norm",
+        let blockTensors: [String: GGUFTensorName.BlockStem] = [
+            "attention.self.query": .attnQ, "attention.self.key": .attnK, "attention.self.value": .attnV,
+            "attention.output.dense": .attnOutput, "attention.output.LayerNorm": .attnOutputNorm,
+            "intermediate.dense": .ffnUp, "output.dense": .ffnDown, "output.LayerNorm": .layerOutputNorm,
         ]
         if let (block, rest) = Self.block(stem, prefix: "encoder.layer."), block < layerCount, let target = blockTensors[rest] {
-            return TensorPlan(source: source, name: "blk.\(block).\(target).\(suffix)")
+            return TensorPlan(source: source, name: GGUFTensorName.block(block, target, suffix))
         }
         throw .unexpectedTensor(source, architecture: name)
     }
@@ -156,33 +156,33 @@ struct Architecture {
         let gemma = name == "gemma3"
         let fixed: [String: String] = [
             "model.embed_tokens": GGUFTensorName.tokenEmbeddingStem,
-            "model.norm": "output_norm",
-            "lm_head": "output",
+            "model.norm": GGUFTensorName.outputNormStem,
+            "lm_head": GGUFTensorName.outputStem,
         ]
         if let target = fixed[stem] {
             var plan = TensorPlan(source: source, name: "\(target).\(suffix)")
             if gemma, stem == "model.norm" { plan.transform = .addOne }
             return plan
         }
-        var blockTensors: [String: String] = [
-            "input_layernorm": "attn_norm",
-            "self_attn.q_proj": "attn_q", "self_attn.k_proj": "attn_k", "self_attn.v_proj": "attn_v",
-            "self_attn.o_proj": "attn_output",
-            "self_attn.q_norm": "attn_q_norm", "self_attn.k_norm": "attn_k_norm",
-            "post_attention_layernorm": gemma ? "post_attention_norm" : "ffn_norm",
-            "mlp.gate_proj": "ffn_gate", "mlp.up_proj": "ffn_up", "mlp.down_proj": "ffn_down",
+        var blockTensors: [String: GGUFTensorName.BlockStem] = [
+            "input_layernorm": .attnNorm,
+            "self_attn.q_proj": .attnQ, "self_attn.k_proj": .attnK, "self_attn.v_proj": .attnV, "self_attn.o_proj": .attnOutput,
+            "self_attn.q_norm": .attnQNorm, "self_attn.k_norm": .attnKNorm,
+            "post_attention_layernorm": gemma ? .postAttentionNorm : .ffnNorm,
+            "mlp.gate_proj": .ffnGate, "mlp.up_proj": .ffnUp, "mlp.down_proj": .ffnDown,
         ]
         if gemma {
-            blockTensors["pre_feedforward_layernorm"] = "ffn_norm"
-            blockTensors["post_feedforward_layernorm"] = "post_ffw_norm"
+            // Gemma's sandwich norms: pre- and post-FFN on top of the two attention norms.
+            blockTensors["pre_feedforward_layernorm"] = .ffnNorm
+            blockTensors["post_feedforward_layernorm"] = .postFFNNorm
         }
         guard let (block, rest) = Self.block(stem, prefix: "model.layers."), block < layerCount, let target = blockTensors[rest] else {
             throw .unexpectedTensor(source, architecture: name)
         }
-        var plan = TensorPlan(source: source, name: "blk.\(block).\(target).\(suffix)")
+        var plan = TensorPlan(source: source, name: GGUFTensorName.block(block, target, suffix))
         if name == "llama", rest == "self_attn.q_proj" { plan.transform = .permuteHeads(heads: headCount) }
         if name == "llama", rest == "self_attn.k_proj" { plan.transform = .permuteHeads(heads: kvHeadCount) }
-        if gemma, target.hasSuffix("norm"), suffix == "weight" { plan.transform = .addOne }
+        if gemma, target.rawValue.hasSuffix("norm"), suffix == "weight" { plan.transform = .addOne }
         return plan
     }
 

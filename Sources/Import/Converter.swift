@@ -193,7 +193,9 @@ public enum HFConverter {
         var required = [GGUFTensorName.tokenEmbedding]
         let layers = arch.layerCount
         for b in 0 ..< layers {
-            for t in ["attn_q", "attn_k", "attn_v", "attn_output", "ffn_up", "ffn_down"] { required.append("blk.\(b).\(t).weight") }
+            for t: GGUFTensorName.BlockStem in [.attnQ, .attnK, .attnV, .attnOutput, .ffnUp, .ffnDown] {
+                required.append(GGUFTensorName.block(b, t, "weight"))
+            }
         }
         if arch.isEncoder {
             required += [GGUFTensorName.positionEmbeddingStem + ".weight", GGUFTensorName.tokenEmbeddingNormStem + ".weight"]
