@@ -30,16 +30,18 @@ let package = Package(
         .target(name: "Models", dependencies: ["GGUF", "Kernels"]),
         // KV cache, sampling, generation loop, chat sessions.
         .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template"]),
-        // Model catalog, pull (pip / HTTP), content-addressed store.
+        // Hugging Face folder (safetensors, config.json, tokenizer.json) -> GGUF, for `swiftlm create`.
+        .target(name: "Import", dependencies: ["GGUF", "Kernels"]),
+        // Model catalog, pull (pip / HTTP, converting Hugging Face packages), content-addressed store.
         .target(name: "Store", dependencies: [
-            "GGUF",
+            "GGUF", "Import",
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
         // HTTP API (Ollama / OpenAI compatible). Not built out yet.
         .target(name: "Server", dependencies: ["Runtime"]),
         // The public library: re-exports the modules and adds the high-level API.
-        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store"]),
+        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import"]),
         .executableTarget(name: "swiftlm", dependencies: [
             "SwiftLM",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -56,6 +58,9 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
+        .testTarget(name: "ImportTests", dependencies: ["Import", "GGUF", "Kernels", "Models", "Tokenizer", "Runtime", "Store", "TestSupport",
+                                                   .product(name: "Crypto", package: "swift-crypto")],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], resources: [.copy("Fixtures")]),
     ]
 )

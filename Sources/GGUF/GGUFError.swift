@@ -20,6 +20,10 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
     case wrongValueType(key: String, expected: String)
     case missingTensor(String)
     case unsupportedTensorType(tensor: String, type: GGMLType)
+    /// Writing a GGUF file failed (disk full, permissions).
+    case cannotWrite(path: String, reason: String)
+    /// A writer was fed data that does not match the header it wrote (a bug in the caller).
+    case writerMisuse(String)
 
     public var description: String {
         switch self {
@@ -51,6 +55,8 @@ public enum GGUFError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .wrongValueType(k, expected): return "GGUF metadata key '\(printable(k))' is not \(expected)"
         case let .missingTensor(n): return "GGUF tensor '\(printable(n))' is missing"
         case let .unsupportedTensorType(n, t): return "tensor '\(printable(n))' has type \(t.name), which SwiftLM cannot compute yet"
+        case let .cannotWrite(path, reason): return "cannot write \(printable(path)): \(reason)"
+        case let .writerMisuse(detail): return "internal error writing a GGUF file: \(detail)"
         }
     }
 }

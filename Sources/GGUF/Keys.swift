@@ -50,6 +50,22 @@ public enum GGUFKey {
     public static let chatTemplate = "tokenizer.chat_template"
     /// Named variants, e.g. `tokenizer.chat_template.tool_use`.
     public static func chatTemplate(named name: String) -> String { "tokenizer.chat_template.\(name)" }
+
+    // MARK: Written by `swiftlm create` (issue 13, import). llama.cpp's gguf-py constants.py names.
+    public static let generalType = "general.type"
+    public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
+    public static func causalAttention(_ arch: String) -> String { "\(arch).attention.causal" }
+    public static func poolingType(_ arch: String) -> String { "\(arch).pooling_type" }
+    public static let tokenTypeCount = "tokenizer.ggml.token_type_count"
+    public static let clsID = "tokenizer.ggml.cls_token_id"
+    public static let maskID = "tokenizer.ggml.mask_token_id"
+    public static let addSEP = "tokenizer.ggml.add_sep_token"
+    public static let normalizerLowercase = "tokenizer.ggml.normalizer.lowercase"
+    public static let normalizerStripAccents = "tokenizer.ggml.normalizer.strip_accents"
+    /// A Modelfile's SYSTEM and PARAMETER lines, kept by `swiftlm create --modelfile`.
+    public static let modelfileSystem = "swiftlm.system"
+    public static func modelfileParameter(_ name: String) -> String { "swiftlm.parameter.\(name)" }
+    // MARK: end of import keys
 }
 
 /// GGUF tensor names (llama.cpp's `LLM_TENSOR_NAMES`).
@@ -57,6 +73,27 @@ public enum GGUFTensorName {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+
+    // MARK: Stems (without `.weight` / `.bias`) written by `swiftlm create` (issue 13, import).
+    public static let tokenEmbeddingStem = "token_embd"
+    public static let positionEmbeddingStem = "position_embd"
+    public static let tokenTypesStem = "token_types"
+    public static let tokenEmbeddingNormStem = "token_embd_norm"
+    public static let outputNormStem = "output_norm"
+    public static let outputStem = "output"
+
+    /// Per-block tensor stems, `blk.N.<stem>.weight` / `.bias`, as `swiftlm create` writes them.
+    public enum BlockStem: String, Sendable, CaseIterable {
+        case attnNorm = "attn_norm", attnQ = "attn_q", attnK = "attn_k", attnV = "attn_v", attnOutput = "attn_output"
+        case attnQNorm = "attn_q_norm", attnKNorm = "attn_k_norm", postAttentionNorm = "post_attention_norm"
+        case ffnNorm = "ffn_norm", ffnGate = "ffn_gate", ffnUp = "ffn_up", ffnDown = "ffn_down", postFFNNorm = "post_ffw_norm"
+        /// BERT's post-LayerNorms.
+        case attnOutputNorm = "attn_output_norm", layerOutputNorm = "layer_output_norm"
+    }
+
+    /// `blk.N.<stem>.<suffix>`.
+    public static func block(_ i: Int, _ stem: BlockStem, _ suffix: String) -> String { "blk.\(i).\(stem.rawValue).\(suffix)" }
+    // MARK: end of import stems
 
     /// Per-block tensors: `blk.N.<suffix>`.
     public static func block(_ i: Int, _ suffix: BlockTensor) -> String { "blk.\(i).\(suffix.rawValue)" }

@@ -37,9 +37,9 @@ public enum ModelName {
 
     static func hasTag(_ name: String) -> Bool { name.contains(":") }
 
-    /// The catalog entry a tag-less name stands for, when exactly one entry has that model part.
-    static func catalogDefault(for base: String) -> CatalogEntry? {
-        let matches = Catalog.entries.filter { $0.name.split(separator: ":").first.map(String.init) == base }
+    /// The catalog name a tag-less name stands for, when exactly one entry has that model part.
+    static func catalogDefault(for base: String) -> String? {
+        let matches = Catalog.allNames.filter { $0.split(separator: ":").first.map(String.init) == base }
         return matches.count == 1 ? matches[0] : nil
     }
 }

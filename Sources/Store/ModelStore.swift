@@ -54,7 +54,7 @@ public struct ModelStore: Sendable {
         if ModelName.hasTag(name) { return name }
         let latest = "\(name):\(ModelName.defaultTag)"
         if FileSystem.exists(manifestPath(latest)) { return latest }
-        if let entry = ModelName.catalogDefault(for: name) { return entry.name }
+        if let catalogName = ModelName.catalogDefault(for: name) { return catalogName }
         return latest
     }
 
@@ -140,14 +140,14 @@ public struct ModelStore: Sendable {
             guard FileSystem.isRegularFile(blob) else { throw .missingBlob(name: name, path: blob) }
             return blob
         }
-        if Catalog.entry(named: name) != nil { throw .notPulled(name: name) }
+        if Catalog.allNames.contains(name) { throw .notPulled(name: name) }
         throw .unknownModel(name: nameOrPath, available: availableNames())
     }
 
     /// Pulled names followed by catalog names not pulled yet.
     public func availableNames() -> [String] {
         let pulled = list().map(\.name)
-        return pulled + Catalog.entries.map(\.name).filter { !pulled.contains($0) }
+        return pulled + Catalog.allNames.filter { !pulled.contains($0) }
     }
 
     /// Unregisters `name` and deletes its blob unless another manifest shares it. Also drops any

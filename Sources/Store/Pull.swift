@@ -20,8 +20,11 @@ extension ModelStore {
         try checkRoot()
         let name = try canonicalName(nameOrURL)
         if !force, let present = try present(name) { return present }
+        if let conversion = Catalog.conversion(named: name) {
+            return try await pullConversion(conversion, progress: progress)
+        }
         guard let entry = Catalog.entry(named: name) else {
-            throw .notInCatalog(name: nameOrURL, catalog: Catalog.entries.map(\.name))
+            throw .notInCatalog(name: nameOrURL, catalog: Catalog.allNames)
         }
         let manifest = ModelManifest(name: entry.name, digest: "sha256:\(entry.sha256)", size: entry.size,
                                      source: entry.source, pulledAt: ModelManifest.now(),

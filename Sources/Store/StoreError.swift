@@ -1,3 +1,5 @@
+import Import
+
 /// Everything that can go wrong finding, pulling or removing a model. Each message says what to do next,
 /// because these surface directly on the command line.
 public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -46,6 +48,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The pulling task was cancelled; the bytes so far are kept for the next pull.
     case cancelled(name: String)
     case io(operation: String, path: String, reason: String)
+    /// `swiftlm create` (or the pull of a converted catalog model) could not convert the folder.
+    case conversion(name: String, ImportError)
 
     public var description: String {
         switch self {
@@ -114,6 +118,8 @@ public enum StoreError: Error, Equatable, Sendable, CustomStringConvertible {
             return "pull of '\(name)' was interrupted; the bytes so far are kept: run the same pull again to resume"
         case let .io(operation, path, reason):
             return "\(operation) \(path) failed: \(reason)"
+        case let .conversion(name, error):
+            return "cannot create '\(name)': \(error.description)"
         }
     }
 }

@@ -6,3 +6,4 @@
 @_exported import Models
 @_exported import Runtime
 @_exported import Store
+@_exported import Import

@@ -56,6 +56,7 @@ final class PullProgressPrinter {
             return "pulling \(p.name): \(part)\(p.partLabel) (\(HumanFormat.bytes(p.completed))\(total) done)"
         case .extracting, .done: return nil
         case .verifying: return "pulling \(p.name): verifying sha256"
+        case .converting: return "pulling \(p.name): converting to GGUF"
         }
     }
 
@@ -77,6 +78,7 @@ final class PullProgressPrinter {
         case .resuming: out.append(Segment(text: "  checking kept bytes", priority: 1))
         case .downloading: out.append(Segment(text: "  downloading", priority: 4))
         case .extracting: out.append(Segment(text: "  extracting", priority: 4))
+        case .converting: out.append(Segment(text: "  converting \(p.partLabel)", priority: 4))
         case .verifying: return out + [Segment(text: "  verifying sha256", priority: 0)]
         case .done: return out + [Segment(text: "  done", priority: 0)]
         }

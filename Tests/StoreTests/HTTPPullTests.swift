@@ -57,7 +57,7 @@ import TestSupport
         }
         #expect(fixture.files("manifests") == [] && fixture.files("blobs") == [])
         #expect(fixture.store.list().isEmpty)
-        #expect(throws: StoreError.unknownModel(name: "model", available: Catalog.entries.map(\.name))) {
+        #expect(throws: StoreError.unknownModel(name: "model", available: Catalog.allNames)) {
             try fixture.store.resolve("model")
         }
         #expect(fixture.files("partial") == ["model:latest"])

@@ -33,7 +33,7 @@ import TestSupport
         _ = try await fixture.store.pull(url: fixture.url, name: "mine")
         let error = #expect(throws: StoreError.self) { try fixture.store.resolve("llama9:70b") }
         #expect(error == .unknownModel(name: "llama9:70b",
-                                       available: ["mine:latest", "smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"]))
+                                       available: ["mine:latest", "smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m", "all-minilm:22m"]))
         #expect(error?.description.contains("mine:latest, smollm2:135m") == true)
         #expect(throws: StoreError.self) { try fixture.store.resolve("not a name") }
     }

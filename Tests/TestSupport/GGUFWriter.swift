@@ -1,82 +1,9 @@
 import Foundation
 import GGUF
 
-/// Little-endian byte sink for hand-crafting GGUF files, including deliberately broken ones.
-public struct GGUFBytes: Sendable {
-    public var bytes: [UInt8] = []
-
-    public init() {}
-
-    public var count: Int { bytes.count }
-
-    public mutating func append<T: FixedWidthInteger>(_ value: T) {
-        withUnsafeBytes(of: value.littleEndian) { bytes.append(contentsOf: $0) }
-    }
-
-    public mutating func append(float value: Float) { append(value.bitPattern) }
-    public mutating func append(double value: Double) { append(value.bitPattern) }
-
-    /// A GGUF string: u64 byte length, then the bytes (which need not be valid UTF-8).
-    public mutating func append(stringBytes raw: [UInt8]) {
-        append(UInt64(raw.count))
-        bytes.append(contentsOf: raw)
-    }
-
-    public mutating func append(string: String) { append(stringBytes: Array(string.utf8)) }
-
-    public mutating func append(raw: [UInt8]) { bytes.append(contentsOf: raw) }
-
-    /// Zero bytes up to the next multiple of `alignment`.
-    public mutating func pad(to alignment: Int) {
-        let rem = bytes.count % alignment
-        if rem != 0 { bytes.append(contentsOf: repeatElement(0, count: alignment - rem)) }
-    }
-
-    /// A metadata value without its type id (the caller writes the id; see `GGUFWriter.typeID`).
-    public mutating func append(value: GGUFValue) {
-        switch value {
-        case let .uint8(v): append(v)
-        case let .int8(v): append(v)
-        case let .uint16(v): append(v)
-        case let .int16(v): append(v)
-        case let .uint32(v): append(v)
-        case let .int32(v): append(v)
-        case let .float32(v): append(float: v)
-        case let .bool(v): append(UInt8(v ? 1 : 0))
-        case let .string(v): append(string: v)
-        case let .uint64(v): append(v)
-        case let .int64(v): append(v)
-        case let .float64(v): append(double: v)
-        case let .array(a): append(array: a)
-        }
-    }
-
-    /// An array value: element type id, u64 count, elements. Nested arrays repeat this per element.
-    public mutating func append(array: GGUFArray) {
-        append(GGUFWriter.elementTypeID(array))
-        append(UInt64(array.count))
-        switch array {
-        case let .integers(values, type):
-            for v in values {
-                switch type {
-                case 0: append(UInt8(truncatingIfNeeded: v))
-                case 1: append(Int8(truncatingIfNeeded: v))
-                case 2: append(UInt16(truncatingIfNeeded: v))
-                case 3: append(Int16(truncatingIfNeeded: v))
-                case 4: append(UInt32(truncatingIfNeeded: v))
-                case 5: append(Int32(truncatingIfNeeded: v))
-                default: append(v)
-                }
-            }
-        case let .unsigned64(values): for v in values { append(v) }
-        case let .floats(values, type):
-            for v in values { if type == 6 { append(float: Float(v)) } else { append(double: v) } }
-        case let .bools(values): for v in values { append(UInt8(v ? 1 : 0)) }
-        case let .strings(values): for v in values { append(string: v) }
-        case let .arrays(values): for v in values { append(array: v) }
-        }
-    }
-}
+/// Byte sink for hand-crafting GGUF files, including deliberately broken ones: the GGUF module's
+/// own encoder, so tests and `swiftlm create` encode values one way.
+public typealias GGUFBytes = GGUFEncoder
 
 /// Builds GGUF files (versions 2 and 3 share one layout: u64 counts, little-endian) for tests.
 ///
@@ -206,33 +133,7 @@ public struct GGUFWriter: Sendable {
     }
 
     /// The GGUF value type id of `value` (0 u8 ... 12 f64).
-    public static func typeID(_ value: GGUFValue) -> UInt32 {
-        switch value {
-        case .uint8: return 0
-        case .int8: return 1
-        case .uint16: return 2
-        case .int16: return 3
-        case .uint32: return 4
-        case .int32: return 5
-        case .float32: return 6
-        case .bool: return 7
-        case .string: return 8
-        case .array: return 9
-        case .uint64: return 10
-        case .int64: return 11
-        case .float64: return 12
-        }
-    }
-
-    static func elementTypeID(_ array: GGUFArray) -> UInt32 {
-        switch array {
-        case let .integers(_, type), let .floats(_, type): return type
-        case .unsigned64: return 10
-        case .bools: return 7
-        case .strings: return 8
-        case .arrays: return 9
-        }
-    }
+    public static func typeID(_ value: GGUFValue) -> UInt32 { GGUFEncoder.typeID(value) }
 }
 
 /// A fresh temporary directory for one test, removed by the caller (`defer { cleanup() }`).
