@@ -28,6 +28,12 @@ public enum GGUFKey {
     public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
     public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
     public static func finalLogitSoftcapping(_ arch: String) -> String { "\(arch).final_logit_softcapping" }
+    /// LayerNorm epsilon of encoders (BERT); decoders use ``rmsEpsilon(_:)``.
+    public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
+    /// False for bidirectional encoders.
+    public static func causalAttention(_ arch: String) -> String { "\(arch).attention.causal" }
+    /// Embedding pooling: 0 none, 1 mean, 2 CLS, 3 last, 4 rank (llama.cpp's `llama_pooling_type`).
+    public static func poolingType(_ arch: String) -> String { "\(arch).pooling_type" }
 
     // Tokenizer.
     public static let tokenizerModel = "tokenizer.ggml.model"
@@ -43,6 +49,11 @@ public enum GGUFKey {
     public static let unknownID = "tokenizer.ggml.unknown_token_id"
     public static let paddingID = "tokenizer.ggml.padding_token_id"
     public static let separatorID = "tokenizer.ggml.seperator_token_id" // sic, as llama.cpp spells it
+    public static let clsID = "tokenizer.ggml.cls_token_id"
+    public static let maskID = "tokenizer.ggml.mask_token_id"
+    public static let addSEP = "tokenizer.ggml.add_sep_token"
+    /// BERT's token-type (segment) vocabulary size: rows of `token_types.weight`.
+    public static let tokenTypeCount = "tokenizer.ggml.token_type_count"
     public static let addBOS = "tokenizer.ggml.add_bos_token"
     public static let addEOS = "tokenizer.ggml.add_eos_token"
     public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
@@ -57,6 +68,11 @@ public enum GGUFTensorName {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+    // BERT-style encoders: learned absolute positions, token types, LayerNorm after the embeddings.
+    public static let positionEmbedding = "position_embd.weight"
+    public static let tokenTypes = "token_types.weight"
+    public static let tokenEmbeddingNorm = "token_embd_norm.weight"
+    public static let tokenEmbeddingNormBias = "token_embd_norm.bias"
 
     /// Per-block tensors: `blk.N.<suffix>`.
     public static func block(_ i: Int, _ suffix: BlockTensor) -> String { "blk.\(i).\(suffix.rawValue)" }
@@ -78,5 +94,13 @@ public enum GGUFTensorName {
         case ffnUp = "ffn_up.weight"
         case ffnDown = "ffn_down.weight"
         case postFFNNorm = "post_ffw_norm.weight"
+        // BERT: biases everywhere, post-LayerNorms after attention and after the FFN.
+        case attnOutputBias = "attn_output.bias"
+        case attnOutputNorm = "attn_output_norm.weight"
+        case attnOutputNormBias = "attn_output_norm.bias"
+        case ffnUpBias = "ffn_up.bias"
+        case ffnDownBias = "ffn_down.bias"
+        case layerOutputNorm = "layer_output_norm.weight"
+        case layerOutputNormBias = "layer_output_norm.bias"
     }
 }

@@ -4,13 +4,21 @@ import Tokenizer
 
 /// Text embeddings: one unit-length vector per input, for retrieval (compare with a dot product).
 ///
-/// A decoder model (llama, qwen2, gemma3) has no trained pooling, so it gets a fallback: the mean of
+/// An encoder (BERT: `all-minilm:22m`) embeds with its trained pooling (`bert.pooling_type`), all inputs
+/// packed into one pass. A decoder model (llama, qwen2, gemma3) has no trained pooling, so it gets a fallback: the mean of
 /// the final hidden states (after the output norm) over every token of the input, BOS included, as
 /// llama.cpp's `--pooling mean` computes it. Such vectors are usable but not what a dedicated embedding
 /// model gives; use an encoder such as `all-minilm:22m` for retrieval quality.
 extension LoadedModel {
-    /// How ``embed(_:)`` turns token vectors into one vector per input.
-    public var embeddingPooling: EmbeddingPooling { .mean }
+    /// The model as an encoder, when it is one (BERT); nil for decoder models.
+    public var encoder: (any EmbeddingModel)? { model as? any EmbeddingModel }
+
+    /// True for an encoder-only model, which embeds but cannot generate text.
+    public var isEmbeddingModel: Bool { encoder != nil }
+
+    /// How ``embed(_:)`` turns token vectors into one vector per input: the encoder's own pooling, or
+    /// ``EmbeddingPooling/mean`` (the fallback) for a decoder.
+    public var embeddingPooling: EmbeddingPooling { encoder?.pooling ?? .mean }
 
     /// Floats in each vector ``embed(_:)`` returns.
     public var embeddingDimensions: Int { model.info.embeddingLength }
@@ -20,13 +28,16 @@ extension LoadedModel {
     public var embeddingTokenLimit: Int { max(1, model.info.contextLength) }
 
     /// The tokens ``embed(_:)`` evaluates for `text`: special tokens added as the model asks, then cut to
-    /// ``embeddingTokenLimit``, keeping a trailing EOS / `[SEP]` when the tokenizer appends one.
+    /// ``embeddingTokenLimit``, keeping the trailing EOS / `[SEP]` when the tokenizer appends one (as
+    /// Hugging Face truncation does). Special tokens written in the text (`[SEP]`, `<|im_end|>`) are parsed
+    /// as such, as llama.cpp's embedding tool and Hugging Face tokenizers do.
     public func embeddingTokens(_ text: String) -> [Int32] {
-        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: true)
         let limit = embeddingTokenLimit
         guard tokens.count > limit else { return tokens }
-        if tokenizer.addEOS, limit >= 2, let last = tokens.last {
-            return Array(tokens.prefix(limit - 1)) + [last]
+        let suffix = tokenizer.specialSuffix
+        if !suffix.isEmpty, limit > suffix.count {
+            return Array(tokens.prefix(limit - suffix.count)) + suffix
         }
         return Array(tokens.prefix(limit))
     }
@@ -34,9 +45,10 @@ extension LoadedModel {
     /// Embeds each of `texts`, in order: L2-normalised vectors of ``embeddingDimensions`` floats, pooled
     /// as ``embeddingPooling`` says, each input truncated to ``embeddingTokenLimit`` tokens.
     ///
-    /// Every input is evaluated on its own from an empty cache with the batch-invariant kernels, so a
-    /// text's vector does not depend on the other texts in the call. Synchronous and CPU bound; forward
-    /// passes of other callers on this model wait until it returns.
+    /// An encoder packs all inputs into batches without padding; a decoder evaluates each input on its
+    /// own from an empty cache. Both use the batch-invariant kernels, so a text's vector does not depend
+    /// on the other texts in the call. Synchronous and CPU bound; forward passes of other callers on this
+    /// model wait until it returns.
     /// - Throws: ``RuntimeError/emptyPrompt`` for an input that tokenizes to nothing (an empty string on
     ///   a model that adds no BOS), ``RuntimeError/model(_:)`` if the forward pass fails.
     public func embed(_ texts: [String]) throws(RuntimeError) -> [[Float]] {
@@ -46,6 +58,13 @@ extension LoadedModel {
         let width = embeddingDimensions, pooling = embeddingPooling
         forwardLock.lock()
         defer { forwardLock.unlock() }
+        if let encoder {
+            do {
+                return try encoder.embed(inputs)
+            } catch {
+                throw .model(error.description)
+            }
+        }
         let cache = model.makeCache(capacity: longest)
         var vectors: [[Float]] = []
         vectors.reserveCapacity(inputs.count)

@@ -1,3 +1,22 @@
+/// A model that turns whole token sequences into embeddings in one pass (a bidirectional encoder such
+/// as BERT), rather than predicting next tokens.
+///
+/// Like ``LanguageModel``, immutable after loading; calls are serialized internally (shared scratch).
+public protocol EmbeddingModel: AnyObject, Sendable {
+    var info: ModelInfo { get }
+    /// The pooling the model was trained with (`<arch>.pooling_type`).
+    var pooling: EmbeddingPooling { get }
+
+    /// One L2-normalised vector of `info.embeddingLength` floats per sequence, in order.
+    ///
+    /// Sequences are packed back to back into batches (no padding) and each attends only to itself, so
+    /// a sequence's vector does not depend on the others (the matmuls run batch-invariant).
+    /// - Throws: ``ModelError/invalidInput(_:)`` for an empty sequence or a token id outside the
+    ///   vocabulary, ``ModelError/contextOverflow(needed:capacity:)`` for a sequence longer than the
+    ///   model's positions (callers truncate first).
+    func embed(_ sequences: [[Int32]]) throws(ModelError) -> [[Float]]
+}
+
 /// How per-token vectors become one embedding per input (llama.cpp's `llama_pooling_type`, stored by
 /// its converter as `<arch>.pooling_type`: 1 mean, 2 CLS, 3 last).
 public enum EmbeddingPooling: String, Sendable, Equatable, CaseIterable {

@@ -1,0 +1,91 @@
+import Foundation
+import Runtime
+import SwiftLM
+import Testing
+import TestSupport
+
+/// all-minilm:22m (BERT) against an independent reference: Fixtures/embeddings-minilm.json, made by
+/// scripts/make-embedding-fixtures.py with a float64 numpy forward pass from the Hugging Face weights
+/// and Hugging Face `tokenizers`, over 200 held-out inputs (English, Chinese, code, the empty string,
+/// single words, inputs past 512 tokens).
+@Suite(.serialized) struct BertEmbeddingTests {
+    static let name = "all-minilm:22m"
+
+    struct Case: Decodable {
+        var text: String
+        var ids: [Int32]
+        var embedding: String
+        var vector: [Float] {
+            let data = Data(base64Encoded: embedding)!
+            return data.withUnsafeBytes { raw in
+                (0 ..< data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            }
+        }
+    }
+
+    struct Fixture: Decodable {
+        var max_tokens: Int
+        var dimensions: Int
+        var cases: [Case]
+    }
+
+    static func fixture() throws -> Fixture {
+        try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: fixtureURL("embeddings-minilm", "json")))
+    }
+
+    static func cosine(_ a: [Float], _ b: [Float]) -> Double {
+        var ab = 0.0, aa = 0.0, bb = 0.0
+        for (x, y) in zip(a, b) { ab += Double(x) * Double(y); aa += Double(x) * Double(x); bb += Double(y) * Double(y) }
+        return ab / (aa.squareRoot() * bb.squareRoot())
+    }
+
+    /// The sync API (an async caller would otherwise pick the SwiftLM `async` overload).
+    static func embedSync(_ model: LoadedModel, _ texts: [String]) throws -> [[Float]] { try model.embed(texts) }
+
+    @Test func matchesTheReference() async throws {
+        guard try RealModels.pathOrSkip(Self.name) != nil else { return }
+        let model = try await ModelCache.shared.model(Self.name)
+        let fixture = try Self.fixture()
+        #expect(fixture.cases.count == 200)
+        #expect(model.isEmbeddingModel)
+        #expect(model.embeddingPooling == .mean)
+        #expect(model.embeddingDimensions == fixture.dimensions)
+        #expect(model.embeddingTokenLimit == fixture.max_tokens)
+        let texts = fixture.cases.map(\.text)
+        #expect(fixture.cases.contains { $0.text.isEmpty })
+        #expect(fixture.cases.contains { $0.ids.count == fixture.max_tokens })
+        // Tokenization and truncation as Hugging Face's.
+        for c in fixture.cases { #expect(model.embeddingTokens(c.text) == c.ids, "\(c.text.prefix(60).debugDescription)") }
+        // All 200 in one call: packed batches.
+        let vectors = try Self.embedSync(model, texts)
+        #expect(vectors.count == texts.count)
+        var worst = 1.0
+        for (c, v) in zip(fixture.cases, vectors) {
+            let cos = Self.cosine(v, c.vector)
+            worst = min(worst, cos)
+            #expect(cos >= 0.9999, "cosine \(cos) for \(c.text.prefix(60).debugDescription)")
+            #expect(abs(Self.cosine(v, v) - 1) < 1e-6)
+        }
+        print("all-minilm:22m: lowest cosine to the reference over \(vectors.count) inputs: \(worst)")
+        // Packing never leaks between inputs: alone, or in another company, a vector is bit-identical.
+        for i in [0, 1, 57, 150, 199] { #expect(try Self.embedSync(model, [texts[i]]) == [vectors[i]]) }
+        #expect(try Self.embedSync(model, [texts[3], texts[120], texts[2]]) == [vectors[3], vectors[120], vectors[2]])
+    }
+
+    /// The library's async API, and meaning: a paraphrase is closer than an unrelated sentence.
+    @Test func asyncLibraryAPI() async throws {
+        guard try RealModels.pathOrSkip(Self.name) != nil else { return }
+        let model = try await SwiftLM.load(Self.name, pull: false)
+        let v = try await model.embed(["How do I reset my password?", "Steps to recover a forgotten password",
+                                       "The Eiffel Tower is in Paris."])
+        #expect(v.count == 3)
+        #expect(Self.cosine(v[0], v[1]) > Self.cosine(v[0], v[2]) + 0.2)
+    }
+
+    @Test func anEncoderDoesNotGenerate() async throws {
+        guard try RealModels.pathOrSkip(Self.name) != nil else { return }
+        let model = try await ModelCache.shared.model(Self.name)
+        let context = try InferenceContext(model: model, contextLength: 16)
+        #expect(throws: RuntimeError.self) { _ = try context.evaluate([101, 7592, 102]) }
+    }
+}
