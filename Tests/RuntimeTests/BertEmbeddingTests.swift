@@ -122,7 +122,11 @@ import TestSupport
     @Test func anEncoderDoesNotGenerate() async throws {
         guard try RealModels.pathOrSkip(Self.name) != nil else { return }
         let model = try await ModelCache.shared.model(Self.name)
-        let context = try InferenceContext(model: model, contextLength: 16)
-        #expect(throws: RuntimeError.self) { _ = try context.evaluate([101, 7592, 102]) }
+        #expect(throws: RuntimeError.self) { _ = try InferenceContext(model: model, contextLength: 16) }
+        // Below the context, the model itself refuses logits.
+        let cache = model.model.makeCache(capacity: 4)
+        #expect(throws: ModelError.self) {
+            _ = try model.model.forward(tokens: [101], positions: [0], cache: cache, outputRows: [0])
+        }
     }
 }
