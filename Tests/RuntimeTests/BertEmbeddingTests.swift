@@ -79,21 +79,28 @@ import TestSupport
         guard let path = try RealModels.pathOrSkip(Self.name) else { return }
         let f32 = try GGUFFile(path: path)
         var tensors: [GGUFWriter.Tensor] = []
+        var quantized = 0
         for t in f32.tensors {
             let raw = UnsafeRawBufferPointer(start: f32.data(for: t), count: t.byteCount)
-            let quantize = t.type == .f32 && t.dimensions.count == 2 && t.dimensions[0] % 32 == 0
+            // The store's model may be F32 or F16 (what `swiftlm create` writes): either is widened, then quantized.
+            let quantize = [GGMLType.f32, .f16, .bf16].contains(t.type) && t.dimensions.count == 2 && t.dimensions[0] % 32 == 0
                 && t.name != GGUFTensorName.positionEmbedding && t.name != GGUFTensorName.tokenTypes
             guard quantize else {
                 tensors.append(.init(name: t.name, dimensions: t.dimensions, type: t.type, data: Array(raw)))
                 continue
             }
             let count = t.dimensions[0] * t.dimensions[1]
+            var floats = [Float](repeating: 0, count: count)
+            floats.withUnsafeMutableBufferPointer { Reference.dequantize(t.type, raw.baseAddress!, $0.baseAddress!, count: count) }
             var out = [UInt8](repeating: 0, count: GGMLType.q8_0.byteCount(elements: count)!)
             out.withUnsafeMutableBytes { dst in
-                Reference.quantize(.q8_0, raw.baseAddress!.assumingMemoryBound(to: Float.self), dst.baseAddress!, count: count)
+                floats.withUnsafeBufferPointer { Reference.quantize(.q8_0, $0.baseAddress!, dst.baseAddress!, count: count) }
             }
             tensors.append(.init(name: t.name, dimensions: t.dimensions, type: .q8_0, data: out))
+            quantized += 1
         }
+        // Every layer matrix (6 per block) and the token embedding.
+        #expect(quantized == 6 * 6 + 1)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-minilm-q8_0-\(UUID().uuidString).gguf")
         try GGUFWriter(metadata: f32.metadata, tensors: tensors).write(to: file.path)
         defer { try? FileManager.default.removeItem(at: file) }
