@@ -54,6 +54,10 @@ public enum GGUFKey {
     public static let addSEP = "tokenizer.ggml.add_sep_token"
     /// BERT's token-type (segment) vocabulary size: rows of `token_types.weight`.
     public static let tokenTypeCount = "tokenizer.ggml.token_type_count"
+    /// WordPiece normalizer flags `swiftlm create` keeps from tokenizer.json's BertNormalizer (not written by
+    /// llama.cpp's converter): lowercase, and strip accents (absent = follow lowercase, as Hugging Face).
+    public static let normalizerLowercase = "tokenizer.ggml.normalizer.lowercase"
+    public static let normalizerStripAccents = "tokenizer.ggml.normalizer.strip_accents"
     public static let addBOS = "tokenizer.ggml.add_bos_token"
     public static let addEOS = "tokenizer.ggml.add_eos_token"
     public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"

@@ -1,14 +1,16 @@
 import Foundation
+import GGUF
 import Models
 import Tokenizer
 
 /// Text embeddings: one unit-length vector per input, for retrieval (compare with a dot product).
 ///
 /// An encoder (BERT: `all-minilm:22m`) embeds with its trained pooling (`bert.pooling_type`), all inputs
-/// packed into one pass. A decoder model (llama, qwen2, gemma3) has no trained pooling, so it gets a fallback: the mean of
-/// the final hidden states (after the output norm) over every token of the input, BOS included, as
-/// llama.cpp's `--pooling mean` computes it. Such vectors are usable but not what a dedicated embedding
-/// model gives; use an encoder such as `all-minilm:22m` for retrieval quality.
+/// packed into one pass. A decoder model (llama, qwen2, gemma3) pools its final hidden states (after the
+/// output norm, llama.cpp's `result_norm`) as its file's `<arch>.pooling_type` says, when a
+/// sentence-transformers packaging gave it one; otherwise it gets a fallback: the mean over every token
+/// of the input, BOS included, as llama.cpp's `--pooling mean` computes it. Such vectors are usable but
+/// not what a dedicated embedding model gives; use an encoder such as `all-minilm:22m` for retrieval.
 extension LoadedModel {
     /// The model as an encoder, when it is one (BERT); nil for decoder models.
     public var encoder: (any EmbeddingModel)? { model as? any EmbeddingModel }
@@ -16,9 +18,12 @@ extension LoadedModel {
     /// True for an encoder-only model, which embeds but cannot generate text.
     public var isEmbeddingModel: Bool { encoder != nil }
 
-    /// How ``embed(_:)`` turns token vectors into one vector per input: the encoder's own pooling, or
-    /// ``EmbeddingPooling/mean`` (the fallback) for a decoder.
-    public var embeddingPooling: EmbeddingPooling { encoder?.pooling ?? .mean }
+    /// How ``embed(_:)`` turns token vectors into one vector per input: the encoder's own pooling; for a
+    /// decoder the file's `<arch>.pooling_type` if it has one, else ``EmbeddingPooling/mean`` (the fallback).
+    public var embeddingPooling: EmbeddingPooling {
+        if let encoder { return encoder.pooling }
+        return gguf.int(GGUFKey.poolingType(model.info.architecture)).flatMap(EmbeddingPooling.init(ggufValue:)) ?? .mean
+    }
 
     /// Floats in each vector ``embed(_:)`` returns.
     public var embeddingDimensions: Int { model.info.embeddingLength }

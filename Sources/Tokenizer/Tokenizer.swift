@@ -201,7 +201,9 @@ public final class Tokenizer: Sendable {
         case .wordPiece:
             bpe = nil
             spmLookup = nil
-            wordPiece = try WordPieceTables(tokens: texts, attributes: attrs, unknownID: unknownID)
+            wordPiece = try WordPieceTables(tokens: texts, attributes: attrs, unknownID: unknownID,
+                                            lowercase: gguf.bool(GGUFKey.normalizerLowercase),
+                                            stripAccents: gguf.bool(GGUFKey.normalizerStripAccents))
         case .sentencePiece:
             var table = ByteTable(capacity: n)
             for i in 0 ..< n { table.set(Array(texts[i].utf8), Int32(i)) }

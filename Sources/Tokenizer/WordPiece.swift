@@ -16,16 +16,18 @@ import Foundation
 /// 5. each word, greedy longest match first: the first piece as `▁piece`, later ones as continuations;
 ///    a word with no complete match, or longer than 100 characters, becomes `[UNK]`.
 ///
-/// The GGUF does not record `do_lower_case`, so it is inferred from the vocabulary: an uncased BERT
-/// vocabulary has no ordinary token with an ASCII capital (bert-base-uncased does keep a few other
-/// upper-case symbols such as `ℝ`, so only A-Z count); `strip_accents` follows lowercasing, as in
-/// Hugging Face when the tokenizer leaves it unset.
+/// Lowercasing and accent stripping come from `tokenizer.ggml.normalizer.lowercase` / `.strip_accents`
+/// when the file has them (`swiftlm create` keeps them). llama.cpp's converter does not record them, so
+/// otherwise lowercasing is inferred from the vocabulary: an uncased BERT vocabulary has no ordinary
+/// token with an ASCII capital (bert-base-uncased does keep a few other upper-case symbols such as `ℝ`,
+/// so only A-Z count). Accent stripping follows lowercasing unless given, as in Hugging Face.
 struct WordPieceTables: Sendable {
     /// Vocabulary text bytes -> id, over the phantom-space texts.
     let lookup: ByteTable
     let unknownID: Int32
-    /// Lowercase and strip accents (an uncased vocabulary).
-    let uncased: Bool
+    let lowercase: Bool
+    /// NFD, then drop non-spacing marks.
+    let stripAccents: Bool
     /// Longest vocabulary text in bytes: no match can be longer, so the greedy search starts there.
     let longestToken: Int
 
@@ -33,7 +35,8 @@ struct WordPieceTables: Sendable {
     static let maxWordCharacters = 100
     static let phantomSpace: [UInt8] = [0xE2, 0x96, 0x81]
 
-    init(tokens: [String], attributes: [TokenAttributes], unknownID: Int32?) throws(TokenizerError) {
+    init(tokens: [String], attributes: [TokenAttributes], unknownID: Int32?, lowercase: Bool?, stripAccents: Bool?)
+        throws(TokenizerError) {
         var table = ByteTable(capacity: tokens.count)
         var longest = 0
         var cased = false
@@ -48,7 +51,8 @@ struct WordPieceTables: Sendable {
         guard let unk = unknownID ?? table.lookup(Array("[UNK]".utf8)) else { throw .missingToken("[UNK]") }
         lookup = table
         self.unknownID = unk
-        uncased = !cased
+        self.lowercase = lowercase ?? !cased
+        self.stripAccents = stripAccents ?? self.lowercase
         longestToken = longest
     }
 
@@ -87,12 +91,15 @@ struct WordPieceTables: Sendable {
                 cleaned.append(s)
             }
         }
-        guard uncased else { return Array(cleaned) }
+        guard lowercase || stripAccents else { return Array(cleaned) }
         var out: [Unicode.Scalar] = []
         out.reserveCapacity(cleaned.count)
-        let decomposed = ascii ? String(cleaned) : String(cleaned).decomposedStringWithCanonicalMapping
-        for s in decomposed.unicodeScalars where s.properties.generalCategory != .nonspacingMark {
-            if s.isASCII {
+        let text = String(cleaned)
+        let decomposed = ascii || !stripAccents ? text : text.decomposedStringWithCanonicalMapping
+        for s in decomposed.unicodeScalars where !(stripAccents && s.properties.generalCategory == .nonspacingMark) {
+            if !lowercase {
+                out.append(s)
+            } else if s.isASCII {
                 out.append(s.value >= 0x41 && s.value <= 0x5A ? Unicode.Scalar(s.value + 32)! : s)
             } else {
                 out.append(contentsOf: s.properties.lowercaseMapping.unicodeScalars)

@@ -8,7 +8,7 @@ import Tokenizer
 @Suite struct WordPieceTests {
     /// A tiny phantom-space vocabulary, as llama.cpp's converter writes one: `▁` marks word-initial
     /// pieces, continuations are bare, control tokens keep their text.
-    static func tokenizer(cased: Bool = false) throws -> Tokenizer {
+    static func tokenizer(cased: Bool = false, extra: [(key: String, value: GGUFValue)] = []) throws -> Tokenizer {
         let control = ["[PAD]", "[UNK]", "[CLS]", "[SEP]"]
         let normal = ["▁un", "aff", "able", "▁hello", "▁,", "▁!", "▁中", "▁a", "▁cafe", "▁x"] + (cased ? ["▁Hello"] : [])
         let tokens = control + normal
@@ -23,7 +23,7 @@ import Tokenizer
             (GGUFKey.unknownID, .uint32(1)),
             (GGUFKey.separatorID, .uint32(3)),
             (GGUFKey.paddingID, .uint32(0)),
-        ]
+        ] + extra
         return try Tokenizer(gguf: GGUFFile(mapping: MappedFile(copying: GGUFWriter(metadata: meta).bytes(), name: "wpm.gguf")))
     }
 
@@ -52,6 +52,15 @@ import Tokenizer
         let t = try Self.tokenizer(cased: true)
         #expect(t.encode("Hello hello", addSpecial: false, parseSpecial: false) == [14, 7])
         #expect(t.encode("café", addSpecial: false, parseSpecial: false) == [1]) // accent kept: no match
+    }
+
+    /// The normalizer flags `swiftlm create` keeps override what the vocabulary suggests.
+    @Test func normalizerFlagsFromMetadata() throws {
+        let keepCase = try Self.tokenizer(extra: [(GGUFKey.normalizerLowercase, .bool(false))])
+        #expect(keepCase.encode("HELLO hello", addSpecial: false, parseSpecial: false) == [1, 7])
+        let keepAccents = try Self.tokenizer(extra: [(GGUFKey.normalizerLowercase, .bool(true)),
+                                                     (GGUFKey.normalizerStripAccents, .bool(false))])
+        #expect(keepAccents.encode("CAFÉ Cafe", addSpecial: false, parseSpecial: false) == [1, 12])
     }
 
     struct Case: Decodable {
