@@ -28,6 +28,12 @@ public enum GGUFKey {
     public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
     public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
     public static func finalLogitSoftcapping(_ arch: String) -> String { "\(arch).final_logit_softcapping" }
+    /// LayerNorm epsilon of encoders (BERT); decoders use ``rmsEpsilon(_:)``.
+    public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
+    /// False for bidirectional encoders.
+    public static func causalAttention(_ arch: String) -> String { "\(arch).attention.causal" }
+    /// Embedding pooling: 0 none, 1 mean, 2 CLS, 3 last, 4 rank (llama.cpp's `llama_pooling_type`).
+    public static func poolingType(_ arch: String) -> String { "\(arch).pooling_type" }
 
     // Tokenizer.
     public static let tokenizerModel = "tokenizer.ggml.model"
@@ -43,6 +49,15 @@ public enum GGUFKey {
     public static let unknownID = "tokenizer.ggml.unknown_token_id"
     public static let paddingID = "tokenizer.ggml.padding_token_id"
     public static let separatorID = "tokenizer.ggml.seperator_token_id" // sic, as llama.cpp spells it
+    public static let clsID = "tokenizer.ggml.cls_token_id"
+    public static let maskID = "tokenizer.ggml.mask_token_id"
+    public static let addSEP = "tokenizer.ggml.add_sep_token"
+    /// BERT's token-type (segment) vocabulary size: rows of `token_types.weight`.
+    public static let tokenTypeCount = "tokenizer.ggml.token_type_count"
+    /// WordPiece normalizer flags `swiftlm create` keeps from tokenizer.json's BertNormalizer (not written by
+    /// llama.cpp's converter): lowercase, and strip accents (absent = follow lowercase, as Hugging Face).
+    public static let normalizerLowercase = "tokenizer.ggml.normalizer.lowercase"
+    public static let normalizerStripAccents = "tokenizer.ggml.normalizer.strip_accents"
     public static let addBOS = "tokenizer.ggml.add_bos_token"
     public static let addEOS = "tokenizer.ggml.add_eos_token"
     public static let addSpacePrefix = "tokenizer.ggml.add_space_prefix"
@@ -51,21 +66,11 @@ public enum GGUFKey {
     /// Named variants, e.g. `tokenizer.chat_template.tool_use`.
     public static func chatTemplate(named name: String) -> String { "tokenizer.chat_template.\(name)" }
 
-    // MARK: Written by `swiftlm create` (issue 13, import). llama.cpp's gguf-py constants.py names.
+    // Written by `swiftlm create` (llama.cpp's gguf-py constants.py names) and by SwiftLM only.
     public static let generalType = "general.type"
-    public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
-    public static func causalAttention(_ arch: String) -> String { "\(arch).attention.causal" }
-    public static func poolingType(_ arch: String) -> String { "\(arch).pooling_type" }
-    public static let tokenTypeCount = "tokenizer.ggml.token_type_count"
-    public static let clsID = "tokenizer.ggml.cls_token_id"
-    public static let maskID = "tokenizer.ggml.mask_token_id"
-    public static let addSEP = "tokenizer.ggml.add_sep_token"
-    public static let normalizerLowercase = "tokenizer.ggml.normalizer.lowercase"
-    public static let normalizerStripAccents = "tokenizer.ggml.normalizer.strip_accents"
     /// A Modelfile's SYSTEM and PARAMETER lines, kept by `swiftlm create --modelfile`.
     public static let modelfileSystem = "swiftlm.system"
     public static func modelfileParameter(_ name: String) -> String { "swiftlm.parameter.\(name)" }
-    // MARK: end of import keys
 }
 
 /// GGUF tensor names (llama.cpp's `LLM_TENSOR_NAMES`).
@@ -73,6 +78,11 @@ public enum GGUFTensorName {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+    // BERT-style encoders: learned absolute positions, token types, LayerNorm after the embeddings.
+    public static let positionEmbedding = "position_embd.weight"
+    public static let tokenTypes = "token_types.weight"
+    public static let tokenEmbeddingNorm = "token_embd_norm.weight"
+    public static let tokenEmbeddingNormBias = "token_embd_norm.bias"
 
     // MARK: Stems (without `.weight` / `.bias`) written by `swiftlm create` (issue 13, import).
     public static let tokenEmbeddingStem = "token_embd"
@@ -115,5 +125,13 @@ public enum GGUFTensorName {
         case ffnUp = "ffn_up.weight"
         case ffnDown = "ffn_down.weight"
         case postFFNNorm = "post_ffw_norm.weight"
+        // BERT: biases everywhere, post-LayerNorms after attention and after the FFN.
+        case attnOutputBias = "attn_output.bias"
+        case attnOutputNorm = "attn_output_norm.weight"
+        case attnOutputNormBias = "attn_output_norm.bias"
+        case ffnUpBias = "ffn_up.bias"
+        case ffnDownBias = "ffn_down.bias"
+        case layerOutputNorm = "layer_output_norm.weight"
+        case layerOutputNormBias = "layer_output_norm.bias"
     }
 }

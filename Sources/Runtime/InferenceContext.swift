@@ -30,6 +30,7 @@ public final class InferenceContext: @unchecked Sendable {
     ///   - contextLength: positions to allocate; nil means ``defaultContextLength``. Always capped at the
     ///     model's trained context length.
     ///   - batchSize: prompt tokens per forward call.
+    /// - Throws: ``RuntimeError/model(_:)`` for an embedding model (an encoder generates nothing).
     public init(model: LoadedModel, contextLength: Int? = nil, batchSize: Int = 512) throws(RuntimeError) {
         let requested = contextLength ?? Self.defaultContextLength
         guard requested >= 1 else {
@@ -37,6 +38,10 @@ public final class InferenceContext: @unchecked Sendable {
         }
         guard batchSize >= 1 else {
             throw .invalidOption(name: "batch-size", value: String(batchSize), expected: "an integer >= 1")
+        }
+        if model.isEmbeddingModel {
+            throw .model("\(model.name) is an embedding model (\(model.model.info.architecture)): it cannot generate text; "
+                + "use `swiftlm embed` or LoadedModel.embed(_:)")
         }
         let trained = model.trainedContextLength
         self.model = model

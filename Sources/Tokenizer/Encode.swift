@@ -48,8 +48,16 @@ extension Tokenizer {
                     previousWasSpecial = false
                 }
             }
+        case .wordPiece:
+            let tables = wordPiece!
+            for f in fragments {
+                switch f {
+                case let .token(id): out.append(id)
+                case let .raw(r): tables.encode(String(decoding: UnsafeBufferPointer(rebasing: bytes[r]), as: UTF8.self), into: &out)
+                }
+            }
         }
-        if addSpecial, addEOS, let eos = eosID { out.append(eos) }
+        if addSpecial { out.append(contentsOf: specialSuffix) }
         return out
     }
 }

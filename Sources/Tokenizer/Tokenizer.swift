@@ -4,9 +4,10 @@ import GGUF
 ///
 /// Built from the `tokenizer.ggml.*` metadata: byte-level BPE (`gpt2`, with the pre-tokenizer named by
 /// `tokenizer.ggml.pre`) or SentencePiece-style (`llama`: scores, `▁` for spaces, `<0xNN>` byte
-/// fallback). Immutable after `init`, so one instance is safely shared across threads.
+/// fallback) or BERT's WordPiece (`bert`, see ``WordPieceTables``). Immutable after `init`, so one
+/// instance is safely shared across threads.
 public final class Tokenizer: Sendable {
-    enum Kind: Sendable { case bpe, sentencePiece }
+    enum Kind: Sendable { case bpe, sentencePiece, wordPiece }
 
     let kind: Kind
     let tokens: [String]
@@ -20,6 +21,8 @@ public final class Tokenizer: Sendable {
     /// SentencePiece: vocabulary text bytes -> id, and each byte's fallback token.
     let spmLookup: ByteTable?
     let spmByteTokens: [Int32]
+    /// WordPiece: normalizer settings and the vocabulary lookup.
+    let wordPiece: WordPieceTables?
     let specials: SpecialTokens
     let endOfGeneration: Set<Int32>
     let unknownID: Int32?
@@ -38,9 +41,12 @@ public final class Tokenizer: Sendable {
     public let addBOS: Bool
     /// Whether `encode(_:addSpecial: true, ...)` puts EOS last (`tokenizer.ggml.add_eos_token`).
     public let addEOS: Bool
+    /// The tokens `encode(_:addSpecial: true, ...)` appends: EOS when ``addEOS``; for WordPiece always
+    /// `[SEP]` (`tokenizer.ggml.seperator_token_id`, default 102), as llama.cpp does.
+    public let specialSuffix: [Int32]
     /// SentencePiece: a space is put before the text (and dropped again when decoding).
     public let addSpacePrefix: Bool
-    /// `tokenizer.ggml.model`: `gpt2` or `llama`.
+    /// `tokenizer.ggml.model`: `gpt2`, `llama` or `bert`.
     public let model: String
     /// `tokenizer.ggml.pre` as used (nil for SentencePiece).
     public let preTokenizerName: String?
@@ -48,7 +54,7 @@ public final class Tokenizer: Sendable {
     public let warnings: [String]
 
     /// The tokenizer models this implementation supports.
-    public static let supportedModels = ["gpt2", "llama"]
+    public static let supportedModels = ["gpt2", "llama", "bert"]
     /// The `tokenizer.ggml.pre` values this implementation supports.
     public static var knownPreTokenizers: [String] { PreTokenizer.knownNames }
 
@@ -69,6 +75,7 @@ public final class Tokenizer: Sendable {
         switch model {
         case "gpt2": kind = .bpe
         case "llama": kind = .sentencePiece
+        case "bert": kind = .wordPiece
         default: throw .unsupportedModel(model, supported: Self.supportedModels)
         }
         self.kind = kind
@@ -115,17 +122,26 @@ public final class Tokenizer: Sendable {
             }
             return id
         }
-        let isSPM = kind == .sentencePiece
-        bosID = special(GGUFKey.bosID, default: isSPM ? 1 : 11)
-        eosID = special(GGUFKey.eosID, default: isSPM ? 2 : 11)
-        unknownID = special(GGUFKey.unknownID, default: isSPM ? 0 : nil)
-        paddingID = special(GGUFKey.paddingID, default: nil)
+        let isSPM = kind == .sentencePiece, isWPM = kind == .wordPiece
+        // llama.cpp's defaults per vocabulary type (WPM: BERT's [CLS] 101, [UNK] 100, [SEP] 102, [PAD] 0).
+        bosID = special(GGUFKey.bosID, default: isWPM ? 101 : isSPM ? 1 : 11)
+        eosID = special(GGUFKey.eosID, default: isWPM ? nil : isSPM ? 2 : 11)
+        unknownID = special(GGUFKey.unknownID, default: isWPM ? 100 : isSPM ? 0 : nil)
+        paddingID = special(GGUFKey.paddingID, default: isWPM ? 0 : nil)
+        let separatorID = special(GGUFKey.separatorID, default: isWPM ? 102 : nil)
         var eot = special(GGUFKey.eotID, default: nil)
         let eom = special(GGUFKey.eomID, default: nil)
 
-        addBOS = gguf.bool(GGUFKey.addBOS) ?? (isSPM ? true : (pre?.addBOSDefault ?? false))
-        addEOS = gguf.bool(GGUFKey.addEOS) ?? false
-        addSpacePrefix = gguf.bool(GGUFKey.addSpacePrefix) ?? isSPM
+        // WordPiece: llama.cpp always brackets the text as [CLS] ... [SEP], whatever the add_* flags say.
+        addBOS = isWPM || (gguf.bool(GGUFKey.addBOS) ?? (isSPM ? true : (pre?.addBOSDefault ?? false)))
+        addEOS = isWPM ? false : gguf.bool(GGUFKey.addEOS) ?? false
+        addSpacePrefix = isWPM ? false : gguf.bool(GGUFKey.addSpacePrefix) ?? isSPM
+        if isWPM {
+            guard let separatorID else { throw .missingToken("[SEP] (\(GGUFKey.separatorID))") }
+            specialSuffix = [separatorID]
+        } else {
+            specialSuffix = addEOS ? eosID.map { [$0] } ?? [] : []
+        }
 
         // Name-based fix-ups llama.cpp applies: end-of-generation and FIM tokens are control tokens
         // even when the converter typed them otherwise.
@@ -167,7 +183,7 @@ public final class Tokenizer: Sendable {
             if !a.isDisjoint(with: [.control, .unknown, .userDefined]) {
                 bytes = Array(texts[i].utf8)
             } else if a.contains(.normal) {
-                bytes = isSPM ? Self.unescapeSpaces(texts[i]) : ByteLevel.render(texts[i])
+                bytes = isSPM || isWPM ? Self.unescapeSpaces(texts[i]) : ByteLevel.render(texts[i])
             } else if a.contains(.byte) {
                 bytes = Self.byteTokenValue(texts[i]).map { [$0] } ?? []
             } else {
@@ -181,6 +197,13 @@ public final class Tokenizer: Sendable {
         case .bpe:
             bpe = try BPETables(tokens: texts, gguf: gguf)
             spmLookup = nil
+            wordPiece = nil
+        case .wordPiece:
+            bpe = nil
+            spmLookup = nil
+            wordPiece = try WordPieceTables(tokens: texts, attributes: attrs, unknownID: unknownID,
+                                            lowercase: gguf.bool(GGUFKey.normalizerLowercase),
+                                            stripAccents: gguf.bool(GGUFKey.normalizerStripAccents))
         case .sentencePiece:
             var table = ByteTable(capacity: n)
             for i in 0 ..< n { table.set(Array(texts[i].utf8), Int32(i)) }
@@ -190,6 +213,7 @@ public final class Tokenizer: Sendable {
             }
             spmLookup = table
             bpe = nil
+            wordPiece = nil
         }
         self.spmByteTokens = spmByteTokens
         specials = SpecialTokens(texts: texts, attributes: attrs)
@@ -239,6 +263,7 @@ public final class Tokenizer: Sendable {
     public func tokenID(forText text: String) -> Int32? {
         let bytes = Array(text.utf8)
         if let spmLookup { return spmLookup.lookup(bytes) }
+        if let wordPiece { return wordPiece.lookup.lookup(bytes) }
         return specials.exact(bytes) ?? bpe?.lookupText(text)
     }
 }

@@ -9,6 +9,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         discussion: """
             pp: one batch of -p arbitrary tokens into an empty cache. tg: -n single-token decodes from an \
             empty cache. One warm-up run each, then the mean ± standard deviation over --repetitions.
+            --embed instead measures embedding: sentences per second for batches of 1, 32 and 256 distinct \
+            sentences of about 20 tokens (tokenization included).
             """
     )
 
@@ -24,6 +26,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     var repetitions = 5
     @Flag(help: "Print JSON: {\"pp\":…,\"pp_sd\":…,\"tg\":…,\"tg_sd\":…,…}.")
     var json = false
+    @Flag(help: "Measure embedding throughput (sentences/s for batches of 1, 32 and 256) instead of pp / tg.")
+    var embed = false
 
     func validate() throws {
         if p < 0 || n < 0 || p + n == 0 {
@@ -40,6 +44,7 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
 
     func run() async throws {
         let loaded = try await loadModel(model, threads: threads)
+        if embed { return try runEmbed(loaded) }
         let quiet = json
         let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
             if !quiet { Terminal.redrawStatus(step) }
@@ -58,6 +63,34 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
         if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
         if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        writeStandardOutput(out)
+    }
+}
+
+extension BenchCommand {
+    /// `--embed`: one row per batch size.
+    func runEmbed(_ loaded: LoadedModel) throws {
+        let quiet = json
+        let results = try Benchmark.embed(model: loaded, repetitions: repetitions) { step in
+            if !quiet { writeStandardError("\r\u{1B}[K\(step)") }
+        }
+        if json {
+            let rows: [[String: Any]] = results.map {
+                ["batch": $0.batchSize, "tokens_per_sentence": $0.tokensPerSentence, "sentences_per_s": $0.sentencesPerSecond,
+                 "sentences_per_s_sd": $0.sentencesPerSecondStdDev]
+            }
+            let object: [String: Any] = ["model": loaded.name, "threads": loaded.pool.threadCount, "repetitions": repetitions,
+                                         "pooling": loaded.embeddingPooling.rawValue, "embed": rows]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
+            return
+        }
+        writeStandardError("\r\u{1B}[K")
+        var out = "| model | threads | test | tokens/sentence | sentences/s |\n|---|---|---|---|---|\n"
+        for r in results {
+            out += "| \(loaded.name) | \(r.threads) | embed x\(r.batchSize) | \(String(format: "%.1f", r.tokensPerSentence)) | "
+                + "\(String(format: "%.2f ± %.2f", r.sentencesPerSecond, r.sentencesPerSecondStdDev)) |\n"
+        }
         writeStandardOutput(out)
     }
 }

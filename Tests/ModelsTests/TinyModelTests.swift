@@ -75,11 +75,11 @@ struct TinyModelTests {
     @Test func unknownArchitectureListsSupported() throws {
         var tiny = TinyModel(arch: "llama")
         tiny.arch = "mamba9"
-        #expect(throws: ModelError.unknownArchitecture("mamba9", supported: ["llama", "qwen2", "gemma3"])) {
+        #expect(throws: ModelError.unknownArchitecture("mamba9", supported: ["llama", "qwen2", "gemma3", "bert"])) {
             try tiny.load(pool: Self.pool)
         }
         let message = ModelError.unknownArchitecture("mamba9", supported: ModelRegistry.supportedArchitectures).description
-        #expect(message.contains("llama") && message.contains("qwen2") && message.contains("gemma3"))
+        #expect(message.contains("llama") && message.contains("qwen2") && message.contains("gemma3") && message.contains("bert"))
     }
 
     @Test func missingTensorIsNamed() throws {
