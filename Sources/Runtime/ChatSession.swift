@@ -80,6 +80,7 @@ public final class ChatSession: @unchecked Sendable {
                         switch event {
                         case let .text(piece): reply += piece
                         case .done: self.messages = attempt + [ChatMessage(role: "assistant", content: reply)]
+                        case .logprobs: break
                         }
                         continuation.yield(event)
                     }

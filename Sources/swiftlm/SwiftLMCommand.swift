@@ -9,6 +9,7 @@ struct SwiftLMCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, PullCommand.self, ListCommand.self, ShowCommand.self, RemoveCommand.self,
             TokenizeCommand.self, TemplateCommand.self, ExplainCommand.self, PerplexityCommand.self, BenchCommand.self,
+            ServeCommand.self, PsCommand.self,
         ]
     )
 }
