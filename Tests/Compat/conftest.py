@@ -19,7 +19,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import tempfile
 import time
 
 import httpx
@@ -242,3 +241,8 @@ def unload_everything(client: ollama.Client) -> None:
     """Unloads every loaded model (keep_alive 0) so a test starts from an empty /api/ps."""
     for model in client.ps().models:
         client.generate(model=model.model, prompt="", keep_alive=0)
+
+
+def pytest_collection_modifyitems(session, config, items):
+    """The hostile-request flood runs last, so a server it breaks fails only its own test."""
+    items.sort(key=lambda item: item.module.__name__ == "test_bad_requests")

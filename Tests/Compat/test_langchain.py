@@ -14,7 +14,7 @@ from langchain_openai import ChatOpenAI, OpenAI
 
 from conftest import QWEN, SMOL
 
-QUESTION = "Write hello world in Python."
+QUESTION = "Write a Python function that reverses a string."
 
 
 def test_chat_ollama_invoke_and_stream(base_url, cli_run):

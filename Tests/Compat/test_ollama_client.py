@@ -100,7 +100,7 @@ def test_chat_not_streamed(ollama_client):
 
 
 def test_chat_streamed_equals_not_streamed_and_generate(ollama_client):
-    messages = [{"role": "user", "content": "Write hello world in Python."}]
+    messages = [{"role": "user", "content": "Write a Python function that reverses a string."}]
     whole = ollama_client.chat(model=QWEN, messages=messages, options=GREEDY).message.content
     chunks = list(ollama_client.chat(model=QWEN, messages=messages, options=GREEDY, stream=True))
     assert chunks[-1].done is True and chunks[-1].done_reason == "length"
@@ -140,7 +140,7 @@ def test_seeded_sampling_matches_the_cli(ollama_client, cli_run):
 
 
 def test_greedy_chat_matches_the_cli(ollama_client, cli_run):
-    prompt = "Write hello world in Python."
+    prompt = "Write a Python function that reverses a string."
     expected = cli_run(QWEN, prompt, "--temperature", "0", "--seed", "42", "--num-predict", "12")
     r = ollama_client.chat(model=QWEN, messages=[{"role": "user", "content": prompt}], options=GREEDY)
     assert r.message.content == expected

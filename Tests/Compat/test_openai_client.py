@@ -12,7 +12,7 @@ import pytest
 
 from conftest import GEMMA, QWEN, SMOL
 
-CHAT = [{"role": "user", "content": "Write hello world in Python."}]
+CHAT = [{"role": "user", "content": "Write a Python function that reverses a string."}]
 
 
 # --- models (list, show; /v1 has no ps) -------------------------------------------------------------
