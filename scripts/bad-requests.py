@@ -20,6 +20,7 @@ import ipaddress
 import json
 import random
 import re
+import select
 import socket
 import sys
 import time
@@ -380,9 +381,12 @@ STATUS = re.compile(rb"^HTTP/1\.[01] (\d{3})")
 
 
 def send(case: Case, address: tuple[str, int], host: str, timeout: float) -> Result:
+    """Writes the case and reads the answer's head. Reads while writing: a server may answer (413, 404)
+    and stop reading a big body, and a client that only writes would then wait forever."""
     start = time.monotonic()
     data = case.wire(host)
     received = b""
+    deadline = start + timeout
     try:
         with socket.create_connection(address, timeout=timeout) as sock:
             if case.pause_before:
@@ -392,18 +396,33 @@ def send(case: Case, address: tuple[str, int], host: str, timeout: float) -> Res
                 for i in range(0, len(data), step):
                     sock.sendall(data[i:i + step])
                     time.sleep(case.trickle)
-            else:
-                try:
-                    sock.sendall(data)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the server may answer and close before reading a huge body: read what it said
-            # The status line and a little of the body, for the report; then close (a wrongly accepted
-            # generation is cancelled by the close).
+                data = b""
+            sock.setblocking(False)
+            sent = 0
             while b"\r\n\r\n" not in received and len(received) < 65536:
-                chunk = sock.recv(65536)
-                if not chunk:
-                    break
-                received += chunk
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise socket.timeout
+                want_write = [sock] if sent < len(data) else []
+                readable, writable, _ = select.select([sock], want_write, [], min(left, 1.0))
+                if readable:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        break
+                    received += chunk
+                elif writable:
+                    try:
+                        sent += sock.send(data[sent:sent + 262144])
+                    except (BrokenPipeError, ConnectionResetError):
+                        sent = len(data)  # the server stopped reading; its answer may be waiting
+                        if not received:
+                            sock.setblocking(True)
+                            sock.settimeout(min(5.0, max(0.1, deadline - time.monotonic())))
+                            try:
+                                received += sock.recv(65536)
+                            except OSError:
+                                pass
+                            break
     except (ConnectionResetError, BrokenPipeError) as e:
         if not received:
             return Result(case, None, f"connection reset without an answer ({e.__class__.__name__})",
