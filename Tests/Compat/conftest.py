@@ -78,7 +78,10 @@ class ServerProcess:
     """One `swiftlm serve` child process on a free loopback port, its output in a log file."""
 
     def __init__(self, store: pathlib.Path, log_dir: pathlib.Path, args: list[str] | None = None,
-                 env: dict[str, str] | None = None, name: str = "server"):
+                 env: dict[str, str] | None = None, name: str = "server",
+                 env_address: dict[str, str] | None = None):
+        """`env_address`: instead of --host/--port, these variables carry the address, their "{addr}"
+        replaced by 127.0.0.1:<port> (to test SWIFTLM_HOST / OLLAMA_HOST)."""
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / f"{name}-{self.port}.log"
@@ -87,9 +90,15 @@ class ServerProcess:
             full_env.pop(key, None)
         full_env["SWIFTLM_MODELS"] = str(store)
         full_env.update(env or {})
+        address = f"127.0.0.1:{self.port}"
+        if env_address is None:
+            bind = ["--host", "127.0.0.1", "--port", str(self.port)]
+        else:
+            bind = []
+            full_env.update({key: value.format(addr=address) for key, value in env_address.items()})
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen(
-            [str(swiftlm_binary()), "serve", "--host", "127.0.0.1", "--port", str(self.port), *(args or [])],
+            [str(swiftlm_binary()), "serve", *bind, *(args or [])],
             stdout=self._log, stderr=subprocess.STDOUT, env=full_env, stdin=subprocess.DEVNULL,
         )
 
@@ -158,8 +167,9 @@ def spawn_server(scratch_store, log_dir):
     """Starts extra servers (own flags / environment) and stops whichever are still running at the end."""
     started: list[ServerProcess] = []
 
-    def spawn(args: list[str] | None = None, env: dict[str, str] | None = None, name: str = "extra") -> ServerProcess:
-        server = ServerProcess(scratch_store, log_dir, args, env, name)
+    def spawn(args: list[str] | None = None, env: dict[str, str] | None = None, name: str = "extra",
+              env_address: dict[str, str] | None = None) -> ServerProcess:
+        server = ServerProcess(scratch_store, log_dir, args, env, name, env_address)
         started.append(server)
         server.wait_ready()
         return server
