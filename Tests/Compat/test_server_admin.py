@@ -71,10 +71,16 @@ def test_full_queue_answers_503_server_busy(spawn_server):
 
 
 def test_generate_system_and_template_fields(ollama_client):
-    plain = ollama_client.generate(model=QWEN, prompt="Name a colour.", options={"temperature": 0, "num_predict": 6})
+    options = {"temperature": 0, "num_predict": 6}
+    plain = ollama_client.generate(model=QWEN, prompt="Name a colour.", options=options)
     system = ollama_client.generate(model=QWEN, prompt="Name a colour.", system="Answer only in French.",
-                                    options={"temperature": 0, "num_predict": 6})
-    assert system.prompt_eval_count > plain.prompt_eval_count
+                                    options=options)
+    # `system` is the system message of the chat the template renders.
+    chat = ollama_client.chat(model=QWEN, options=options, messages=[
+        {"role": "system", "content": "Answer only in French."}, {"role": "user", "content": "Name a colour."}])
+    assert system.response == chat.message.content
+    assert system.prompt_eval_count == chat.prompt_eval_count
+    assert system.prompt_eval_count != plain.prompt_eval_count
     raw = ollama_client.generate(model=SMOL, prompt="The capital of France is", raw=True,
                                  options={"temperature": 0, "num_predict": 4})
     # A template of our own replaces the model's. Ollama's Go-template syntax: honoured, or refused by
