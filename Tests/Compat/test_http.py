@@ -191,3 +191,25 @@ def test_api_key_and_extra_origins(spawn_server):
     with pytest.raises(ollama.ResponseError) as e:
         ollama.Client(host=server.url, timeout=TIMEOUT).list()
     assert e.value.status_code == 401
+
+
+def test_chat_truncation_only_when_asked_and_said(http):
+    history = [{"role": "system", "content": "You are terse."}]
+    for i in range(12):
+        history += [{"role": "user", "content": f"Tell me fact number {i} about the sea, at length. " * 3},
+                    {"role": "assistant", "content": f"Fact {i}: the sea is large and salty and deep. " * 3}]
+    history.append({"role": "user", "content": "Thanks."})
+    body = {"model": QWEN, "messages": history, "stream": False, "options": {"num_ctx": 256, "num_predict": 2}}
+    refused = http.post("/api/chat", json=body)
+    assert refused.status_code == 400, refused.text[:300]
+    assert "256" in refused.json()["error"]
+
+    r = http.post("/api/chat", json={**body, "truncate": True})
+    assert r.status_code == 200, r.text[:300]
+    final = r.json()
+    assert final["truncated"] is True
+    assert final["prompt_eval_count"] <= 256
+    # Without a need to truncate, the field is absent (or false).
+    short = http.post("/api/chat", json={**body, "messages": history[:1] + history[-1:], "truncate": True})
+    assert short.status_code == 200
+    assert not short.json().get("truncated", False)
