@@ -77,6 +77,10 @@ extension ServerState {
         var headers = HTTPFields()
         headers[.contentType] = encoder.contentType
         if encoder.contentType.hasPrefix("text/event-stream") { headers[.cacheControl] = "no-cache" }
+        // Watching for the client going away reads the connection's inbound side, which Hummingbird then
+        // cannot hand to a next request: say so, so pooling clients open a new connection instead of
+        // sending their next request into one that closes.
+        headers[.connection] = "close"
         let state = self
         let body = ResponseBody { writer in
             try await request.body.consumeWithCancellationOnInboundClose { _ in

@@ -3,7 +3,7 @@ import Foundation
 /// A JSON value, for request fields whose shape varies (`format`, `stop`, `keep_alive`) and for
 /// responses, which are written with their keys in a fixed order (as Ollama and OpenAI write them)
 /// and with explicit `null`s where the protocols want one.
-enum JSONValue: Sendable, Equatable {
+package enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int)
@@ -13,7 +13,7 @@ enum JSONValue: Sendable, Equatable {
     /// Keys keep their order.
     case object([(String, JSONValue)])
 
-    static func == (a: JSONValue, b: JSONValue) -> Bool {
+    package static func == (a: JSONValue, b: JSONValue) -> Bool {
         switch (a, b) {
         case (.null, .null): return true
         case let (.bool(x), .bool(y)): return x == y
@@ -35,14 +35,14 @@ enum JSONValue: Sendable, Equatable {
     var isNull: Bool { self == .null }
 
     /// Serialized compactly, on one line (NDJSON and SSE need that).
-    var serialized: String {
+    package var serialized: String {
         var out = ""
         write(into: &out)
         return out
     }
 
     /// Serialized bytes, the form response bodies take.
-    var data: Data { Data(serialized.utf8) }
+    package var data: Data { Data(serialized.utf8) }
 
     private func write(into out: inout String) {
         switch self {
@@ -99,7 +99,7 @@ enum JSONValue: Sendable, Equatable {
 }
 
 extension JSONValue: Decodable {
-    init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.singleValueContainer()
         if c.decodeNil() {
             self = .null
@@ -122,7 +122,7 @@ extension JSONValue: Decodable {
 }
 
 /// Builds a JSON object literal, leaving out the pairs whose value is nil.
-func object(_ pairs: (String, JSONValue?)...) -> JSONValue {
+package func object(_ pairs: (String, JSONValue?)...) -> JSONValue {
     .object(pairs.compactMap { key, value in value.map { (key, $0) } })
 }
 

@@ -31,7 +31,7 @@ struct ErrorMiddleware<Context: RequestContext>: RouterMiddleware {
 /// Ollama's cross-origin rules: requests from the built-in local origins (and those added with
 /// OLLAMA_ORIGINS / SWIFTLM_ORIGINS, `*` wildcards allowed) get CORS headers; a request from any other
 /// origin is refused with 403, preflight or not. Requests without an `Origin` header (curl, SDKs) pass.
-struct CORSMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct OllamaCORSMiddleware<Context: RequestContext>: RouterMiddleware {
     let allowedOrigins: [String]
 
     static var builtInOrigins: [String] {
@@ -55,12 +55,12 @@ enum CORSPolicy {
     ]
 }
 
-extension CORSMiddleware {
-    init(extraOrigins: [String]) {
+extension OllamaCORSMiddleware {
+    package init(extraOrigins: [String]) {
         allowedOrigins = extraOrigins + Self.builtInOrigins
     }
 
-    func isAllowed(_ origin: String) -> Bool {
+    package func isAllowed(_ origin: String) -> Bool {
         // Browser extensions are allowed, as Ollama allows them.
         if origin.hasPrefix("chrome-extension://") || origin.hasPrefix("moz-extension://") || origin.hasPrefix("safari-web-extension://") {
             return true
@@ -81,7 +81,7 @@ extension CORSMiddleware {
         return rest.hasSuffix(parts.last!)
     }
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let origin = request.headers[.origin] else { return try await next(request, context) }
         let sameOrigin = request.head.authority.map { origin == "http://\($0)" || origin == "https://\($0)" } ?? false
         guard sameOrigin || isAllowed(origin) else {
@@ -106,10 +106,10 @@ extension CORSMiddleware {
 /// Ollama's defence against DNS rebinding: while the server listens on a loopback address, a request
 /// must name a local host (`localhost`, this machine's name, `*.localhost`/`.local`/`.internal`, or a
 /// loopback, private or unspecified IP) in its `Host` header; anything else is refused with 403.
-struct HostCheckMiddleware<Context: RequestContext>: RouterMiddleware {
+package struct HostCheckMiddleware<Context: RequestContext>: RouterMiddleware {
     let enabled: Bool
 
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+    package func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard enabled else { return try await next(request, context) }
         let host = Self.hostPart(request.head.authority ?? "")
         guard Self.isAllowed(host) else {
@@ -119,7 +119,7 @@ struct HostCheckMiddleware<Context: RequestContext>: RouterMiddleware {
     }
 
     /// The host of a `Host` header value, without port or IPv6 brackets, lowercased.
-    static func hostPart(_ authority: String) -> String {
+    package static func hostPart(_ authority: String) -> String {
         var s = Substring(authority.lowercased())
         if s.hasPrefix("[") {
             if let close = s.firstIndex(of: "]") { return String(s[s.index(after: s.startIndex)..<close]) }
@@ -129,7 +129,7 @@ struct HostCheckMiddleware<Context: RequestContext>: RouterMiddleware {
         return String(s)
     }
 
-    static func isAllowed(_ host: String) -> Bool {
+    package static func isAllowed(_ host: String) -> Bool {
         if host.isEmpty || host == "localhost" { return true }
         if host == ProcessInfo.processInfo.hostName.lowercased() { return true }
         for tld in ["localhost", "local", "internal"] where host.hasSuffix("." + tld) { return true }

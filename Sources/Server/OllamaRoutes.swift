@@ -257,7 +257,7 @@ struct OllamaRoutes {
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
         let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize, loadDuration: holder.lease.loadDuration)
+                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
         let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
         let encoder = OllamaEncoder(kind: .generate, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                                     truncated: built.truncated > 0, logprobs: options.generation.logprobs != nil)
@@ -283,7 +283,7 @@ struct OllamaRoutes {
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
         let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize, loadDuration: holder.lease.loadDuration)
+                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
         let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
         let encoder = OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                                     truncated: built.truncated > 0, logprobs: options.generation.logprobs != nil)

@@ -241,7 +241,7 @@ struct OpenAIRoutes {
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
         let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize, loadDuration: holder.lease.loadDuration)
+                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
         let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
         let encoder = OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
                                     includeUsage: body.streamOptions?.includeUsage ?? false,
@@ -283,7 +283,7 @@ struct OpenAIRoutes {
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
         let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize, loadDuration: holder.lease.loadDuration)
+                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
         let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
         let encoder = OpenAIEncoder(kind: .completion, model: body.model, stream: body.stream ?? false,
                                     includeUsage: body.streamOptions?.includeUsage ?? false,

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var extraOrigins: [String] = []
     /// Largest request body accepted, in bytes (Hummingbird's default is 2 MiB; long chats need more).
     public var maxBodySize: Int = 32 * 1024 * 1024
+    /// Prompt tokens per forward pass when a request gives no `num_batch`. Smaller than the library's
+    /// 512 because a client that disconnects during prompt evaluation is noticed between passes.
+    public var defaultBatchSize: Int = 64
     /// The model store directory; nil: the default (`$SWIFTLM_MODELS` or ~/.swiftlm/models).
     public var storeRoot: String? = nil
 
@@ -80,7 +83,7 @@ public enum KeepAlive: Sendable, Equatable {
 
     /// Parses Ollama's accepted forms: a number of seconds (`300`, `-1`, `0`), or a Go duration string
     /// (`"5m"`, `"1h30m"`, `"2.5s"`, `"-1m"`, `"300"`).
-    static func parse(_ value: JSONValue) throws(ServerError) -> KeepAlive {
+    package static func parse(_ value: JSONValue) throws(ServerError) -> KeepAlive {
         switch value {
         case let .int(seconds):
             return fromSeconds(Double(seconds))

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import NIOHTTP1
 import Runtime
 import Store
 
@@ -60,6 +61,9 @@ public struct ServerError: Error, Sendable, Equatable, CustomStringConvertible {
             self = Self.map(e)
         case let e as DecodingError:
             self = .badRequest(RequestDecoding.describe(e))
+        case let e as HTTPParserError:
+            // Malformed framing (bad chunk sizes, unknown transfer codings): the client's fault.
+            self.init(status: .badRequest, message: "malformed HTTP request: \(e)")
         case let e as HTTPError:
             self.init(status: e.status, message: e.body ?? Self.reason(e.status))
         case let e as any HTTPResponseError:

@@ -48,7 +48,7 @@ public struct SwiftLMServer: Sendable {
     public func makeRouter() -> Router<BasicRequestContext> {
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: ErrorMiddleware(state: state))
-        router.add(middleware: CORSMiddleware(extraOrigins: configuration.extraOrigins))
+        router.add(middleware: OllamaCORSMiddleware(extraOrigins: configuration.extraOrigins))
         router.add(middleware: HostCheckMiddleware(enabled: HostCheckMiddleware<BasicRequestContext>.isLoopback(configuration.host)))
         if let key = configuration.apiKey, !key.isEmpty { router.add(middleware: APIKeyMiddleware(key: key)) }
         OllamaRoutes(state: state).register(on: router)
@@ -89,7 +89,7 @@ struct ExpiryService: Service {
 
 extension HostCheckMiddleware {
     /// True for `localhost` and loopback IPs: the bind addresses the Host check protects.
-    static func isLoopback(_ host: String) -> Bool {
+    package static func isLoopback(_ host: String) -> Bool {
         let h = host.lowercased()
         return h == "localhost" || h.hasPrefix("127.") || h == "::1" || h == "[::1]"
     }

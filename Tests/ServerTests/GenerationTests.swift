@@ -3,7 +3,7 @@ import Hummingbird
 import HummingbirdTesting
 import Runtime
 import Testing
-@testable import Server
+import Server
 import TestSupport
 
 /// A server over the real model store (the catalog models the tests pull).
@@ -31,7 +31,7 @@ let smol = "smollm2:135m"
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
             let body = #"{"model":"smollm2:135m","prompt":"Count: one, two,","stream":false,"raw":true,"options":{"temperature":0,"num_predict":5}}"#
-            try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response in
+            try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response async throws in
                 #expect(response.status == .ok)
                 let o = try decodeObject(response.body)
                 #expect(o["done"] as? Bool == true)
@@ -49,13 +49,18 @@ let smol = "smollm2:135m"
     @Test func seededGreedyOutputIsRepeatableAndMatchesTheLibrary() async throws {
         let path = try RealModels.path(smol)
         let model = try LoadedModel(path: path, threads: 2, name: smol)
-        let expected = try await model.complete("The capital of France is",
-                                                options: GenerationOptions(sampling: .greedy, maxTokens: 8)).collect().text
+        let context = try InferenceContext(model: model)
+        var expected = ""
+        for try await event in context.generate(prompt: model.tokenizer.encode("The capital of France is", addSpecial: true, parseSpecial: true),
+                                                options: GenerationOptions(sampling: .greedy, maxTokens: 8)) {
+            if case let .text(t) = event { expected += t }
+        }
+        let reference = expected
         try await withRealServer { client, _ in
             let body = #"{"model":"smollm2:135m","prompt":"The capital of France is","stream":false,"raw":true,"options":{"temperature":0,"seed":42,"num_predict":8}}"#
             for _ in 0..<2 {
-                try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response in
-                    #expect(try decodeObject(response.body)["response"] as? String == expected)
+                try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response async throws in
+                    #expect(try decodeObject(response.body)["response"] as? String == reference)
                 }
             }
         }
@@ -65,7 +70,7 @@ let smol = "smollm2:135m"
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
             let body = #"{"model":"smollm2:135m","messages":[{"role":"user","content":"Say hello."}],"options":{"temperature":0,"num_predict":6}}"#
-            try await client.execute(uri: "/api/chat", method: .post, body: json(body)) { response in
+            try await client.execute(uri: "/api/chat", method: .post, body: json(body)) { response async throws in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "application/x-ndjson")
                 #expect(!text(response.body).contains("\n\n"))
@@ -87,7 +92,7 @@ let smol = "smollm2:135m"
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
             let body = #"{"model":"smollm2:135m","messages":[{"role":"user","content":[{"type":"text","text":"Say hi."}]}],"stream":true,"stream_options":{"include_usage":true},"max_tokens":4,"temperature":0}"#
-            try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(body)) { response in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(body)) { response async throws in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType] == "text/event-stream")
                 let events = text(response.body).components(separatedBy: "\n\n").filter { !$0.isEmpty }
@@ -111,7 +116,7 @@ let smol = "smollm2:135m"
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
             let body = #"{"model":"smollm2:135m","prompt":"One, two,","raw":true,"stream":false,"logprobs":true,"top_logprobs":3,"options":{"temperature":0,"num_predict":3}}"#
-            try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response in
+            try await client.execute(uri: "/api/generate", method: .post, body: json(body)) { response async throws in
                 let o = try decodeObject(response.body)
                 let logprobs = try #require(o["logprobs"] as? [[String: Any]])
                 #expect(logprobs.count == 3)
@@ -125,7 +130,7 @@ let smol = "smollm2:135m"
                 }
             }
             let chat = #"{"model":"smollm2:135m","messages":[{"role":"user","content":"Hi"}],"logprobs":true,"top_logprobs":2,"max_tokens":2,"temperature":0}"#
-            try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(chat)) { response in
+            try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(chat)) { response async throws in
                 let choice = try #require((try decodeObject(response.body)["choices"] as? [[String: Any]])?.first)
                 let content = try #require((choice["logprobs"] as? [String: Any])?["content"] as? [[String: Any]])
                 #expect(content.count == 2)
@@ -140,14 +145,14 @@ let smol = "smollm2:135m"
             let long = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 20)
             let messages = #"[{"role":"system","content":"Be brief."},{"role":"user","content":"\#(long)"},{"role":"assistant","content":"OK."},{"role":"user","content":"Hi"}]"#
             let refused = #"{"model":"smollm2:135m","messages":\#(messages),"stream":false,"options":{"num_ctx":128,"num_predict":2}}"#
-            try await client.execute(uri: "/api/chat", method: .post, body: json(refused)) { response in
+            try await client.execute(uri: "/api/chat", method: .post, body: json(refused)) { response async throws in
                 #expect(response.status == .badRequest)
                 let message = try decodeObject(response.body)["error"] as? String ?? ""
                 #expect(message.contains("tokens but the context holds 128"), "\(message)")
                 #expect(message.contains("truncate"))
             }
             let truncated = #"{"model":"smollm2:135m","messages":\#(messages),"stream":false,"truncate":true,"options":{"num_ctx":128,"num_predict":2,"temperature":0}}"#
-            try await client.execute(uri: "/api/chat", method: .post, body: json(truncated)) { response in
+            try await client.execute(uri: "/api/chat", method: .post, body: json(truncated)) { response async throws in
                 #expect(response.status == .ok)
                 let o = try decodeObject(response.body)
                 #expect(o["truncated"] as? Bool == true)
@@ -159,24 +164,24 @@ let smol = "smollm2:135m"
     @Test func keepAliveLoadsAndUnloads() async throws {
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
-            try await client.execute(uri: "/api/generate", method: .post, body: json(#"{"model":"smollm2:135m"}"#)) { response in
+            try await client.execute(uri: "/api/generate", method: .post, body: json(#"{"model":"smollm2:135m"}"#)) { response async throws in
                 #expect(try decodeObject(response.body)["done_reason"] as? String == "load")
             }
-            try await client.execute(uri: "/api/ps", method: .get) { response in
+            try await client.execute(uri: "/api/ps", method: .get) { response async throws in
                 let models = try #require(try decodeObject(response.body)["models"] as? [[String: Any]])
                 #expect(models.map { $0["name"] as? String } == [smol])
             }
             try await client.execute(uri: "/api/chat", method: .post,
-                                     body: json(#"{"model":"smollm2:135m","messages":[],"keep_alive":0}"#)) { response in
+                                     body: json(#"{"model":"smollm2:135m","messages":[],"keep_alive":0}"#)) { response async throws in
                 #expect(try decodeObject(response.body)["done_reason"] as? String == "unload")
             }
-            try await client.execute(uri: "/api/ps", method: .get) { response in
+            try await client.execute(uri: "/api/ps", method: .get) { response async throws in
                 #expect((try decodeObject(response.body)["models"] as? [Any])?.isEmpty == true)
             }
             // A short keep-alive expires on its own.
-            try await client.execute(uri: "/api/generate", method: .post, body: json(#"{"model":"smollm2:135m","keep_alive":"500ms"}"#)) { _ in }
+            try await client.execute(uri: "/api/generate", method: .post, body: json(#"{"model":"smollm2:135m","keep_alive":"500ms"}"#)) { _ async throws in }
             try await Task.sleep(for: .seconds(1.5))
-            try await client.execute(uri: "/api/ps", method: .get) { response in
+            try await client.execute(uri: "/api/ps", method: .get) { response async throws in
                 #expect((try decodeObject(response.body)["models"] as? [Any])?.isEmpty == true)
             }
         }
@@ -185,7 +190,7 @@ let smol = "smollm2:135m"
     @Test func showReportsModelInfo() async throws {
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
-            try await client.execute(uri: "/api/show", method: .post, body: json(#"{"model":"smollm2:135m"}"#)) { response in
+            try await client.execute(uri: "/api/show", method: .post, body: json(#"{"model":"smollm2:135m"}"#)) { response async throws in
                 #expect(response.status == .ok)
                 let o = try decodeObject(response.body)
                 let info = try #require(o["model_info"] as? [String: Any])
@@ -203,7 +208,7 @@ let smol = "smollm2:135m"
     @Test func queueBoundPrefixReuseAndCancellation() async throws {
         let model = try LoadedModel(path: try RealModels.path(smol), threads: 2, name: smol)
         let scheduler = RequestScheduler(model: model, maxQueue: 1)
-        let prompt = model.completionTokens("List the numbers from one to one thousand: one, two, three,")
+        let prompt = model.tokenizer.encode("List the numbers from one to one thousand: one, two, three,", addSpecial: true, parseSpecial: true)
         let endless = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
 
         // One runs, one waits, the third is refused.
@@ -224,7 +229,8 @@ let smol = "smollm2:135m"
         try await Task.sleep(for: .milliseconds(300))
         consumer.cancel()
         _ = try? await consumer.value
-        let (_, stats) = try await waiting.collect()
+        var stats = GenerationStats()
+        for try await event in waiting { if case let .done(s) = event { stats = s } }
         #expect(stats.generatedTokens == 3)
         #expect(stats.cachedPromptTokens == prompt.count - 1)
         #expect(await scheduler.isIdle)
