@@ -46,6 +46,11 @@ public protocol LanguageModel: AnyObject, Sendable {
     ///   ``ModelError/invalidInput(_:)`` for token ids outside the vocabulary, non-continuing positions,
     ///   or output rows outside the batch.
     func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float]
+
+    /// The same pass as ``forward(tokens:positions:cache:outputRows:mode:)``, returning instead of logits
+    /// the final hidden states after the output norm (llama.cpp's `result_norm`), row-major
+    /// `[outputRows.count x embeddingLength]`: what embedding pooling reads for a decoder model.
+    func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float]
 }
 
 extension LanguageModel {

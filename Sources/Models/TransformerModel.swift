@@ -59,28 +59,42 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
+        var logits = try run(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode,
+                             width: config.vocabSize, emit: emitLogits)
+        if let cap = config.finalLogitSoftcap {
+            for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
+        }
+        return logits
+    }
+
+    func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
+        try run(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode,
+                width: config.embeddingLength, emit: emitHidden)
+    }
+
+    /// The shared forward pass: chunk by chunk through every layer, then `emit` writes the chunk's
+    /// requested rows (`width` floats each) into the result.
+    private func run(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode, width: Int,
+                     emit: (_ chunkStart: Int, _ count: Int, _ outputRows: [Int], _ out: UnsafeMutablePointer<Float>) -> Void)
+        throws(ModelError) -> [Float] {
         try validate(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows)
-        let vocab = config.vocabSize
-        var logits = [Float](repeating: 0, count: outputRows.count * vocab)
-        guard !tokens.isEmpty else { return logits }
+        var result = [Float](repeating: 0, count: outputRows.count * width)
+        guard !tokens.isEmpty else { return result }
         lock.withLock {
             matmulMode = mode
             scratch.reserveScores(positions: cache.capacity)
-            logits.withUnsafeMutableBufferPointer { out in
+            result.withUnsafeMutableBufferPointer { out in
                 var start = 0
                 while start < tokens.count {
                     let n = min(Self.chunkSize, tokens.count - start)
                     runChunk(tokens: tokens[start ..< start + n], cache: cache)
-                    emitLogits(chunkStart: start, count: n, outputRows: outputRows, into: out.baseAddress!)
+                    emit(start, n, outputRows, out.baseAddress!)
                     cache.advance(by: n)
                     start += n
                 }
             }
         }
-        if let cap = config.finalLogitSoftcap {
-            for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
-        }
-        return logits
+        return result
     }
 
     private func validate(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) {
@@ -247,12 +261,13 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
     }
 
-    // MARK: - Logits
+    // MARK: - Outputs
 
-    /// Final norm and output projection for the requested rows that fall in this chunk. Runs of
-    /// consecutive rows go through one batched matmul straight into the result.
-    private func emitLogits(chunkStart: Int, count n: Int, outputRows: [Int], into out: UnsafeMutablePointer<Float>) {
-        let e = config.embeddingLength, vocab = config.vocabSize
+    /// Final norm, then `project` over each run of consecutive requested rows that falls in this chunk
+    /// (normed rows in `scratch.h`, destination row index in the result).
+    private func emitRows(chunkStart: Int, count n: Int, outputRows: [Int],
+                          project: (_ rows: Int, _ resultRow: Int) -> Void) {
+        let e = config.embeddingLength
         var j = 0
         while j < outputRows.count {
             let local = outputRows[j] - chunkStart
@@ -260,8 +275,25 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
             var len = 1
             while j + len < outputRows.count, outputRows[j + len] == outputRows[j] + len, local + len < n { len += 1 }
             rmsNormRows(scratch.h, scratch.x + local * e, globals.outputNorm, rows: len, width: e)
-            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool, mode: matmulMode)
+            project(len, j)
             j += len
+        }
+    }
+
+    /// Logits of the requested rows: one batched output matmul per run of rows, straight into the result.
+    private func emitLogits(chunkStart: Int, count n: Int, outputRows: [Int], into out: UnsafeMutablePointer<Float>) {
+        let vocab = config.vocabSize
+        emitRows(chunkStart: chunkStart, count: n, outputRows: outputRows) { len, j in
+            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool, mode: matmulMode)
+        }
+    }
+
+    /// Hidden states of the requested rows after the final norm (llama.cpp's `result_norm`, what its
+    /// embedding pooling reads), `[rows x embd]`.
+    private func emitHidden(chunkStart: Int, count n: Int, outputRows: [Int], into out: UnsafeMutablePointer<Float>) {
+        let e = config.embeddingLength
+        emitRows(chunkStart: chunkStart, count: n, outputRows: outputRows) { len, j in
+            (out + j * e).update(from: scratch.h, count: len * e)
         }
     }
 }

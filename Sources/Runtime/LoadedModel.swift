@@ -23,7 +23,8 @@ public final class LoadedModel: Sendable {
     public let pool: ThreadPool
     /// Wall time of mapping the file, binding weights and building the tokenizer.
     public let loadDuration: Duration
-    private let forwardLock = NSLock()
+    /// Serializes forward passes (the model's scratch buffers); also taken by ``embed(_:)``.
+    let forwardLock = NSLock()
 
     /// Loads the GGUF file at `path`.
     /// - Parameters:

@@ -1,0 +1,70 @@
+import Foundation
+import Models
+import Tokenizer
+
+/// Text embeddings: one unit-length vector per input, for retrieval (compare with a dot product).
+///
+/// A decoder model (llama, qwen2, gemma3) has no trained pooling, so it gets a fallback: the mean of
+/// the final hidden states (after the output norm) over every token of the input, BOS included, as
+/// llama.cpp's `--pooling mean` computes it. Such vectors are usable but not what a dedicated embedding
+/// model gives; use an encoder such as `all-minilm:22m` for retrieval quality.
+extension LoadedModel {
+    /// How ``embed(_:)`` turns token vectors into one vector per input.
+    public var embeddingPooling: EmbeddingPooling { .mean }
+
+    /// Floats in each vector ``embed(_:)`` returns.
+    public var embeddingDimensions: Int { model.info.embeddingLength }
+
+    /// The most tokens of one input ``embed(_:)`` reads: the model's trained context length. Longer
+    /// inputs are truncated to it (as sentence-transformers and Ollama's `truncate` do).
+    public var embeddingTokenLimit: Int { max(1, model.info.contextLength) }
+
+    /// The tokens ``embed(_:)`` evaluates for `text`: special tokens added as the model asks, then cut to
+    /// ``embeddingTokenLimit``, keeping a trailing EOS / `[SEP]` when the tokenizer appends one.
+    public func embeddingTokens(_ text: String) -> [Int32] {
+        let tokens = tokenizer.encode(text, addSpecial: true, parseSpecial: false)
+        let limit = embeddingTokenLimit
+        guard tokens.count > limit else { return tokens }
+        if tokenizer.addEOS, limit >= 2, let last = tokens.last {
+            return Array(tokens.prefix(limit - 1)) + [last]
+        }
+        return Array(tokens.prefix(limit))
+    }
+
+    /// Embeds each of `texts`, in order: L2-normalised vectors of ``embeddingDimensions`` floats, pooled
+    /// as ``embeddingPooling`` says, each input truncated to ``embeddingTokenLimit`` tokens.
+    ///
+    /// Every input is evaluated on its own from an empty cache with the batch-invariant kernels, so a
+    /// text's vector does not depend on the other texts in the call. Synchronous and CPU bound; forward
+    /// passes of other callers on this model wait until it returns.
+    /// - Throws: ``RuntimeError/emptyPrompt`` for an input that tokenizes to nothing (an empty string on
+    ///   a model that adds no BOS), ``RuntimeError/model(_:)`` if the forward pass fails.
+    public func embed(_ texts: [String]) throws(RuntimeError) -> [[Float]] {
+        let inputs = texts.map(embeddingTokens)
+        if inputs.contains(where: \.isEmpty) { throw .emptyPrompt }
+        guard let longest = inputs.map(\.count).max() else { return [] }
+        let width = embeddingDimensions, pooling = embeddingPooling
+        forwardLock.lock()
+        defer { forwardLock.unlock() }
+        let cache = model.makeCache(capacity: longest)
+        var vectors: [[Float]] = []
+        vectors.reserveCapacity(inputs.count)
+        for tokens in inputs {
+            cache.clear()
+            let n = tokens.count
+            let hidden: [Float]
+            do {
+                hidden = try model.hiddenStates(tokens: tokens, positions: (0 ..< Int32(n)).map { $0 }, cache: cache,
+                                                outputRows: Array(0 ..< n), mode: .batchInvariant)
+            } catch {
+                throw .model(error.description)
+            }
+            var v = [Float](repeating: 0, count: width)
+            hidden.withUnsafeBufferPointer { h in
+                v.withUnsafeMutableBufferPointer { pooling.pool(h.baseAddress!, rows: n, width: width, into: $0.baseAddress!) }
+            }
+            vectors.append(v)
+        }
+        return vectors
+    }
+}
