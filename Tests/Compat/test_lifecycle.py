@@ -81,11 +81,12 @@ def test_disconnect_during_openai_stream_stops_generation(base_url):
 
 
 def test_disconnect_during_prompt_processing_stops_it(base_url):
-    # About 1,100 prompt tokens (smollm2 splits numbers into digits): seconds of prompt evaluation on
-    # 2 cores, so the close lands while the prompt is still being processed.
-    prompt = " ".join(str(i) for i in range(1, 300))
+    # About 3,100 prompt tokens (smollm2 splits numbers into digits): 10 s or more of prompt evaluation
+    # on 2 cores, so the close lands while the prompt is still being processed. (It costs nothing when
+    # cancellation works.)
+    prompt = " ".join(str(i) for i in range(1, 800))
     stream = RawStream(base_url, "/api/generate", {"model": SMOL, "prompt": prompt, "raw": True,
-                                                   "options": LONG})
+                                                   "options": {**LONG, "num_ctx": 4096}})
     deadline = time.monotonic() + 30
     while running_requests(base_url) < 1 and time.monotonic() < deadline:
         time.sleep(0.02)
