@@ -306,24 +306,24 @@ def big_bodies(model: str, rng: random.Random) -> list[Case]:
 def broken_http(model: str, rng: random.Random, host: str) -> list[Case]:
     good = dumps(base_bodies(model)["/api/generate"])
     h = f"Host: {host}\r\nConnection: close\r\n"
+    post = b"POST /api/generate HTTP/1.1\r\n" + h.encode()  # request line and headers, more to add
     raw = [
         b"GARBAGE\r\n\r\n",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Content-Length: abc\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Content-Length: -5\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Content-Length: 99999999999999999999999\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Transfer-Encoding: gzip\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"NoColonHeader\r\nContent-Length: 2\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"Bad Header Name: x\r\nContent-Length: 2\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"X-Null: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
+        post + b"Content-Length: abc\r\n\r\n{}",
+        post + b"Content-Length: -5\r\n\r\n{}",
+        post + b"Content-Length: 99999999999999999999999\r\n\r\n{}",
+        post + b"Content-Length: 2\r\nContent-Length: 5\r\n\r\n{}",
+        post + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n",
+        post + b"Transfer-Encoding: chunked\r\nContent-Length: 2\r\n\r\n2\r\n{}\r\n0\r\n\r\n",
+        post + b"Transfer-Encoding: gzip\r\n\r\n{}",
+        post + b"NoColonHeader\r\nContent-Length: 2\r\n\r\n{}",
+        post + b"Bad Header Name: x\r\nContent-Length: 2\r\n\r\n{}",
+        post + b"X-Null: a\x00b\r\nContent-Length: 2\r\n\r\n{}",
         b"POST /api/gen\x00erate HTTP/1.1\r\n" + h.encode() + b"Content-Length: 2\r\n\r\n{}",
         b"POST  /api/generate  HTTP/1.1\r\n" + h.encode() + b"Content-Length: 2\r\n\r\n{}",
         b"POST /api/generate HTTP/1.1\n" + h.replace("\r\n", "\n").encode() + b"Content-Length: 2\n\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode() + b"X-Huge: " + b"h" * (200 * 1024) + b"\r\nContent-Length: 2\r\n\r\n{}",
-        b"POST /api/generate HTTP/1.1\r\n" + h.encode()
-        + b"".join(b"X-Many-%d: v\r\n" % i for i in range(20000)) + b"Content-Length: 2\r\n\r\n{}",
+        post + b"X-Huge: " + b"h" * (200 * 1024) + b"\r\nContent-Length: 2\r\n\r\n{}",
+        post + b"".join(b"X-Many-%d: v\r\n" % i for i in range(20000)) + b"Content-Length: 2\r\n\r\n{}",
         b"POST /" + b"a" * (100 * 1024) + b" HTTP/1.1\r\n" + h.encode() + b"Content-Length: 2\r\n\r\n{}",
         b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + bytes(range(32)) * 4,  # a TLS ClientHello
     ]
