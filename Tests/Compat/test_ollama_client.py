@@ -210,6 +210,12 @@ def test_keep_alive_duration_and_forever(ollama_client):
     assert left <= 3, f"keep_alive 2s, expires_at {left:.1f} s away"
     assert SMOL not in wait_until_unloaded(ollama_client, SMOL, within=8), "not unloaded after keep_alive 2s"
 
+    # A plain number is seconds.
+    ollama_client.generate(model=SMOL, prompt="", keep_alive=120)
+    entry = next(m for m in ollama_client.ps().models if m.model == SMOL)
+    left = (entry.expires_at - dt.datetime.now(dt.timezone.utc)).total_seconds()
+    assert 100 < left <= 121, f"keep_alive 120, expires_at {left:.1f} s away"
+
     ollama_client.generate(model=SMOL, prompt="", keep_alive=-1)
     entry = next(m for m in ollama_client.ps().models if m.model == SMOL)
     assert entry.expires_at > dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=365)

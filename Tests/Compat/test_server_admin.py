@@ -12,7 +12,7 @@ import httpx
 import ollama
 import pytest
 
-from conftest import QWEN, SMOL, TIMEOUT, ndjson_lines, swiftlm_binary
+from conftest import GEMMA, QWEN, SMOL, TIMEOUT, ndjson_lines, swiftlm_binary
 
 COUNTING = "1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12,"
 
@@ -68,6 +68,17 @@ def test_full_queue_answers_503_server_busy(spawn_server):
     busy = [a for a in answers if a.status_code == 503]
     assert busy, f"4 requests at once with --max-queue 1 (one running, one waiting): {statuses}"
     assert busy[0].json() == {"error": "server busy, please try again"}
+
+
+def test_max_loaded_evicts_the_least_recently_used(spawn_server):
+    server = spawn_server(["--max-loaded", "2"], name="maxloaded")
+    client = ollama.Client(host=server.url, timeout=TIMEOUT)
+    client.generate(model=SMOL, prompt="")
+    client.generate(model=GEMMA, prompt="")
+    client.generate(model=SMOL, prompt="")  # SMOL used last: GEMMA is now the least recently used
+    assert sorted(m.model for m in client.ps().models) == sorted([SMOL, GEMMA])
+    client.generate(model=QWEN, prompt="")
+    assert sorted(m.model for m in client.ps().models) == sorted([SMOL, QWEN])
 
 
 def test_generate_system_and_template_fields(ollama_client):
