@@ -200,10 +200,10 @@ def test_response_format_is_never_silently_ignored(openai_client):
     # lands the reply must be JSON. Either is right; a 200 with free text is not.
     try:
         r = openai_client.chat.completions.create(
-            model=QWEN, max_tokens=24, temperature=0, response_format={"type": "json_object"},
+            model=QWEN, max_tokens=64, temperature=0, response_format={"type": "json_object"},
             messages=[{"role": "user", "content": "Give a JSON object with a key 'a' set to 1."}])
     except openai.BadRequestError as e:
         assert "response_format" in e.response.json()["error"]["message"]
         return
-    if r.choices[0].finish_reason == "stop":
-        json.loads(r.choices[0].message.content)
+    assert r.choices[0].finish_reason == "stop", r.choices[0].message.content
+    assert isinstance(json.loads(r.choices[0].message.content), dict)

@@ -131,10 +131,10 @@ def test_chat_accepts_tool_messages(ollama_client):
 def test_format_json_is_never_silently_ignored(http):
     r = http.post("/api/generate", json={"model": QWEN, "prompt": "Give a JSON object with a key a set to 1.",
                                          "format": "json", "stream": False,
-                                         "options": {"temperature": 0, "num_predict": 24}})
+                                         "options": {"temperature": 0, "num_predict": 64}})
     if r.status_code == 400:
         assert "format" in r.json()["error"]
         return
     assert r.status_code == 200
-    if r.json()["done_reason"] == "stop":
-        json.loads(r.json()["response"])
+    assert r.json()["done_reason"] == "stop", r.json()["response"]
+    assert isinstance(json.loads(r.json()["response"]), dict)
