@@ -134,13 +134,16 @@ public actor RequestScheduler {
                                         loadDuration: job.request.loadDuration)
         // Detached: forwarding events need not hop onto this actor.
         Task.detached {
+            var failure: (any Error)?
             do {
                 for try await event in upstream { job.continuation.yield(event) }
-                job.continuation.finish()
             } catch {
-                job.continuation.finish(throwing: error)
+                failure = error
             }
+            // Free the slot before the consumer sees the end, so a caller that waits for its stream and
+            // then reads the queue finds this request gone.
             await self.finished(job.id)
+            job.continuation.finish(throwing: failure)
         }
     }
 

@@ -147,18 +147,67 @@ struct StringOrStrings: Decodable, Sendable, Equatable {
 }
 
 /// Decodes request bodies. The messages name the field at fault, the way a user fixes a request.
-enum RequestDecoding {
+package enum RequestDecoding {
     static func decode<T: Decodable>(_ type: T.Type, from data: Data) throws(ServerError) -> T {
         if data.isEmpty || data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) {
             throw .badRequest("missing request body")
         }
         do {
-            return try JSONDecoder().decode(T.self, from: data)
+            let value = try JSONDecoder().decode(T.self, from: data)
+            // Decoders disagree on repeated keys (Go and Python keep the last, Foundation the first), so a
+            // proxy that checked the body could see another request than the one run: refuse them.
+            if let key = firstDuplicateKey(Array(data)) { throw ServerError.badRequest("duplicate field '\(key)'") }
+            return value
+        } catch let error as ServerError {
+            throw error
         } catch let error as DecodingError {
             throw .badRequest(describe(error))
         } catch {
             throw .badRequest("invalid JSON: \(error.localizedDescription)")
         }
+    }
+
+    /// The first key that appears twice in one object of `bytes`, which must be valid JSON.
+    package static func firstDuplicateKey(_ bytes: [UInt8]) -> String? {
+        // One entry per open container: the keys seen so far for objects, nil for arrays.
+        var stack: [Set<[UInt8]>?] = []
+        var expectKey = false
+        var i = 0
+        while i < bytes.count {
+            switch bytes[i] {
+            case UInt8(ascii: "{"):
+                stack.append(Set())
+                expectKey = true
+            case UInt8(ascii: "["):
+                stack.append(nil)
+                expectKey = false
+            case UInt8(ascii: "}"), UInt8(ascii: "]"):
+                _ = stack.popLast()
+                expectKey = false
+            case UInt8(ascii: ","):
+                if let top = stack.last { expectKey = top != nil }
+            case UInt8(ascii: ":"):
+                expectKey = false
+            case UInt8(ascii: "\""):
+                let start = i + 1
+                i += 1
+                while i < bytes.count, bytes[i] != UInt8(ascii: "\"") {
+                    if bytes[i] == UInt8(ascii: "\\") { i += 1 }
+                    i += 1
+                }
+                if expectKey, var keys = stack.last ?? nil {
+                    let key = Array(bytes[start..<min(i, bytes.count)])
+                    if keys.contains(key) { return String(decoding: key, as: UTF8.self) }
+                    keys.insert(key)
+                    stack[stack.count - 1] = keys
+                    expectKey = false
+                }
+            default:
+                break
+            }
+            i += 1
+        }
+        return nil
     }
 
     static func path(_ codingPath: [any CodingKey]) -> String {

@@ -53,6 +53,7 @@ public struct SwiftLMServer: Sendable {
         if let key = configuration.apiKey, !key.isEmpty { router.add(middleware: APIKeyMiddleware(key: key)) }
         OllamaRoutes(state: state).register(on: router)
         OpenAIRoutes(state: state).register(on: router)
+        EmbeddingRoutes(state: state).register(on: router)
         ServiceRoutes(state: state).register(on: router)
         return router
     }

@@ -14,7 +14,7 @@ func withRealServer(_ configure: (inout ServerConfiguration) -> Void = { _ in },
     config.threads = 2
     configure(&config)
     let server = SwiftLMServer(configuration: config)
-    try await server.makeApplication().test(.live) { client in try await body(client, server) }
+    try await server.makeApplication().test(.ahc(.http)) { client in try await body(client, server) }
 }
 
 /// NDJSON lines as objects.
@@ -183,6 +183,36 @@ let smol = "smollm2:135m"
             try await Task.sleep(for: .seconds(1.5))
             try await client.execute(uri: "/api/ps", method: .get) { response async throws in
                 #expect((try decodeObject(response.body)["models"] as? [Any])?.isEmpty == true)
+            }
+        }
+    }
+
+    @Test func embeddingsAreNormalisedAndAgree() async throws {
+        _ = try RealModels.path(smol)
+        try await withRealServer { client, _ in
+            var embed: [Double] = []
+            try await client.execute(uri: "/api/embed", method: .post,
+                                     body: json(#"{"model":"smollm2:135m","input":["The sky is blue.","Grass is green."]}"#)) { response async throws in
+                #expect(response.status == .ok)
+                let vectors = try #require(try decodeObject(response.body)["embeddings"] as? [[Double]])
+                #expect(vectors.count == 2)
+                #expect(vectors[0].count == 576)
+                #expect(abs(vectors[0].reduce(0) { $0 + $1 * $1 } - 1) < 1e-4)
+                embed = vectors[0]
+            }
+            let reference = embed
+            try await client.execute(uri: "/api/embeddings", method: .post,
+                                     body: json(#"{"model":"smollm2:135m","prompt":"The sky is blue."}"#)) { response async throws in
+                let v = try #require(try decodeObject(response.body)["embedding"] as? [Double])
+                #expect(zip(v, reference).reduce(0) { $0 + $1.0 * $1.1 } > 0.999)
+            }
+            try await client.execute(uri: "/v1/embeddings", method: .post,
+                                     body: json(#"{"model":"smollm2:135m","input":"The sky is blue.","encoding_format":"base64"}"#)) { response async throws in
+                let data = try #require((try decodeObject(response.body)["data"] as? [[String: Any]])?.first)
+                let bytes = try #require(Data(base64Encoded: data["embedding"] as? String ?? ""))
+                let floats = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                #expect(floats.count == 576)
+                #expect(abs(Double(floats[0]) - reference[0]) < 1e-6)
             }
         }
     }

@@ -15,7 +15,7 @@ func withEmptyStoreServer(_ configure: (inout ServerConfiguration) -> Void = { _
     config.port = 0
     config.storeRoot = root
     configure(&config)
-    try await SwiftLMServer(configuration: config).makeApplication().test(.live) { client in try await body(client) }
+    try await SwiftLMServer(configuration: config).makeApplication().test(.ahc(.http)) { client in try await body(client) }
 }
 
 func json(_ string: String) -> ByteBuffer { ByteBuffer(string: string) }
@@ -267,6 +267,15 @@ func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?
         #expect(!cors.isAllowed("https://example.com.evil.org"))
         #expect(!cors.isAllowed("http://localhost.evil.org"))
         #expect(!cors.isAllowed("http://evil.org"))
+    }
+
+    @Test func duplicateKeysAreFound() {
+        func dup(_ s: String) -> String? { RequestDecoding.firstDuplicateKey(Array(s.utf8)) }
+        #expect(dup(#"{"model":"a","prompt":"x","model":5}"#) == "model")
+        #expect(dup(#"{"a":{"b":1,"b":2}}"#) == "b")
+        #expect(dup(#"{"a":[{"b":1},{"b":2}],"c":"a"}"#) == nil)
+        #expect(dup(#"{"a":"\"a\"","b":{"a":1}}"#) == nil)
+        #expect(dup(#"{"x\"y":1,"x\"y":2}"#) == #"x\"y"#)
     }
 
     @Test func jsonSerialization() throws {
