@@ -37,6 +37,10 @@ def test_generate_stream_is_ndjson_with_full_final_object(http):
                   "eval_count", "eval_duration"):
         assert isinstance(final[field], int), f"{field} missing or not an integer: {final}"
     assert final["eval_count"] == 4
+    # Nanoseconds, consistent with each other: a unit slip (µs, ms) lands far outside these bounds.
+    assert final["total_duration"] >= final["prompt_eval_duration"] + final["eval_duration"]
+    assert 1e5 <= final["eval_duration"] / final["eval_count"] <= 1e10
+    assert final["prompt_eval_duration"] > 1e5
 
 
 def test_stream_false_is_one_json_object(http):
