@@ -43,11 +43,24 @@ enum GenerationOutput: Sendable {
     /// A text piece (possibly empty when only log-probabilities arrived) and the log-probabilities of
     /// the tokens sampled since the previous piece. `index` counts pieces from 0.
     case piece(index: Int, text: String, logprobs: [TokenLogprobs])
-    /// The end: statistics, total wall time, and log-probabilities not yet sent.
-    case done(GenerationStats, total: Duration, logprobs: [TokenLogprobs])
+    /// The end: statistics, total wall time, the whole reply when the response is not streamed (empty
+    /// otherwise), and log-probabilities not yet sent (all of them when not streamed).
+    case done(GenerationStats, total: Duration, text: String, logprobs: [TokenLogprobs])
 }
 
 extension ServerState {
+    /// Submits the prompt to the leased model and answers with the stream `makeEncoder` renders (it is
+    /// told whether the prompt was truncated).
+    func respond<Encoder: OutputEncoder>(_ request: Request, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,
+                                         capacity: Int, requestedModel: String, started: ContinuousClock.Instant,
+                                         makeEncoder: (_ truncated: Bool) -> Encoder) async throws -> Response {
+        let generationRequest = GenerationRequest(prompt: prompt.tokens, options: options.generation, contextLength: capacity,
+                                                  batchSize: options.batchSize ?? configuration.defaultBatchSize,
+                                                  loadDuration: holder.lease.loadDuration)
+        let active = try await start(holder, generationRequest, truncated: prompt.truncated, requestedModel: requestedModel, started: started)
+        return streamingResponse(request, generation: active, encoder: makeEncoder(prompt.truncated > 0))
+    }
+
     /// Submits `request` to the leased model's scheduler (503 when its queue is full).
     func start(_ holder: LeaseHolder, _ request: GenerationRequest, truncated: Int, requestedModel: String,
                started: ContinuousClock.Instant) async throws(ServerError) -> ActiveGeneration {
@@ -109,6 +122,8 @@ extension ServerState {
                                                  into sink: AsyncStream<String>.Continuation) async {
         var encoder = encoder
         var pending: [TokenLogprobs] = []
+        // A response that is not streamed gets one `.done` with everything.
+        var whole = ""
         var index = 0
         var lastPiece: ContinuousClock.Instant?
         do {
@@ -124,9 +139,13 @@ extension ServerState {
                         metrics.timeToFirstToken.recordInterval(now - generation.started)
                     }
                     lastPiece = now
-                    sink.yield(encoder.encode(.piece(index: index, text: t, logprobs: pending)))
+                    if encoder.streams {
+                        sink.yield(encoder.encode(.piece(index: index, text: t, logprobs: pending)))
+                        pending = []
+                    } else {
+                        whole += t
+                    }
                     index += 1
-                    pending = []
                 case let .done(stats):
                     metrics.generatedTokens.increment(by: Int64(stats.generatedTokens))
                     if stats.doneReason == .cancelled {
@@ -134,7 +153,7 @@ extension ServerState {
                         if Task.isShuttingDownGracefully { sink.yield(encoder.errorLine(.shuttingDown)) }
                         return
                     }
-                    sink.yield(encoder.encode(.done(stats, total: ContinuousClock.now - generation.started, logprobs: pending)))
+                    sink.yield(encoder.encode(.done(stats, total: ContinuousClock.now - generation.started, text: whole, logprobs: pending)))
                     return
                 }
             }
@@ -151,6 +170,8 @@ extension ServerState {
 /// Renders generation output in one API's wire format. A value is owned by one response: it may keep
 /// state (the text so far, for a non-streamed reply).
 protocol OutputEncoder: Sendable {
+    /// False for a single JSON object at the end (`"stream": false`).
+    var streams: Bool { get }
     var contentType: String { get }
     /// The bytes for one output; empty to write nothing.
     mutating func encode(_ output: GenerationOutput) -> String

@@ -256,12 +256,11 @@ struct OllamaRoutes {
             tokens = context.map(Int32.init) + tokens
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
-        let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
-        let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
-        let encoder = OllamaEncoder(kind: .generate, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
-                                    truncated: built.truncated > 0, logprobs: options.generation.logprobs != nil)
-        return state.streamingResponse(request, generation: active, encoder: encoder)
+        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+                                       requestedModel: body.model, started: started) { truncated in
+            OllamaEncoder(kind: .generate, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
+                          truncated: truncated, logprobs: options.generation.logprobs != nil)
+        }
     }
 
     func chat(_ request: Request) async throws -> Response {
@@ -282,12 +281,11 @@ struct OllamaRoutes {
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
-        let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
-        let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
-        let encoder = OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
-                                    truncated: built.truncated > 0, logprobs: options.generation.logprobs != nil)
-        return state.streamingResponse(request, generation: active, encoder: encoder)
+        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+                                       requestedModel: body.model, started: started) { truncated in
+            OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
+                          truncated: truncated, logprobs: options.generation.logprobs != nil)
+        }
     }
 }
 
@@ -300,8 +298,6 @@ struct OllamaEncoder: OutputEncoder {
     let prompt: [Int32]
     let truncated: Bool
     let logprobs: Bool
-    private var text = ""
-    private var allLogprobs: [TokenLogprobs] = []
 
     init(kind: Kind, model: String, stream: Bool, prompt: [Int32], truncated: Bool, logprobs: Bool) {
         self.kind = kind
@@ -312,6 +308,7 @@ struct OllamaEncoder: OutputEncoder {
         self.logprobs = logprobs
     }
 
+    var streams: Bool { stream }
     var contentType: String { stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
 
     private func content(_ text: String) -> (String, JSONValue) {
@@ -324,18 +321,12 @@ struct OllamaEncoder: OutputEncoder {
     mutating func encode(_ output: GenerationOutput) -> String {
         switch output {
         case let .piece(_, piece, logprobs):
-            guard stream else {
-                text += piece
-                allLogprobs += logprobs
-                return ""
-            }
             var pairs: [(String, JSONValue)] = [("model", .string(model)), ("created_at", .string(Timestamp.now())), content(piece), ("done", .bool(false))]
             if self.logprobs, !logprobs.isEmpty { pairs.append(("logprobs", Self.json(logprobs))) }
             return JSONValue.object(pairs).serialized + "\n"
-        case let .done(stats, total, logprobs):
-            allLogprobs += logprobs
+        case let .done(stats, total, text, logprobs):
             var pairs: [(String, JSONValue)] = [("model", .string(model)), ("created_at", .string(Timestamp.now())),
-                                                content(stream ? "" : text), ("done", .bool(true)),
+                                                content(text), ("done", .bool(true)),
                                                 ("done_reason", .string(stats.doneReason == .length ? "length" : "stop"))]
             if kind == .generate { pairs.append(("context", .ints((prompt + stats.tokenIDs).map(Int.init)))) }
             pairs += [
@@ -343,8 +334,7 @@ struct OllamaEncoder: OutputEncoder {
                 ("prompt_eval_count", .int(stats.promptTokens)), ("prompt_eval_duration", .int(stats.promptDuration.nanoseconds)),
                 ("eval_count", .int(stats.generatedTokens)), ("eval_duration", .int(stats.generationDuration.nanoseconds)),
             ]
-            let remaining = stream ? logprobs : allLogprobs
-            if self.logprobs, !remaining.isEmpty { pairs.append(("logprobs", Self.json(remaining))) }
+            if self.logprobs, !logprobs.isEmpty { pairs.append(("logprobs", Self.json(logprobs))) }
             if truncated { pairs.append(("truncated", .bool(true))) }
             return JSONValue.object(pairs).serialized + (stream ? "\n" : "")
         }

@@ -240,13 +240,12 @@ struct OpenAIRoutes {
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
-        let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
-        let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
-        let encoder = OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
-                                    includeUsage: body.streamOptions?.includeUsage ?? false,
-                                    logprobs: options.generation.logprobs != nil, truncated: built.truncated > 0)
-        return state.streamingResponse(request, generation: active, encoder: encoder)
+        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+                                       requestedModel: body.model, started: started) { truncated in
+            OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
+                          includeUsage: body.streamOptions?.includeUsage ?? false,
+                          logprobs: options.generation.logprobs != nil, truncated: truncated)
+        }
     }
 
     func completion(_ request: Request) async throws -> Response {
@@ -282,13 +281,12 @@ struct OpenAIRoutes {
             tokens = try builder.render([ChatMessage(role: "user", content: prompt)], template: model.chatTemplate!)
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
-        let generationRequest = GenerationRequest(prompt: built.tokens, options: options.generation, contextLength: capacity,
-                                                  batchSize: options.batchSize ?? state.configuration.defaultBatchSize, loadDuration: holder.lease.loadDuration)
-        let active = try await state.start(holder, generationRequest, truncated: built.truncated, requestedModel: body.model, started: started)
-        let encoder = OpenAIEncoder(kind: .completion, model: body.model, stream: body.stream ?? false,
-                                    includeUsage: body.streamOptions?.includeUsage ?? false,
-                                    logprobs: options.generation.logprobs != nil, truncated: built.truncated > 0)
-        return state.streamingResponse(request, generation: active, encoder: encoder)
+        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+                                       requestedModel: body.model, started: started) { truncated in
+            OpenAIEncoder(kind: .completion, model: body.model, stream: body.stream ?? false,
+                          includeUsage: body.streamOptions?.includeUsage ?? false,
+                          logprobs: options.generation.logprobs != nil, truncated: truncated)
+        }
     }
 
     /// `response_format` of type `text` asks for nothing special; `json_object` / `json_schema` need
@@ -311,8 +309,6 @@ struct OpenAIEncoder: OutputEncoder {
     let truncated: Bool
     let id: String
     let created: Int
-    private var text = ""
-    private var allLogprobs: [TokenLogprobs] = []
     private var sentRole = false
     private var textOffset = 0
 
@@ -327,6 +323,7 @@ struct OpenAIEncoder: OutputEncoder {
         created = Int(Date().timeIntervalSince1970)
     }
 
+    var streams: Bool { stream }
     var contentType: String { stream ? "text/event-stream" : "application/json; charset=utf-8" }
 
     private var objectName: String {
@@ -392,21 +389,14 @@ struct OpenAIEncoder: OutputEncoder {
     mutating func encode(_ output: GenerationOutput) -> String {
         switch output {
         case let .piece(_, piece, lps):
-            guard stream else {
-                text += piece
-                allLogprobs += lps
-                return ""
-            }
             let role = kind == .chat && !sentRole
             sentRole = true
             let chunk = choice(text: piece, logprobs: logprobsJSON(lps), finish: .null, delta: true, role: role)
             return event(envelope(.array([chunk]), usage: includeUsage ? .null : nil))
-        case let .done(stats, _, lps):
+        case let .done(stats, _, text, lps):
             let finish = JSONValue.string(stats.doneReason == .length ? "length" : "stop")
             guard stream else {
-                allLogprobs += lps
-                let all = allLogprobs
-                var value = envelope(.array([choice(text: text, logprobs: logprobsJSON(all), finish: finish, delta: false, role: true)]),
+                var value = envelope(.array([choice(text: text, logprobs: logprobsJSON(lps), finish: finish, delta: false, role: true)]),
                                      usage: usage(stats))
                 if truncated, case var .object(pairs) = value {
                     pairs.append(("truncated", .bool(true)))
