@@ -47,7 +47,7 @@ struct OpenAIEmbeddingRequest: Decodable, Sendable {
 struct EmbeddingRoutes {
     let state: ServerState
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServerRequestContext>) {
         router.post("/api/embed") { request, _ in try await embed(request) }
         router.post("/api/embeddings") { request, _ in try await legacy(request) }
         router.post("/v1/embeddings") { request, _ in try await openAI(request) }

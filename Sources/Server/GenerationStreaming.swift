@@ -51,14 +51,15 @@ enum GenerationOutput: Sendable {
 extension ServerState {
     /// Submits the prompt to the leased model and answers with the stream `makeEncoder` renders (it is
     /// told whether the prompt was truncated).
-    func respond<Encoder: OutputEncoder>(_ request: Request, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,
+    func respond<Encoder: OutputEncoder>(_ request: Request, context: ServerRequestContext, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,
                                          capacity: Int, requestedModel: String, started: ContinuousClock.Instant,
                                          makeEncoder: (_ truncated: Bool) -> Encoder) async throws -> Response {
         let generationRequest = GenerationRequest(prompt: prompt.tokens, options: options.generation, contextLength: capacity,
                                                   batchSize: options.batchSize ?? configuration.defaultBatchSize,
                                                   loadDuration: holder.lease.loadDuration)
         let active = try await start(holder, generationRequest, truncated: prompt.truncated, requestedModel: requestedModel, started: started)
-        return streamingResponse(request, generation: active, encoder: makeEncoder(prompt.truncated > 0))
+        return streamingResponse(generation: active, encoder: makeEncoder(prompt.truncated > 0),
+                                 monitor: await context.connectionMonitor())
     }
 
     /// Submits `request` to the leased model's scheduler (503 when its queue is full).
@@ -82,34 +83,45 @@ extension ServerState {
 
     /// A response whose body streams `generation` as `encoder` renders it, one write per output.
     ///
-    /// The generation stops when the client goes away (Hummingbird's inbound-close handler cancels the
-    /// consuming task, which cancels the scheduler stream) and on graceful shutdown, which also writes
-    /// the encoder's error line so the client sees why its stream ended. An error after the body has
-    /// begun ends it the same way.
-    func streamingResponse<Encoder: OutputEncoder>(_ request: Request, generation: ActiveGeneration, encoder: Encoder) -> Response {
+    /// The generation stops when the client goes away (`monitor`, fed by the connection's
+    /// ``DisconnectWatcher``, cancels the consuming task, which cancels the scheduler stream) and on
+    /// graceful shutdown, which also writes the encoder's error line so the client sees why its stream
+    /// ended. An error after the body has begun ends it the same way. The connection stays usable for
+    /// the client's next request.
+    func streamingResponse<Encoder: OutputEncoder>(generation: ActiveGeneration, encoder: Encoder,
+                                                   monitor: ConnectionMonitor?) -> Response {
         var headers = HTTPFields()
         headers[.contentType] = encoder.contentType
         if encoder.contentType.hasPrefix("text/event-stream") { headers[.cacheControl] = "no-cache" }
-        // Watching for the client going away reads the connection's inbound side, which Hummingbird then
-        // cannot hand to a next request: say so, so pooling clients open a new connection instead of
-        // sending their next request into one that closes.
-        headers[.connection] = "close"
         let state = self
         let body = ResponseBody { writer in
-            try await request.body.consumeWithCancellationOnInboundClose { _ in
-                let (chunks, sink) = AsyncStream.makeStream(of: String.self)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        await cancelWhenGracefulShutdown {
-                            await state.produce(generation, encoder: encoder, into: sink)
+            let (chunks, sink) = AsyncStream.makeStream(of: String.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    // Whichever ends first: the generation, or the client.
+                    await withTaskGroup(of: Void.self) { race in
+                        race.addTask {
+                            await cancelWhenGracefulShutdown {
+                                await state.produce(generation, encoder: encoder, into: sink)
+                            }
                         }
-                        sink.finish()
+                        if let monitor {
+                            race.addTask {
+                                let (closed, signal) = AsyncStream.makeStream(of: Void.self)
+                                let token = monitor.onClose { signal.finish() }
+                                for await _ in closed {}
+                                monitor.remove(token)
+                            }
+                        }
+                        await race.next()
+                        race.cancelAll()
                     }
-                    for await chunk in chunks where !chunk.isEmpty {
-                        try await writer.write(ByteBuffer(string: chunk))
-                    }
-                    try await group.waitForAll()
+                    sink.finish()
                 }
+                for await chunk in chunks where !chunk.isEmpty {
+                    try await writer.write(ByteBuffer(string: chunk))
+                }
+                try await group.waitForAll()
             }
             try await writer.finish(nil)
         }

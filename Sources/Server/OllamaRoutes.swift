@@ -10,7 +10,7 @@ import Tokenizer
 struct OllamaRoutes {
     let state: ServerState
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServerRequestContext>) {
         router.get("/") { _, _ in Self.text("Ollama is running") }
         router.head("/") { _, _ in Self.text("Ollama is running") }
         router.get("/api/version") { _, _ in Response.json(object(("version", .string(SwiftLMServer.version)))) }
@@ -19,8 +19,8 @@ struct OllamaRoutes {
         router.head("/api/tags") { _, _ in try await tags() }
         router.get("/api/ps") { _, _ in await ps() }
         router.post("/api/show") { request, _ in try await show(request) }
-        router.post("/api/generate") { request, _ in try await generate(request) }
-        router.post("/api/chat") { request, _ in try await chat(request) }
+        router.post("/api/generate") { request, context in try await generate(request, context) }
+        router.post("/api/chat") { request, context in try await chat(request, context) }
         router.post("/api/pull") { request, _ in try await pull(request) }
         router.delete("/api/delete") { request, _ in try await delete(request) }
         router.post("/api/copy") { request, _ in try await copy(request) }
@@ -198,7 +198,7 @@ struct OllamaRoutes {
         return LeaseHolder(lease: lease, manager: state.manager, keepAlive: keepAlive)
     }
 
-    func generate(_ request: Request) async throws -> Response {
+    func generate(_ request: Request, _ requestContext: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
         let body = try await state.decode(OllamaGenerateRequest.self, from: &request)
@@ -256,14 +256,14 @@ struct OllamaRoutes {
             tokens = context.map(Int32.init) + tokens
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
-        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+        return try await state.respond(request, context: requestContext, holder: holder, prompt: built, options: options, capacity: capacity,
                                        requestedModel: body.model, started: started) { truncated in
             OllamaEncoder(kind: .generate, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                           truncated: truncated, logprobs: options.generation.logprobs != nil)
         }
     }
 
-    func chat(_ request: Request) async throws -> Response {
+    func chat(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
         let body = try await state.decode(OllamaChatRequest.self, from: &request)
@@ -281,7 +281,7 @@ struct OllamaRoutes {
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
-        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+        return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
                                        requestedModel: body.model, started: started) { truncated in
             OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                           truncated: truncated, logprobs: options.generation.logprobs != nil)

@@ -196,9 +196,9 @@ struct OpenAICompletionRequest: Decodable, Sendable {
 struct OpenAIRoutes {
     let state: ServerState
 
-    func register(on router: Router<BasicRequestContext>) {
-        router.post("/v1/chat/completions") { request, _ in try await chat(request) }
-        router.post("/v1/completions") { request, _ in try await completion(request) }
+    func register(on router: Router<ServerRequestContext>) {
+        router.post("/v1/chat/completions") { request, context in try await chat(request, context) }
+        router.post("/v1/completions") { request, context in try await completion(request, context) }
         router.get("/v1/models") { _, _ in models() }
         router.get("/v1/models/{id}") { _, context in try model(context.parameters.require("id")) }
     }
@@ -225,7 +225,7 @@ struct OpenAIRoutes {
         LeaseHolder(lease: try await state.manager.acquire(model), manager: state.manager, keepAlive: keepAlive)
     }
 
-    func chat(_ request: Request) async throws -> Response {
+    func chat(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
         let body = try await state.decode(OpenAIChatRequest.self, from: &request)
@@ -240,7 +240,7 @@ struct OpenAIRoutes {
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
-        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+        return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
                                        requestedModel: body.model, started: started) { truncated in
             OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
                           includeUsage: body.streamOptions?.includeUsage ?? false,
@@ -248,7 +248,7 @@ struct OpenAIRoutes {
         }
     }
 
-    func completion(_ request: Request) async throws -> Response {
+    func completion(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
         let body = try await state.decode(OpenAICompletionRequest.self, from: &request)
@@ -281,7 +281,7 @@ struct OpenAIRoutes {
             tokens = try builder.render([ChatMessage(role: "user", content: prompt)], template: model.chatTemplate!)
         }
         let built = try builder.completion(tokens, truncate: body.truncate ?? false)
-        return try await state.respond(request, holder: holder, prompt: built, options: options, capacity: capacity,
+        return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
                                        requestedModel: body.model, started: started) { truncated in
             OpenAIEncoder(kind: .completion, model: body.model, stream: body.stream ?? false,
                           includeUsage: body.streamOptions?.includeUsage ?? false,

@@ -4,7 +4,7 @@ import Hummingbird
 struct ServiceRoutes {
     let state: ServerState
 
-    func register(on router: Router<BasicRequestContext>) {
+    func register(on router: Router<ServerRequestContext>) {
         router.get("/health") { _, _ in await health() }
         router.head("/health") { _, _ in await health() }
         router.get("/metrics") { _, _ in await metrics() }

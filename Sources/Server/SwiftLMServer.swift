@@ -45,11 +45,11 @@ public struct SwiftLMServer: Sendable {
     }
 
     /// The router with every endpoint and the middleware chain: errors → CORS → Host check → API key.
-    public func makeRouter() -> Router<BasicRequestContext> {
-        let router = Router(context: BasicRequestContext.self)
+    public func makeRouter() -> Router<ServerRequestContext> {
+        let router = Router(context: ServerRequestContext.self)
         router.add(middleware: ErrorMiddleware(state: state))
         router.add(middleware: OllamaCORSMiddleware(extraOrigins: configuration.extraOrigins))
-        router.add(middleware: HostCheckMiddleware(enabled: HostCheckMiddleware<BasicRequestContext>.isLoopback(configuration.host)))
+        router.add(middleware: HostCheckMiddleware(enabled: HostCheckMiddleware<ServerRequestContext>.isLoopback(configuration.host)))
         if let key = configuration.apiKey, !key.isEmpty { router.add(middleware: APIKeyMiddleware(key: key)) }
         OllamaRoutes(state: state).register(on: router)
         OpenAIRoutes(state: state).register(on: router)
@@ -62,6 +62,7 @@ public struct SwiftLMServer: Sendable {
     public func makeApplication() -> some ApplicationProtocol {
         var app = Application(
             router: makeRouter(),
+            server: .http1(configuration: .init(additionalChannelHandlers: [DisconnectWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "swiftlm"),
             logger: state.logger
         )
