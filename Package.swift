@@ -14,6 +14,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // File format: memory-mapped GGUF reader, ggml type table, every GGUF key / tensor name.
@@ -38,13 +43,21 @@ let package = Package(
             .product(name: "Crypto", package: "swift-crypto"),
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         ]),
-        // HTTP API (Ollama / OpenAI compatible). Not built out yet.
-        .target(name: "Server", dependencies: ["Runtime"]),
+        // HTTP API (Ollama / OpenAI compatible) on Hummingbird: routes, model manager, metrics.
+        .target(name: "Server", dependencies: [
+            "Runtime", "Store", "GGUF", "Template", "Tokenizer",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+        ]),
         // The public library: re-exports the modules and adds the high-level API.
         .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import"]),
         .executableTarget(name: "swiftlm", dependencies: [
-            "SwiftLM",
+            "SwiftLM", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
         ], plugins: ["BuildInfoPlugin"]),
         // Writes the git commit into the CLI for `swiftlm version`.
         .plugin(name: "BuildInfoPlugin", capability: .buildTool()),
@@ -62,5 +75,9 @@ let package = Package(
                                                    .product(name: "Crypto", package: "swift-crypto")],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "CLITests", dependencies: ["TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ServerTests", dependencies: [
+            "Server", "TestSupport",
+            .product(name: "HummingbirdTesting", package: "hummingbird"),
+        ]),
     ]
 )

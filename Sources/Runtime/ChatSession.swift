@@ -202,6 +202,7 @@ public final class ChatSession: Sendable {
                                 // A clear() during the reply wins: the turn belongs to the old conversation.
                                 if $0.epoch == snapshot.epoch { $0.messages = turn + [assistant] }
                             }
+                        case .logprobs: break
                         }
                         continuation.yield(event)
                     }

@@ -32,6 +32,8 @@ extension InferenceContext {
             do throws(RuntimeError) {
                 var stats = try runGeneration(prompt: prompt, options: options) { piece in
                     if !piece.isEmpty { continuation.yield(.text(piece)) }
+                } onToken: { logprobs in
+                    continuation.yield(.logprobs(logprobs))
                 }
                 stats.loadDuration = loadDuration
                 result = .success(stats)
@@ -55,8 +57,9 @@ extension InferenceContext {
 
     /// The synchronous decoding loop behind ``generate(prompt:options:loadDuration:)``. Must run with the
     /// context claimed.
-    func runGeneration(prompt: [Int32], options: GenerationOptions,
-                       emit: (String) -> Void) throws(RuntimeError) -> GenerationStats {
+    /// `onToken` receives each generated token's log-probabilities when `options.logprobs` asks for them.
+    func runGeneration(prompt: [Int32], options: GenerationOptions, emit: (String) -> Void,
+                       onToken: (TokenLogprobs) -> Void = { _ in }) throws(RuntimeError) -> GenerationStats {
         var stats = GenerationStats()
         stats.promptTokens = prompt.count
         guard !prompt.isEmpty else { throw .emptyPrompt }
@@ -92,6 +95,7 @@ extension InferenceContext {
                 stats.promptDuration = decodeStart! - promptStart
             }
             if options.stopAtEndOfGeneration, tokenizer.isEndOfGeneration(token) { stats.doneReason = .stop; break }
+            if let k = options.logprobs { onToken(Self.logprobs(of: token, in: logits, top: k, tokenizer: tokenizer)) }
             sampler.accept(token)
             stats.generatedTokens += 1
             stats.tokenIDs.append(token)
@@ -118,5 +122,17 @@ extension InferenceContext {
             stats.promptDuration = ContinuousClock.now - promptStart
         }
         return stats
+    }
+
+    /// The chosen token's log-probability and the `k` most likely alternatives, from one row of logits.
+    static func logprobs(of token: Int32, in logits: [Float], top k: Int, tokenizer: Tokenizer) -> TokenLogprobs {
+        func entry(_ id: Int32, _ logprob: Float) -> TokenProbability {
+            let bytes = tokenizer.pieceBytes(id)
+            return TokenProbability(id: id, text: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: logprob)
+        }
+        let lse = Sampler.logSumExp(logits)
+        let chosen = entry(token, logits[Int(token)] - lse)
+        let top = k > 0 ? Sampler.topLogProbs(logits, k: k).map { entry($0.id, $0.logprob) } : []
+        return TokenLogprobs(token: chosen, top: top)
     }
 }

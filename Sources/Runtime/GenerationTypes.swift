@@ -8,19 +8,30 @@ public struct GenerationOptions: Sendable, Equatable {
     public var stopAtEndOfGeneration: Bool
     /// Extra stop strings: generation ends where one appears, and the text from it on is not emitted.
     public var stopSequences: [String]
+    /// Log-probabilities to report: nil reports none; `k` (0...``maxTopLogprobs``) streams one
+    /// ``GenerationEvent/logprobs(_:)`` event per generated token, with its own log-probability and the
+    /// `k` most likely alternatives at that position (OpenAI's `logprobs` / `top_logprobs`).
+    public var logprobs: Int?
+
+    /// The most alternatives ``logprobs`` may ask for (OpenAI's and Ollama's limit).
+    public static let maxTopLogprobs = 20
 
     public init(sampling: SamplingOptions = SamplingOptions(), maxTokens: Int = -1,
-                stopAtEndOfGeneration: Bool = true, stopSequences: [String] = []) {
+                stopAtEndOfGeneration: Bool = true, stopSequences: [String] = [], logprobs: Int? = nil) {
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopAtEndOfGeneration = stopAtEndOfGeneration
         self.stopSequences = stopSequences
+        self.logprobs = logprobs
     }
 
     public func validate() throws(RuntimeError) {
         try sampling.validate()
         if maxTokens < -1 {
             throw .invalidOption(name: "num-predict", value: String(maxTokens), expected: "-1 (unlimited) or an integer >= 0")
+        }
+        if let logprobs, !(0...Self.maxTopLogprobs).contains(logprobs) {
+            throw .invalidOption(name: "top-logprobs", value: String(logprobs), expected: "an integer in 0...\(Self.maxTopLogprobs)")
         }
     }
 }
@@ -78,12 +89,47 @@ extension Duration {
     }
 }
 
+/// One token and its log-probability under the model's own distribution (temperature 1, no penalties),
+/// whatever sampler settings chose it.
+public struct TokenProbability: Sendable, Equatable {
+    public var id: Int32
+    /// The token's bytes as text (invalid UTF-8, such as half a character, is repaired with U+FFFD;
+    /// ``bytes`` keeps the exact bytes).
+    public var text: String
+    public var bytes: [UInt8]
+    /// Natural logarithm of the probability.
+    public var logprob: Float
+
+    public init(id: Int32, text: String, bytes: [UInt8], logprob: Float) {
+        self.id = id
+        self.text = text
+        self.bytes = bytes
+        self.logprob = logprob
+    }
+}
+
+/// Log-probabilities at one generated position: the chosen token and the most likely alternatives.
+public struct TokenLogprobs: Sendable, Equatable {
+    public var token: TokenProbability
+    /// The most likely tokens at this position, most likely first (as many as ``GenerationOptions/logprobs`` asked).
+    public var top: [TokenProbability]
+
+    public init(token: TokenProbability, top: [TokenProbability]) {
+        self.token = token
+        self.top = top
+    }
+}
+
 /// One item of a generation stream.
 public enum GenerationEvent: Sendable, Equatable {
     /// A piece of the reply. Pieces are always whole UTF-8 characters; their concatenation is the reply.
     case text(String)
     /// The final event: why generation stopped and what it cost.
     case done(GenerationStats)
+    /// Only when ``GenerationOptions/logprobs`` is set: one per generated token, sent when the token is
+    /// sampled, before the text it contributes (which a stop-sequence check or an unfinished UTF-8
+    /// character may hold back).
+    case logprobs(TokenLogprobs)
 
     /// The text of a ``text(_:)`` event, nil for ``done(_:)``.
     public var text: String? {

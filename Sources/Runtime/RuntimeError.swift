@@ -30,6 +30,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case busy
     /// Perplexity needs at least two chunks of text.
     case notEnoughText(tokens: Int, needed: Int, context: Int)
+    /// A ``RequestScheduler`` queue already holds `limit` waiting requests.
+    case queueFull(limit: Int)
 
     public var description: String {
         switch self {
@@ -54,6 +56,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .notEnoughText(tokens, needed, context):
             return "the text has \(tokens) tokens; perplexity with a context of \(context) tokens needs at least "
                 + "\(needed) (two chunks)"
+        case let .queueFull(limit):
+            return "server busy, please try again (\(limit) requests are already waiting)"
         }
     }
 }

@@ -65,6 +65,7 @@ extension AsyncThrowingStream where Element == GenerationEvent, Failure == Error
             switch event {
             case let .text(t): text += t
             case let .done(s): stats = s
+            case .logprobs: break
             }
         }
         return (text, stats)

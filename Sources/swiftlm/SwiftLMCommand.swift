@@ -10,7 +10,7 @@ struct SwiftLMCommand: AsyncParsableCommand {
         subcommands: [
             RunCommand.self, PullCommand.self, ListCommand.self, ShowCommand.self, CopyCommand.self, RemoveCommand.self,
             TokenizeCommand.self, TemplateCommand.self, ExplainCommand.self, PerplexityCommand.self, BenchCommand.self,
-            VersionCommand.self, CreateCommand.self, EmbedCommand.self,
+            VersionCommand.self, CreateCommand.self, EmbedCommand.self, ServeCommand.self, PsCommand.self,
         ]
     )
 }

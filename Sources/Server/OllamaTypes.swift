@@ -1,0 +1,156 @@
+import Foundation
+import Runtime
+import Template
+
+// Request bodies of Ollama's API (docs/api.md), field by field. Unknown fields are ignored, as Ollama
+// does; a known field of the wrong type is a 400 naming it.
+
+struct OllamaGenerateRequest: Decodable, Sendable {
+    var model: String
+    var prompt: String?
+    var suffix: String?
+    var system: String?
+    var template: String?
+    var context: [Int]?
+    var raw: Bool?
+    var stream: Bool?
+    var format: JSONValue?
+    var options: [String: JSONValue]?
+    var keepAlive: JSONValue?
+    var images: [String]?
+    var logprobs: Bool?
+    var topLogprobs: Int?
+    var truncate: Bool?
+    var think: JSONValue?
+
+    enum CodingKeys: String, CodingKey {
+        case model, prompt, suffix, system, template, context, raw, stream, format, options, images, logprobs, truncate, think
+        case keepAlive = "keep_alive", topLogprobs = "top_logprobs"
+    }
+}
+
+struct OllamaMessage: Decodable, Sendable {
+    var role: String
+    var content: String?
+    var images: [String]?
+    var toolCalls: [JSONValue]?
+    var toolName: String?
+    var thinking: String?
+
+    enum CodingKeys: String, CodingKey {
+        case role, content, images, thinking
+        case toolCalls = "tool_calls", toolName = "tool_name"
+    }
+}
+
+struct OllamaChatRequest: Decodable, Sendable {
+    var model: String
+    var messages: [OllamaMessage]?
+    var stream: Bool?
+    var format: JSONValue?
+    var options: [String: JSONValue]?
+    var keepAlive: JSONValue?
+    var tools: [JSONValue]?
+    var logprobs: Bool?
+    var topLogprobs: Int?
+    var truncate: Bool?
+    var think: JSONValue?
+
+    enum CodingKeys: String, CodingKey {
+        case model, messages, stream, format, options, tools, logprobs, truncate, think
+        case keepAlive = "keep_alive", topLogprobs = "top_logprobs"
+    }
+}
+
+struct OllamaModelRequest: Decodable, Sendable {
+    var model: String?
+    /// The older spelling of `model`.
+    var name: String?
+    var verbose: Bool?
+    var stream: Bool?
+    var insecure: Bool?
+
+    func requireModel() throws(ServerError) -> String {
+        guard let m = model ?? name, !m.isEmpty else { throw .badRequest("missing field 'model'") }
+        return m
+    }
+}
+
+struct OllamaCopyRequest: Decodable, Sendable {
+    var source: String
+    var destination: String
+}
+
+/// Checks shared by every generating endpoint: fields SwiftLM cannot honour yet are refused by name.
+enum FieldChecks {
+    /// `format` (Ollama) / `response_format` (OpenAI): JSON mode and schemas need constrained decoding.
+    static func rejectFormat(_ format: JSONValue?, field: String = "format") throws(ServerError) {
+        switch format {
+        case nil, .null?: return
+        case let .string(s)? where s.isEmpty: return
+        default:
+            throw .unsupported(field, "structured output (JSON mode and JSON schemas) has not landed in SwiftLM; send the request without it")
+        }
+    }
+
+    static func rejectTools(_ tools: [JSONValue]?) throws(ServerError) {
+        if let tools, !tools.isEmpty {
+            throw .unsupported("tools", "tool calling needs structured output, which has not landed in SwiftLM; send the request without tools")
+        }
+    }
+
+    static func rejectImages(_ images: [String]?, field: String) throws(ServerError) {
+        if let images, !images.isEmpty {
+            throw .unsupported(field, "the catalog models read text only")
+        }
+    }
+
+    /// `think`: false or absent only; no catalog model reasons in a separate channel.
+    static func rejectThink(_ think: JSONValue?, model: String) throws(ServerError) {
+        switch think {
+        case nil, .null?, .bool(false)?: return
+        default: throw .badRequest("\"\(model)\" does not support thinking")
+        }
+    }
+
+    static func keepAlive(_ value: JSONValue?, default fallback: KeepAlive) throws(ServerError) -> KeepAlive {
+        guard let value, !value.isNull else { return fallback }
+        return try KeepAlive.parse(value)
+    }
+
+    static let roles: Set<String> = ["system", "user", "assistant", "tool"]
+}
+
+extension OllamaMessage {
+    func chatMessage(at index: Int) throws(ServerError) -> ChatMessage {
+        guard FieldChecks.roles.contains(role) else {
+            throw .badRequest("invalid value for field 'messages[\(index)].role': '\(role)' (expected system, user, assistant or tool)")
+        }
+        try FieldChecks.rejectImages(images, field: "messages[\(index)].images")
+        var calls: [ChatToolCall]?
+        if let toolCalls, !toolCalls.isEmpty {
+            calls = try toolCalls.enumerated().map { (i, call) throws(ServerError) -> ChatToolCall in
+                guard let function = call["function"], case let .string(name)? = function["name"] else {
+                    throw .badRequest("invalid value for field 'messages[\(index)].tool_calls[\(i)]': expected {\"function\": {\"name\": ..., \"arguments\": {...}}}")
+                }
+                return ChatToolCall(name: name, arguments: function["arguments"].map(\.templateValue) ?? .object(TemplateObject()))
+            }
+        }
+        return ChatMessage(role: role, content: content ?? "", toolCalls: calls, name: toolName)
+    }
+}
+
+extension JSONValue {
+    /// The value as the template engine sees it.
+    var templateValue: TemplateValue {
+        switch self {
+        case .null: return .null
+        case let .bool(b): return .bool(b)
+        case let .int(i): return .int(i)
+        case let .double(d): return .double(d)
+        case let .string(s): return .string(s)
+        case let .array(a): return .array(a.map(\.templateValue))
+        case let .object(pairs): return .object(TemplateObject(pairs.map { ($0.0, $0.1.templateValue) }))
+        }
+    }
+}

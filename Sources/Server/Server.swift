@@ -1,1 +1,0 @@
-// The Server module. See DEVELOPERS.md for its place in the pipeline.
