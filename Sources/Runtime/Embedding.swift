@@ -67,7 +67,7 @@ extension LoadedModel {
             do {
                 return try encoder.embed(inputs)
             } catch {
-                throw .model(error.description)
+                throw .model(error)
             }
         }
         let cache = model.makeCache(capacity: longest)
@@ -81,7 +81,7 @@ extension LoadedModel {
                 hidden = try model.hiddenStates(tokens: tokens, positions: (0 ..< Int32(n)).map { $0 }, cache: cache,
                                                 outputRows: Array(0 ..< n), mode: .batchInvariant)
             } catch {
-                throw .model(error.description)
+                throw .model(error)
             }
             var v = [Float](repeating: 0, count: width)
             hidden.withUnsafeBufferPointer { h in

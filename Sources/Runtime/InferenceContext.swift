@@ -40,8 +40,7 @@ public final class InferenceContext: @unchecked Sendable {
             throw .invalidOption(name: "batch-size", value: String(batchSize), expected: "an integer >= 1")
         }
         if model.isEmbeddingModel {
-            throw .model("\(model.name) is an embedding model (\(model.model.info.architecture)): it cannot generate text; "
-                + "use `swiftlm embed` or LoadedModel.embed(_:)")
+            throw .embeddingModel(model: model.name, architecture: model.model.info.architecture)
         }
         let trained = model.trainedContextLength
         self.model = model

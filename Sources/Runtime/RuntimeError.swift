@@ -32,6 +32,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case notEnoughText(tokens: Int, needed: Int, context: Int)
     /// A ``RequestScheduler`` queue already holds `limit` waiting requests.
     case queueFull(limit: Int)
+    /// The model is an encoder (BERT): it embeds text and cannot generate.
+    case embeddingModel(model: String, architecture: String)
 
     public var description: String {
         switch self {
@@ -58,6 +60,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
                 + "\(needed) (two chunks)"
         case let .queueFull(limit):
             return "server busy, please try again (\(limit) requests are already waiting)"
+        case let .embeddingModel(model, architecture):
+            return "\(model) is an embedding model (\(architecture)): it cannot generate text, only embed it"
         }
     }
 }

@@ -32,6 +32,9 @@ enum PullStream {
                                 let label = digest.map { "pulling \($0.dropFirst(7).prefix(12))" } ?? "pulling \(p.name)"
                                 sink.yield(object(("status", .string(label)), ("digest", digest.map(JSONValue.string)),
                                                   ("total", p.total.map { .int(Int($0)) }), ("completed", .int(Int(p.completed)))))
+                            case .converting:
+                                sink.yield(object(("status", .string("converting \(p.partLabel)")),
+                                                  ("total", p.total.map { .int(Int($0)) }), ("completed", .int(Int(p.completed)))))
                             case .verifying:
                                 sink.yield(object(("status", .string("verifying sha256 digest"))))
                             case .done:

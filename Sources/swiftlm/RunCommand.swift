@@ -128,6 +128,7 @@ private func printStreamTrackingNewline(_ stream: AsyncThrowingStream<Generation
             writeStandardOutput(piece)
             if let c = piece.last { last = c }
         case let .done(s): stats = s
+        case .logprobs: break
         }
     }
     return (stats, last == nil || last == "\n")
