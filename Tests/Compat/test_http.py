@@ -4,6 +4,8 @@ the API key, health and metrics. Plain httpx, so every header and byte is visibl
 from __future__ import annotations
 
 import json
+import urllib.parse
+from http.client import HTTPConnection
 
 import httpx
 import ollama
@@ -217,3 +219,30 @@ def test_chat_truncation_only_when_asked_and_said(http):
     short = http.post("/api/chat", json={**body, "messages": history[:1] + history[-1:], "truncate": True})
     assert short.status_code == 200
     assert not short.json().get("truncated", False)
+
+
+def test_generation_responses_keep_the_connection_alive(base_url):
+    # Every official client pools connections: after a generation (streamed or not, Ollama or OpenAI)
+    # the same connection must serve the next request, as Ollama's does.
+    url = urllib.parse.urlparse(base_url)
+    conn = HTTPConnection(url.hostname, url.port, timeout=TIMEOUT)
+    requests = [
+        ("POST", "/api/generate", {"model": SMOL, "prompt": "Hi", "stream": False, "options": SHORT}),
+        ("POST", "/api/generate", {"model": SMOL, "prompt": "Hi", "options": SHORT}),
+        ("POST", "/v1/chat/completions", {"model": SMOL, "max_tokens": 2, "stream": True,
+                                          "messages": [{"role": "user", "content": "Hi"}]}),
+        ("POST", "/api/chat", {"model": QWEN, "stream": False, "options": SHORT,
+                               "messages": [{"role": "user", "content": "Hi"}]}),
+        ("GET", "/api/ps", None),
+    ]
+    sockets = set()
+    for method, path, body in requests:
+        conn.request(method, path, body=json.dumps(body) if body is not None else None,
+                     headers={"Content-Type": "application/json"})
+        sockets.add(id(conn.sock))
+        response = conn.getresponse()
+        response.read()
+        assert response.status == 200, (path, response.status)
+        assert (response.getheader("connection") or "").lower() != "close", f"{path} closes the connection"
+    assert len(sockets) == 1, "the client had to reconnect"
+    conn.close()
