@@ -97,14 +97,20 @@ public enum Quantizer {
     }
 }
 
-/// `quantize_row_q4_0_ref` for one block: the signed value of largest magnitude maps to -8, so the
-/// scale carries its sign; quants truncate `x/d + 8.5` toward zero (C's float-to-int8 cast).
-@inline(__always) func quantizeQ4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+/// The value of largest magnitude, with its sign; the first one wins a tie, as in ggml's loop.
+@inline(__always) private func signedAbsMax(_ x: UnsafePointer<Float>, count: Int) -> Float {
     var amax: Float = 0, maxValue: Float = 0
-    for j in 0 ..< 32 where amax < abs(x[j]) {
+    for j in 0 ..< count where amax < abs(x[j]) {
         amax = abs(x[j])
         maxValue = x[j]
     }
+    return maxValue
+}
+
+/// `quantize_row_q4_0_ref` for one block: the signed value of largest magnitude maps to -8, so the
+/// scale carries its sign; quants truncate `x/d + 8.5` toward zero (C's float-to-int8 cast).
+@inline(__always) func quantizeQ4_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
+    let maxValue = signedAbsMax(x, count: 32)
     let d = maxValue / -8
     let id: Float = d != 0 ? 1 / d : 0
     y.setU16(0, floatToHalf(d))
@@ -119,11 +125,7 @@ public enum Quantizer {
 /// `quantize_row_q5_0_ref` for one block: Q4_0's scheme with 32 levels; the high bits go to `qh`.
 /// (llama-quantize's fallback for Q4_K rows that are not a whole number of 256-element blocks.)
 @inline(__always) func quantizeQ5_0(_ x: UnsafePointer<Float>, _ y: UnsafeMutableRawPointer) {
-    var amax: Float = 0, maxValue: Float = 0
-    for j in 0 ..< 32 where amax < abs(x[j]) {
-        amax = abs(x[j])
-        maxValue = x[j]
-    }
+    let maxValue = signedAbsMax(x, count: 32)
     let d = maxValue / -16
     let id: Float = d != 0 ? 1 / d : 0
     y.setU16(0, floatToHalf(d))

@@ -42,36 +42,16 @@ func printVerboseStats(_ s: GenerationStats, loadDuration: Duration?) {
     writeStandardError(lines.joined(separator: "\n") + "\n")
 }
 
-/// Routes Ctrl-C to cancelling the current reply instead of killing the process.
-final class InterruptHandler: @unchecked Sendable {
-    private let source: DispatchSourceSignal
-    private let lock = NSLock()
-    private var onInterrupt: (@Sendable () -> Void)?
+/// Routes Ctrl-C to cancelling the current reply instead of killing the process; with no action set,
+/// Ctrl-C does nothing (the chat's line editor reads it as a key while a line is edited).
+final class InterruptHandler: Sendable {
+    private let id = InterruptRouter.shared.push {}
 
-    init() {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "swiftlm.sigint"))
-        source.setEventHandler { [weak self] in self?.fire() }
-        source.resume()
-    }
-
-    deinit {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
+    deinit { InterruptRouter.shared.remove(id) }
 
     /// What Ctrl-C does from now on.
     func set(_ action: (@Sendable () -> Void)?) {
-        lock.lock()
-        onInterrupt = action
-        lock.unlock()
-    }
-
-    private func fire() {
-        lock.lock()
-        let action = onInterrupt
-        lock.unlock()
-        action?()
+        InterruptRouter.shared.replace(id, with: action ?? {})
     }
 }
 

@@ -45,22 +45,67 @@ enum Terminal {
     }
 }
 
+/// Where Ctrl-C (SIGINT) goes, for the whole process: one dispatch signal source, made on first use and
+/// never cancelled, and a stack of actions of which the newest runs. Every handler in the CLI is a
+/// handle on this one router: two sources for SIGINT, one cancelled while the other registers, lose the
+/// signal on Linux (a Ctrl-C was ignored outright when the pull trap of `loadModel` handed over to the
+/// chat's handler). With no action left, Ctrl-C ends the process with 130, as the default disposition.
+final class InterruptRouter: @unchecked Sendable {
+    static let shared = InterruptRouter()
+
+    // Guarded by `lock`.
+    private let lock = NSLock()
+    private var source: (any DispatchSourceSignal)?
+    private var actions: [(id: Int, run: @Sendable () -> Void)] = []
+    private var nextID = 0
+
+    /// Makes `action` the one Ctrl-C runs until ``remove(_:)``; returns its handle.
+    func push(_ action: @escaping @Sendable () -> Void) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        if source == nil {
+            signal(SIGINT, SIG_IGN)
+            let made = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "swiftlm.sigint"))
+            made.setEventHandler { InterruptRouter.shared.fire() }
+            made.resume()
+            source = made
+        }
+        nextID += 1
+        actions.append((nextID, action))
+        return nextID
+    }
+
+    func replace(_ id: Int, with action: @escaping @Sendable () -> Void) {
+        lock.lock()
+        defer { lock.unlock() }
+        if let i = actions.firstIndex(where: { $0.id == id }) { actions[i].run = action }
+    }
+
+    func remove(_ id: Int) {
+        lock.lock()
+        defer { lock.unlock() }
+        actions.removeAll { $0.id == id }
+    }
+
+    private func fire() {
+        lock.lock()
+        let action = actions.last?.run
+        lock.unlock()
+        guard let action else { exitProcess(130) }
+        action()
+    }
+}
+
 /// Runs `action` on each SIGINT (Ctrl-C) while the trap lives, instead of the default of killing the
 /// process, so a long operation can stop cleanly and say what happened.
-final class SignalTrap {
-    private let source: any DispatchSourceSignal
+final class SignalTrap: Sendable {
+    private let id: Int
 
     init(_ action: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: DispatchQueue(label: "swiftlm.sigint.trap"))
-        source.setEventHandler(handler: action)
-        source.resume()
+        id = InterruptRouter.shared.push(action)
     }
 
-    deinit {
-        source.cancel()
-        signal(SIGINT, SIG_DFL)
-    }
+    deinit { InterruptRouter.shared.remove(id) }
 }
 
 /// Decodes text read from a file or stdin. Invalid UTF-8 is replaced with U+FFFD, as everywhere, but

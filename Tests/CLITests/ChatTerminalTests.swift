@@ -283,8 +283,10 @@ import TestSupport
 
     @Test func withoutATerminalInputStaysPlain() throws {
         guard let path = try RealModels.pathOrSkip(Self.model) else { return }
+        // Empty piped input is no prompt, and without a terminal there is no chat: a usage error, plain.
         let r = try runSwiftLM(["run", path], stdin: "")
-        #expect(r.status == 0, "stderr: \(r.stderr)")
+        #expect(r.status == 64, "stderr: \(r.stderr)")
+        #expect(r.stderr.contains("standard input is empty"))
         #expect(!r.stdout.contains(">>>"))
         #expect(!r.stdout.contains("\u{1B}"))
         #expect(!r.stderr.contains("\u{1B}"))
