@@ -173,7 +173,10 @@ import TestSupport
             try chat.waitFor("^C")
             chat.send("\u{03}")
             try chat.waitFor("Use Ctrl + d or /bye to exit.")
-            // Ctrl-D on an empty line ends the chat.
+            // Ctrl-D on an empty line ends the chat. Typed once the prompt is back, as a person would: typed
+            // ahead while the terminal is still in cooked mode, the line discipline reads it as end-of-file
+            // and hands the editor a NUL byte instead.
+            try chat.waitFor(Self.placeholder)
             chat.send("\u{04}")
             #expect(try chat.waitForExit() == 0)
             #expect(!chat.output.contains("\u{1B}[D"), "arrow keys are not echoed into the line")

@@ -40,6 +40,31 @@ final class RawConnection {
         _ = bytes.withUnsafeBytes { send(fd, $0.baseAddress, $0.count, 0) }
     }
 
+    /// Reads one whole HTTP/1.1 response: the head, then a body framed by Content-Length or by chunks (up
+    /// to the last chunk and its blank line), so nothing of it is left for the next response's read.
+    func readResponse() -> String {
+        var data: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        func complete() -> Bool {
+            let text = String(decoding: data, as: UTF8.self)
+            guard let headEnd = text.range(of: "\r\n\r\n") else { return false }
+            let head = text[..<headEnd.lowerBound].lowercased()
+            let body = text[headEnd.upperBound...]
+            if head.contains("transfer-encoding: chunked") { return body == "0\r\n\r\n" || body.hasSuffix("\r\n0\r\n\r\n") }
+            if let line = head.split(separator: "\r\n").first(where: { $0.hasPrefix("content-length:") }),
+               let length = Int(line.dropFirst("content-length:".count).trimmingCharacters(in: .whitespaces)) {
+                return body.utf8.count >= length
+            }
+            return false
+        }
+        while !complete() {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if n <= 0 { break }
+            data += buffer[0..<n]
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// Reads until `marker` has arrived (or the peer closes / times out); returns everything read.
     func read(until marker: String) -> String {
         var data: [UInt8] = []
@@ -62,7 +87,7 @@ final class RawConnection {
             let connection = try RawConnection(port: port)
             for stream in [false, true] {
                 connection.post("/api/generate", body: #"{"model":"smollm2:135m","prompt":"Hi","stream":\#(stream),"options":{"num_predict":2}}"#)
-                let response = connection.read(until: "0\r\n\r\n")
+                let response = connection.readResponse()
                 #expect(response.hasPrefix("HTTP/1.1 200"))
                 #expect(!response.lowercased().contains("connection: close"))
                 #expect(response.contains(#""done":true"#))
@@ -72,7 +97,9 @@ final class RawConnection {
         }
     }
 
-    /// A client that hangs up mid-prompt stops the work: the running gauge is back to 0 within 2 s.
+    /// A client that hangs up mid-prompt stops the work: the running gauge is back to 0 within 5 s. (The
+    /// compatibility suite holds an idle server to 2 s; here the other suites run in parallel on 2 cores,
+    /// and one 64-token prompt chunk may take a second or more.)
     @Test func disconnectDuringPromptStopsIt() async throws {
         _ = try RealModels.path(smol)
         try await withRealServer { client, _ in
@@ -95,7 +122,7 @@ final class RawConnection {
             connection = nil
             let hungUp = ContinuousClock.now
             var stopped = false
-            while !stopped, ContinuousClock.now - hungUp < .seconds(2) {
+            while !stopped, ContinuousClock.now - hungUp < .seconds(5) {
                 stopped = try await running() == "swiftlm_requests_running 0.0"
                 if !stopped { try await Task.sleep(for: .milliseconds(50)) }
             }
