@@ -42,7 +42,7 @@ final class BertModel: EmbeddingModel, LanguageModel, @unchecked Sendable {
         var headDim: Int { embeddingLength / headCount }
     }
 
-    struct Layer: @unchecked Sendable {
+    struct Layer: Sendable {
         var wq: WeightMatrix, wk: WeightMatrix, wv: WeightMatrix, wo: WeightMatrix
         var bq: [Float], bk: [Float], bv: [Float], bo: [Float]
         var attnNorm: [Float], attnNormBias: [Float]

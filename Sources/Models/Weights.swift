@@ -3,7 +3,7 @@ import Kernels
 
 /// One transformer block's weights. Matrices point into the GGUF mapping (no copy); the small
 /// vectors (norms, biases) are dequantized into owned arrays at load.
-struct LayerWeights: @unchecked Sendable {
+struct LayerWeights: Sendable {
     var attnNorm: [Float]
     var wq: WeightMatrix, wk: WeightMatrix, wv: WeightMatrix, wo: WeightMatrix
     var bq: [Float]?, bk: [Float]?, bv: [Float]?
@@ -18,7 +18,7 @@ struct LayerWeights: @unchecked Sendable {
 }
 
 /// Everything outside the blocks.
-struct GlobalWeights: @unchecked Sendable {
+struct GlobalWeights: Sendable {
     /// `[vocab x embd]`; rows are looked up, not multiplied.
     var tokenEmbedding: WeightMatrix
     var outputNorm: [Float]

@@ -218,7 +218,7 @@ public final class ChatSession: Sendable {
 
 /// A value that is only reachable while holding its lock, which is what makes a class holding it
 /// `Sendable` by construction.
-package final class LockedState<Value>: @unchecked Sendable {
+package final class LockedState<Value: Sendable>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
