@@ -347,7 +347,8 @@ struct OllamaEncoder: OutputEncoder {
     /// Ollama's `logprobs`: `[{token, logprob, bytes, top_logprobs: [{token, logprob, bytes}]}]`.
     static func json(_ items: [TokenLogprobs]) -> JSONValue {
         func entry(_ t: TokenProbability) -> [(String, JSONValue)] {
-            [("token", .string(t.text)), ("logprob", .number(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
+            // `id` is an addition (llama.cpp's server sends it too): the explain page forks on token ids.
+            [("id", .int(Int(t.id))), ("token", .string(t.text)), ("logprob", .number(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
         }
         return .array(items.map { item in
             .object(entry(item.token) + (item.top.isEmpty ? [] : [("top_logprobs", .array(item.top.map { .object(entry($0)) }))]))

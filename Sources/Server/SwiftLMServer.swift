@@ -55,6 +55,7 @@ public struct SwiftLMServer: Sendable {
         OpenAIRoutes(state: state).register(on: router)
         EmbeddingRoutes(state: state).register(on: router)
         ServiceRoutes(state: state).register(on: router)
+        ExplainRoutes(state: state).register(on: router)
         return router
     }
 

@@ -17,6 +17,8 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
     var top = 5
     @Flag(help: "Print JSON instead of bars.")
     var json = false
+    @Option(help: ArgumentHelp("Also write the explanation as a self-contained web page.", valueName: "file.html"))
+    var html: String?
     @Flag(help: "Apply the model's chat template (one user message, plus --system).")
     var chat = false
     @Option(help: "System prompt, with --chat.")
@@ -24,11 +26,17 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
     @OptionGroup var sampling: SamplingFlags
     @OptionGroup var modelFlags: ModelFlags
 
-    struct Token: Codable { var id: Int32; var piece: String; var logprob: Float? }
-    struct Step: Codable { var id: Int32; var piece: String; var logprob: Float; var top: [Token] }
+    struct Token: Codable { var id: Int32; var piece: String; var logprob: Float?; var bytes: [UInt8]?; var special: Bool? }
+    struct Step: Codable {
+        var id: Int32; var piece: String; var logprob: Float; var top: [Token]
+        var entropy: Float?; var cumulative_logprob: Float?; var sampling: [Stage]?
+    }
     struct Report: Codable {
         var prompt_tokens: [Token]
         var steps: [Step]
+        // See ExplainDetails.swift.
+        var model: String?; var prompt: String?; var chat: Bool?; var message_tokens: [Token]?
+        var options: Settings?; var summary: Summary?
     }
 
     func validate() throws {
@@ -64,23 +72,37 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         }
         func piece(_ id: Int32) -> String { String(decoding: tokenizer.pieceBytes(id), as: UTF8.self) }
 
-        var report = Report(prompt_tokens: promptIDs.map { Token(id: $0, piece: piece($0)) }, steps: [])
+        var report = Report(prompt_tokens: promptIDs.map { Self.token($0, tokenizer: tokenizer) }, steps: [],
+                            model: model, prompt: prompt, chat: chat,
+                            message_tokens: tokenizer.encode(prompt, addSpecial: false, parseSpecial: false).map { Self.token($0, tokenizer: tokenizer) },
+                            options: Self.settings(options))
         if !json { printPromptTokens(report.prompt_tokens) }
 
         var sampler = Sampler(options: options.sampling)
         sampler.accept(contentsOf: promptIDs)
+        let clock = ContinuousClock()
+        let promptStart = clock.now
         var logits = try context.evaluate(promptIDs, logits: .last)
+        let promptTime = clock.now - promptStart
+        var decodeTime = Duration.zero
         for step in 0..<maxSteps {
             let lse = Sampler.logSumExp(logits)
             let candidates = Sampler.topLogProbs(logits, k: top).map { Token(id: $0.id, piece: piece($0.id), logprob: $0.logprob) }
             let chosen = sampler.sample(logits)
-            let s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
+            var s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
+            Self.annotate(&s, logits: logits, sampler: sampler, cumulative: report.steps.last?.cumulative_logprob ?? 0)
             report.steps.append(s)
             if !json { printStep(step + 1, s) }
             if tokenizer.isEndOfGeneration(chosen) || step == maxSteps - 1 { break }
             sampler.accept(chosen)
+            let decodeStart = clock.now
             logits = try context.evaluate([chosen], logits: .last, kernels: .fastest)
+            decodeTime += clock.now - decodeStart
         }
+        let passes = max(report.steps.count - 1, 0)
+        report.summary = Summary(prompt_tokens: promptIDs.count, generated_tokens: report.steps.count, prompt_seconds: promptTime.seconds,
+                                 decode_seconds: decodeTime.seconds, tokens_per_second: passes > 0 ? Double(passes) / decodeTime.seconds : nil)
+        if let html { try writeHTML(report, to: html) }
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
