@@ -80,7 +80,7 @@ code, .mono { font-family: ui-monospace, "DejaVu Sans Mono", "Noto Sans Mono CJK
 .sub { color: var(--muted); font-size: .95rem; }
 :focus-visible { outline: 3px solid var(--focus); outline-offset: 2px; }
 button { font: inherit; color: inherit; }
-.layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.1fr); gap: 0 1rem; align-items: start; }
+.layout { display: grid; grid-template-columns: minmax(0, 1fr) minmax(0, 1.3fr); gap: 0 1rem; align-items: start; }
 @media (max-width: 56rem) { .layout { grid-template-columns: minmax(0, 1fr); } }
 
 /* Prompt chips */
@@ -117,25 +117,25 @@ button { font: inherit; color: inherit; }
 .note { border-left: 4px solid var(--warn); padding: .3rem .6rem; margin: .4rem 0; }
 .note strong { color: var(--warn); }
 .cands { list-style: none; padding: 0; margin: .4rem 0; }
-.cand { display: grid; grid-template-columns: 1.2rem minmax(4rem, 9rem) 4.2rem minmax(3rem, 1fr) 4.2rem auto; gap: .35rem;
+.cand { display: grid; grid-template-columns: 1.2rem minmax(4rem, 9rem) 5.4rem minmax(3rem, 1fr) 4.2rem auto; gap: .35rem;
   align-items: center; padding: .12rem 0; }
 .cand .mark { font-weight: bold; color: var(--accent); }
 .cand .piece { font-family: ui-monospace, "DejaVu Sans Mono", "Noto Sans Mono CJK SC", monospace; white-space: pre; overflow: hidden; text-overflow: ellipsis; }
-.cand .id { font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; }
+.cand .id { white-space: nowrap; font-size: .8rem; color: var(--muted); font-variant-numeric: tabular-nums; }
 .cand .track { height: .9rem; background: color-mix(in oklab, var(--line) 45%, transparent); border-radius: .2rem; overflow: hidden; }
-.cand .fill { height: 100%; background: var(--bar); }
+.cand .fill { display: block; height: 100%; background: var(--bar); }
 .cand.chosen .fill { background: var(--accent); }
 .cand.chosen { font-weight: 600; }
 .cand .num { text-align: right; font-variant-numeric: tabular-nums; }
 .fork { font-size: .8rem; padding: .1rem .45rem; border-radius: .3rem; border: 1px solid var(--accent); background: transparent; color: var(--accent); cursor: pointer; }
 .fork:disabled { border-color: var(--line); color: var(--muted); cursor: not-allowed; }
 @media (max-width: 30rem) {
-  .cand { grid-template-columns: 1rem minmax(3rem, 1fr) 3.4rem 3.6rem auto; }
+  .cand { grid-template-columns: 1rem minmax(3rem, 1fr) 4.6rem 3.6rem auto; }
   .cand .track { grid-column: 2 / -1; grid-row: 2; }
 }
 .scroll { overflow-x: auto; }
-table.chain { border-collapse: collapse; font-size: .88rem; min-width: 100%; }
-.chain th, .chain td { border-bottom: 1px solid var(--line); padding: .2rem .4rem; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
+table.chain { border-collapse: collapse; font-size: .84rem; min-width: 100%; }
+.chain th, .chain td { border-bottom: 1px solid var(--line); padding: .2rem .3rem; text-align: right; white-space: nowrap; font-variant-numeric: tabular-nums; }
 .chain th:first-child, .chain td:first-child { text-align: left; }
 .chain td .mini { display: block; height: 3px; background: var(--bar); margin-top: 2px; }
 .chain td.dropped { color: var(--muted); text-decoration: line-through; }
@@ -156,6 +156,7 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
 .status { min-height: 1.4rem; }
 .error { color: #c0392b; }
 @media (prefers-color-scheme: dark) { .error { color: #ff8a80; } }
+form.controls label.toggle { flex-direction: row; align-items: center; color: var(--fg); font-size: 1rem; }
 """#
 
     static let script = #"""
@@ -416,10 +417,16 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
   }
 
   // ---------- how to read it ----------
+  function vocabText() {
+    const st = state.report && state.report.steps.length && state.report.steps[0].sampling;
+    const size = st && st[0].kept ? ` (${st[0].kept.toLocaleString("en-US")} for this model)` : "";
+    return "A language model never sees letters. The tokenizer turns your text into token ids (section 1). The ids flow through " +
+      `the network’s layers, and out comes one score for every token of the vocabulary${size}, which softmax turns into probabilities.`;
+  }
   function renderHow() {
     howCard.replaceChildren(
       el("h2", { text: "What you are looking at" }),
-      el("p", { text: "A language model never sees letters. The tokenizer turns your text into token ids (section 1). The ids flow through the network’s layers, and out comes one score for every token of the vocabulary — about 150 000 of them — which softmax turns into probabilities." }),
+      el("p", { id: "how-vocab", text: vocabText() }),
       el("p", { text: "Then one token is picked: greedily (the most likely) or by drawing from the distribution after the sampling knobs have reshaped it (section 3). The pick is appended to the text and the whole loop runs again. There are no rules or if-else anywhere: only these probabilities." }),
       el("p", { class: "muted", text: "Entropy measures how unsure the model was (0 nats: certain). Log-probabilities add up: the cumulative one is the log-probability of the whole reply so far." }));
   }
@@ -432,6 +439,7 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
     renderPrompt();
     renderGeneration();
     renderDetail();
+    renderHow();
   }
 
   // ---------- live mode ----------
@@ -443,9 +451,10 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
     const chat = el("input", { type: "checkbox", id: "chat", checked: true });
     const n = (id, v, step, min, max) => el("input", { type: "number", id, value: v, step, min, max, inputmode: "decimal" });
     f.append(field("Model", model), field("Prompt", prompt, "wide"),
-      field("Temperature", n("temperature", "0.8", "0.1", "0", "5")), field("Top-k (0 = off)", n("top_k", "40", "1", "0", "1000")),
-      field("Top-p (1 = off)", n("top_p", "0.9", "0.05", "0.01", "1")), field("Min-p (0 = off)", n("min_p", "0", "0.01", "0", "1")),
+      field("Temperature", n("temperature", "0.8", "any", "0", "5")), field("Top-k (0 = off)", n("top_k", "40", "1", "0", "100000")),
+      field("Top-p (1 = off)", n("top_p", "0.9", "any", "0.01", "1")), field("Min-p (0 = off)", n("min_p", "0", "any", "0", "1")),
       field("Max tokens", n("num_predict", "24", "1", "1", "512")),
+      field("Seed (empty = random)", el("input", { type: "number", id: "seed", step: "1", min: "0", inputmode: "numeric" })),
       el("label", { class: "toggle" }, chat, "Chat template"),
       el("div", { class: "wide" }, el("button", { type: "submit", class: "primary", id: "run" }, "Run"), " ",
         el("button", { type: "button", class: "secondary", id: "stop", disabled: true, onclick: () => state.request && state.request.abort() }, "Stop")),
@@ -459,7 +468,7 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
     const v = (id) => Number($(id).value);
     return { temperature: v("temperature"), top_k: v("top_k"), top_p: v("top_p"), min_p: v("min_p"), num_predict: v("num_predict"),
       // The page shows the chain without penalties, so it asks for none.
-      repeat_penalty: 1 };
+      repeat_penalty: 1, seed: $("seed").value === "" ? undefined : v("seed") };
   }
   async function postJSON(path, body, signal) {
     const res = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body), signal });
@@ -558,7 +567,8 @@ form.controls textarea { min-height: 3.2rem; resize: vertical; }
       const res = await fetch("/api/tags");
       const tags = await res.json();
       const select = $("model");
-      const names = (tags.models || []).map((m) => m.name).sort();
+      // Encoders (BERT) only embed: they have no next-token probabilities to show.
+      const names = (tags.models || []).filter((m) => !(m.details && m.details.family === "bert")).map((m) => m.name).sort();
       for (const name of names) select.append(el("option", { value: name, text: name }));
       const preferred = ["qwen2.5-coder:0.5b", "smollm2:135m"].find((n) => names.includes(n));
       if (preferred) select.value = preferred;
