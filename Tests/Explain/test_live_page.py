@@ -95,7 +95,7 @@ def test_live_page_streams_and_forks(browser, server, artifacts):
 
 
 def test_live_page_at_phone_width(browser, server, artifacts):
-    page = browser.new_page(viewport=PHONE, device_scale_factor=2)
+    page = browser.new_page(viewport=PHONE)
     rec = Recorder(page)
     fill_and_run(page, server)
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]

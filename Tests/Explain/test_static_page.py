@@ -15,7 +15,7 @@ def greedy_chat(tmp_path_factory):
     """The README's example: qwen2.5-coder:0.5b, "早上好", chat template, greedy."""
     require_models(QWEN)
     html = tmp_path_factory.mktemp("explain") / "explain.html"
-    return run_explain([QWEN, "早上好", "--chat", "--num-predict", "8"], html), html
+    return run_explain([QWEN, "早上好", "--chat"], html), html
 
 
 @pytest.fixture(scope="module")
@@ -101,7 +101,7 @@ def test_greedy_chat_page_matches_the_report(browser, greedy_chat, artifacts):
 
 def test_phone_width_and_dark_theme(browser, greedy_chat, artifacts):
     report, html = greedy_chat
-    page, rec = open_page(browser, html, viewport=PHONE, color_scheme="dark", device_scale_factor=2)
+    page, rec = open_page(browser, html, viewport=PHONE, color_scheme="dark")
     # Nothing wider than the phone (the chain table scrolls inside its own box).
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     assert page.evaluate("getComputedStyle(document.body).backgroundColor") != "rgb(251, 251, 250)", "dark theme not applied"
