@@ -220,7 +220,7 @@ form.controls label.toggle { flex-direction: row; align-items: center; color: va
   const controlsCard = live ? buildControls() : null;
   const promptCard = el("section", { class: "card", id: "prompt", "aria-labelledby": "prompt-h" });
   const genCard = el("section", { class: "card", id: "generation", "aria-labelledby": "gen-h" });
-  const detailCard = el("section", { class: "card", id: "detail", "aria-labelledby": "detail-h", "aria-live": "polite" });
+  const detailCard = el("section", { class: "card", id: "detail", "aria-labelledby": "detail-h" });
   const howCard = el("section", { class: "card", id: "how" });
   app.append(title, intro);
   if (controlsCard) app.append(controlsCard);
@@ -263,7 +263,7 @@ form.controls label.toggle { flex-direction: row; align-items: center; color: va
     genCard.replaceChildren();
     genCard.append(el("h2", { id: "gen-h", text: "2 · The model picks one token at a time" }));
     if (!r) { genCard.append(el("p", { class: "muted", text: live ? "Pick a model, type a prompt and press Run." : "" })); return; }
-    genCard.append(el("p", { class: "sub", text: "Each token is coloured, and underlined, by the probability the model gave it. Select one (click, tap or Tab; ← → move) to see what else it considered." }));
+    genCard.append(el("p", { class: "sub", text: "Each token is coloured, and underlined, by the probability the model gave it. Select one (click, tap, or Tab then ← →) to see what else it considered." }));
     genCard.append(el("div", { class: "legend", "aria-hidden": "true" }, "unlikely", el("span", { class: "ramp" }), "likely"));
     const row = el("div", { class: "gen", role: "group", "aria-label": "Generated tokens" });
     r.steps.forEach((s, i) => appendToken(row, s, i));
@@ -283,8 +283,10 @@ form.controls label.toggle { flex-direction: row; align-items: center; color: va
     }
     return b;
   }
+  // One Tab stop for the whole row (the selected token); the arrow keys move within it.
   function appendToken(row, s, i) {
     const b = tokenButton(s, i, select);
+    b.tabIndex = i === Math.max(state.selected, 0) ? 0 : -1;
     b.addEventListener("keydown", (e) => {
       const n = state.report.steps.length;
       let j = null;
@@ -309,7 +311,11 @@ form.controls label.toggle { flex-direction: row; align-items: center; color: va
   function select(i) {
     if (state.selected === i && detailCard.dataset.step === String(i)) return;
     state.selected = i;
-    for (const b of genCard.querySelectorAll(".tok")) b.setAttribute("aria-pressed", b.dataset.step === String(i) ? "true" : "false");
+    for (const b of genCard.querySelectorAll(".tok")) {
+      const on = b.dataset.step === String(i);
+      b.setAttribute("aria-pressed", on ? "true" : "false");
+      b.tabIndex = on ? 0 : -1;
+    }
     renderDetail();
   }
   function renderDetail() {

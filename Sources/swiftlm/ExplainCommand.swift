@@ -41,6 +41,7 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
 
     func validate() throws {
         try validateAtLeastOne(top, "--top")
+        if let html { try Self.validateOutputPath(html, "--html") }
     }
 
     func hint(for error: any Error) -> String? {

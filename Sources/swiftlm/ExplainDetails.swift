@@ -1,3 +1,4 @@
+import ArgumentParser
 import Foundation
 import Server
 import SwiftLM
@@ -70,6 +71,15 @@ extension ExplainCommand {
         let s = options.sampling
         return Settings(greedy: s.isGreedy, temperature: s.temperature, top_k: s.topK, top_p: s.topP, min_p: s.minP,
                         repeat_penalty: s.repeatPenalty, seed: s.seed, max_tokens: options.maxTokens)
+    }
+
+    /// A file we can create: its folder exists. Checked before the model loads, so a typo costs nothing.
+    static func validateOutputPath(_ path: String, _ flag: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ValidationError("\(flag): the folder \(folder) does not exist")
+        }
     }
 
     /// Writes the report as a self-contained page (see ``ExplainPage``).
