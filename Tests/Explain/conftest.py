@@ -81,6 +81,19 @@ class Recorder:
         assert not bad and not self.errors, f"console: {bad}, page errors: {self.errors}"
 
 
+def platform_fonts(page, selector: str) -> list[dict]:
+    """The fonts Chromium really drew `selector`'s text with (DevTools' CSS.getPlatformFontsForNode):
+    a missing glyph shows up as a fallback font, where a screenshot would show boxes."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument")["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    cdp.detach()
+    return fonts
+
+
 def run_explain(args: list[str], html: pathlib.Path) -> dict:
     """Runs `swiftlm explain ... --json --html FILE` once: the report and the page from the same run."""
     result = subprocess.run([str(swiftlm_binary()), "explain", *args, "--json", "--html", str(html)],

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from conftest import DESKTOP, PHONE, QWEN, SMOL, Recorder, require_models, run_explain
+from conftest import DESKTOP, PHONE, QWEN, SMOL, Recorder, platform_fonts, require_models, run_explain
 
 CHART_ROWS = 10  # the page charts at most this many candidates per step
 
@@ -90,8 +90,11 @@ def test_greedy_chat_page_matches_the_report(browser, greedy_chat, artifacts):
     assert any(t.get("special") for t in report["prompt_tokens"])
     summary = page.inner_text("#summary")
     assert f"{report['summary']['generated_tokens']} generated tokens" in summary and "tokens/s" in summary
-    # The CJK font is there, so "早上好" renders as characters, not boxes.
-    assert page.evaluate("document.fonts.check('16px \"Noto Sans CJK SC\"', '早上好')")
+    # "早上" and "好" are drawn with a CJK font, glyph for glyph, so they render as characters, not boxes.
+    for token_id, glyphs in ((105083, 2), (52801, 1)):
+        fonts = platform_fonts(page, f'#prompt .chip[data-id="{token_id}"] .piece')
+        assert fonts and all("CJK" in f["familyName"] for f in fonts), f"{token_id}: {fonts}"
+        assert sum(f["glyphCount"] for f in fonts) == glyphs, f"{token_id}: {fonts}"
     page.focus('#generation .tok[data-step="0"]')
     page.screenshot(path=str(artifacts / "explain-desktop.png"), full_page=True)
     rec.assert_clean()
