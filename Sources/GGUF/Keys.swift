@@ -24,6 +24,10 @@ public enum GGUFKey {
     public static func ropeDimensionCount(_ arch: String) -> String { "\(arch).rope.dimension_count" }
     public static func ropeScalingType(_ arch: String) -> String { "\(arch).rope.scaling.type" }
     public static func ropeScalingFactor(_ arch: String) -> String { "\(arch).rope.scaling.factor" }
+    /// The context the model was trained at before RoPE scaling (YaRN's ramp, LongRoPE's short/long switch).
+    public static func ropeScalingOriginalContext(_ arch: String) -> String { "\(arch).rope.scaling.original_context_length" }
+    /// Multiplies RoPE's cos and sin (LongRoPE's attention factor).
+    public static func ropeScalingAttentionFactor(_ arch: String) -> String { "\(arch).rope.scaling.attn_factor" }
     public static func vocabSize(_ arch: String) -> String { "\(arch).vocab_size" }
     public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
     public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
@@ -78,6 +82,11 @@ public enum GGUFTensorName {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+    /// Per-pair RoPE frequency divisors: llama3's scaling, written by the converter.
+    public static let ropeFrequencies = "rope_freqs.weight"
+    /// LongRoPE's per-pair factors below and above the original context (phi3).
+    public static let ropeFactorsShort = "rope_factors_short.weight"
+    public static let ropeFactorsLong = "rope_factors_long.weight"
     // BERT-style encoders: learned absolute positions, token types, LayerNorm after the embeddings.
     public static let positionEmbedding = "position_embd.weight"
     public static let tokenTypes = "token_types.weight"

@@ -13,10 +13,13 @@ extension TransformerModel {
         try adjust(&config, m)
         try config.validate()
         let binder = WeightBinder(gguf: gguf)
+        config.ropeFactors = try binder.optionalVector(GGUFTensorName.ropeFrequencies, count: config.rotaryDims / 2,
+                                                        layout.ropeFrequencies)
         let globals = try binder.globals(config)
         var layers: [LayerWeights] = []
         layers.reserveCapacity(config.layerCount)
         for i in 0 ..< config.layerCount { layers.append(try binder.layer(i, config, layout)) }
+        try binder.requireEverythingBound()
         return TransformerModel(config: config, gguf: gguf, pool: pool, globals: globals, layers: layers)
     }
 }

@@ -24,9 +24,12 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let lock = ForwardLock()
     /// The kernels of the forward call in progress (set under `lock`).
     private var matmulMode = MatmulMode.batchInvariant
-    /// Distinct RoPE bases and, per layer, the index of its base (gemma3 uses two).
-    private let ropeBases: [Float]
-    private let layerRopeIndex: [Int]
+    /// Distinct RoPE rotations and, per layer, the index of its own (gemma3 uses two bases). Two sets:
+    /// `[0]` for caches within the original context, `[1]` beyond it (they differ only under LongRoPE).
+    private let ropeTables: [RoPEFrequencies]
+    private let layerRopeIndex: [[Int]]
+    /// Caches of more positions than this use `layerRopeIndex[1]`.
+    private let longRopeThreshold: Int
     /// Tokens per internal chunk: bounds the activation buffers; longer batches run chunk by chunk.
     static let chunkSize = 512
     /// Parallel attention items per head (token rows are dealt round-robin to balance the causal triangle).
@@ -42,14 +45,18 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         self.pool = pool
         self.globals = globals
         self.layers = layers
-        var bases: [Float] = []
-        var index: [Int] = []
-        for b in config.layerRopeBase {
-            if let i = bases.firstIndex(of: b) { index.append(i) } else { bases.append(b); index.append(bases.count - 1) }
+        longRopeThreshold = config.longRopeFactors?.originalContext ?? Int.max
+        var tables: [RoPEFrequencies] = []
+        var index: [[Int]] = [[], []]
+        for (set, capacity) in [0, longRopeThreshold == Int.max ? 0 : longRopeThreshold + 1].enumerated() {
+            for l in 0 ..< config.layerCount {
+                let rope = config.rope(layer: l, capacity: capacity)
+                if let i = tables.firstIndex(of: rope) { index[set].append(i) } else { tables.append(rope); index[set].append(tables.count - 1) }
+            }
         }
-        ropeBases = bases
+        ropeTables = tables
         layerRopeIndex = index
-        scratch = Scratch(config, batch: Self.chunkSize, ropeBases: bases.count,
+        scratch = Scratch(config, batch: Self.chunkSize, ropeBases: tables.count,
                           scoreItems: config.headCount * Self.attentionSplits)
     }
 
@@ -127,27 +134,28 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         if let scale = c.embeddingScale { Ops.scale(s.x, s.x, by: scale, count: n * e) }
         fillRopeTables(start: start, count: n)
-        for l in 0 ..< c.layerCount { block(l, count: n, start: start, cache: cache) }
+        let ropeSet = cache.capacity > longRopeThreshold ? 1 : 0
+        for l in 0 ..< c.layerCount { block(l, count: n, start: start, cache: cache, rope: layerRopeIndex[ropeSet][l]) }
     }
 
-    /// cos/sin of `position · freqScale · base^(-2i/rotaryDims)` for each base, in double so long
-    /// positions keep their precision.
+    /// cos/sin of `position · frequency[i]` (times the table's magnitude) for each distinct rotation, in
+    /// double so long positions keep their precision.
     private func fillRopeTables(start: Int, count n: Int) {
         let half = config.rotaryDims / 2
-        for (b, base) in ropeBases.enumerated() {
+        for (b, table) in ropeTables.enumerated() {
             let cosT = scratch.ropeCos + b * scratch.ropeStride, sinT = scratch.ropeSin + b * scratch.ropeStride
             for i in 0 ..< half {
-                let inv = pow(Double(base), -2 * Double(i) / Double(config.rotaryDims))
+                let freq = table.frequencies[i]
                 for t in 0 ..< n {
-                    let theta = Double(start + t) * Double(config.ropeFreqScale) * inv
-                    cosT[t * half + i] = Float(cos(theta))
-                    sinT[t * half + i] = Float(sin(theta))
+                    let theta = Double(start + t) * freq
+                    cosT[t * half + i] = Float(cos(theta)) * table.magnitude
+                    sinT[t * half + i] = Float(sin(theta)) * table.magnitude
                 }
             }
         }
     }
 
-    private func block(_ l: Int, count n: Int, start: Int, cache: KVCache) {
+    private func block(_ l: Int, count n: Int, start: Int, cache: KVCache, rope r: Int) {
         let c = config, s = scratch, w = layers[l], e = c.embeddingLength
         let qDim = c.headCount * c.keyLength, kDim = c.kvHeadCount * c.keyLength, vDim = c.kvHeadCount * c.valueLength
 
@@ -161,7 +169,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         addBias(s.v, w.bv, rows: n)
         if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * c.headCount, width: c.keyLength) }
         if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * c.kvHeadCount, width: c.keyLength) }
-        let r = layerRopeIndex[l], half = c.rotaryDims / 2
+        let half = c.rotaryDims / 2
         for t in 0 ..< n {
             let cosT = s.ropeCos + r * s.ropeStride + t * half, sinT = s.ropeSin + r * s.ropeStride + t * half
             Ops.rope(s.q + t * qDim, heads: c.headCount, headDim: c.keyLength, rotaryDims: c.rotaryDims,

@@ -33,16 +33,29 @@ struct BlockTensors {
     var qkvBias: Presence = .absent
     var qkNorm: Presence = .absent
     var postNorms: Presence = .absent
+    /// `rope_freqs.weight`: per-pair RoPE frequency divisors (llama3 scaling).
+    var ropeFrequencies: Presence = .absent
 }
 
-/// Binds GGUF tensors by name with shape checks against the config.
-struct WeightBinder {
+/// Binds GGUF tensors by name with shape checks against the config, and remembers which it bound so a
+/// file with tensors the model would not use is refused (``requireEverythingBound()``) instead of being
+/// run without them, as llama.cpp's loader refuses it ("wrong number of tensors").
+final class WeightBinder {
     let gguf: GGUFFile
+    private var bound: Set<String> = []
+
+    init(gguf: GGUFFile) { self.gguf = gguf }
 
     func has(_ name: String) -> Bool { gguf.tensor(named: name) != nil }
 
+    /// Throws ``ModelError/unusedTensor(_:)`` naming the first tensor of the file that nothing bound.
+    func requireEverythingBound() throws(ModelError) {
+        if let t = gguf.tensors.first(where: { !bound.contains($0.name) }) { throw .unusedTensor(t.name) }
+    }
+
     private func info(_ name: String, dims: [Int]) throws(ModelError) -> GGUFTensorInfo {
         guard let t = gguf.tensor(named: name) else { throw .missingTensor(name) }
+        bound.insert(name)
         // GGUF may list trailing 1-dims; compare the meaningful ones.
         var found = t.dimensions
         while found.count > dims.count, found.last == 1 { found.removeLast() }
