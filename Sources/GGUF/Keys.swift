@@ -32,6 +32,17 @@ public enum GGUFKey {
     public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
     public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
     public static func finalLogitSoftcapping(_ arch: String) -> String { "\(arch).final_logit_softcapping" }
+    public static func attentionLogitSoftcapping(_ arch: String) -> String { "\(arch).attn_logit_softcapping" }
+    // Mixture of experts.
+    public static func expertCount(_ arch: String) -> String { "\(arch).expert_count" }
+    public static func expertUsedCount(_ arch: String) -> String { "\(arch).expert_used_count" }
+    public static func expertFeedForwardLength(_ arch: String) -> String { "\(arch).expert_feed_forward_length" }
+    public static func expertSharedFeedForwardLength(_ arch: String) -> String { "\(arch).expert_shared_feed_forward_length" }
+    // Granite's multipliers.
+    public static func embeddingScale(_ arch: String) -> String { "\(arch).embedding_scale" }
+    public static func residualScale(_ arch: String) -> String { "\(arch).residual_scale" }
+    public static func attentionScale(_ arch: String) -> String { "\(arch).attention.scale" }
+    public static func logitScale(_ arch: String) -> String { "\(arch).logit_scale" }
     /// LayerNorm epsilon of encoders (BERT); decoders use ``rmsEpsilon(_:)``.
     public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
     /// False for bidirectional encoders.
@@ -126,6 +137,8 @@ public enum GGUFTensorName {
         case attnKBias = "attn_k.bias"
         case attnVBias = "attn_v.bias"
         case attnOutput = "attn_output.weight"
+        /// phi3: Q, K and V rows in one tensor.
+        case attnQKV = "attn_qkv.weight"
         case attnQNorm = "attn_q_norm.weight"
         case attnKNorm = "attn_k_norm.weight"
         case postAttentionNorm = "post_attention_norm.weight"
@@ -134,6 +147,11 @@ public enum GGUFTensorName {
         case ffnUp = "ffn_up.weight"
         case ffnDown = "ffn_down.weight"
         case postFFNNorm = "post_ffw_norm.weight"
+        // Mixture of experts: the router `[embd -> experts]` and per-expert stacks `[.., .., experts]`.
+        case ffnRouter = "ffn_gate_inp.weight"
+        case ffnGateExperts = "ffn_gate_exps.weight"
+        case ffnUpExperts = "ffn_up_exps.weight"
+        case ffnDownExperts = "ffn_down_exps.weight"
         // BERT: biases everywhere, post-LayerNorms after attention and after the FFN.
         case attnOutputBias = "attn_output.bias"
         case attnOutputNorm = "attn_output_norm.weight"

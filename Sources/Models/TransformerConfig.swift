@@ -40,6 +40,14 @@ struct TransformerConfig: Sendable {
     /// Per layer: RoPE base and sliding window (nil = attends to every past position).
     var layerRopeBase: [Float]
     var layerWindow: [Int?]
+    /// gemma2-style `cap · tanh(score / cap)` on the scaled attention scores; nil for none.
+    var attentionSoftcap: Float? = nil
+    /// Multiplies each sub-block's output before the residual add (granite's `residual_scale`); nil for 1.
+    var residualScale: Float? = nil
+    /// Divides the logits (granite's `logit_scale`); nil for none.
+    var logitScale: Float? = nil
+    /// Mixture-of-experts FFN: expert count, experts per token, and each expert's FFN width.
+    var experts: ExpertConfig? = nil
 
     /// The RoPE rotation of layer `l`, for a cache of `capacity` positions (LongRoPE depends on it).
     func rope(layer l: Int, capacity: Int) -> RoPEFrequencies {
@@ -80,6 +88,13 @@ struct TransformerConfig: Sendable {
                                    reason: "\(rotaryDims) is not an even count within the head size \(keyLength)")
         }
         if !(rmsEpsilon >= 0) { throw .invalidMetadata(key: GGUFKey.rmsEpsilon(a), reason: "must be >= 0") }
+        if let x = experts {
+            try positive(x.count, GGUFKey.expertCount(a))
+            try positive(x.feedForwardLength, GGUFKey.expertFeedForwardLength(a))
+            if x.used <= 0 || x.used > x.count {
+                throw .invalidMetadata(key: GGUFKey.expertUsedCount(a), reason: "\(x.used) is not within 1...\(x.count) experts")
+            }
+        }
     }
 }
 

@@ -68,6 +68,11 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
 
     func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
         var logits = try run(batch, mode: mode, width: config.vocabSize, emit: emitLogits)
+        if let scale = config.logitScale {
+            // llama.cpp multiplies by the reciprocal; so do we, to the last bit.
+            let inverse = 1 / scale
+            for i in logits.indices { logits[i] *= inverse }
+        }
         if let cap = config.finalLogitSoftcap {
             for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
         }
@@ -183,16 +188,18 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         let c = config, s = scratch, w = layers[l], e = c.embeddingLength
         let qDim = c.headCount * c.keyLength, kDim = c.kvHeadCount * c.keyLength, vDim = c.kvHeadCount * c.valueLength
 
-        // Attention sub-block.
-        rmsNormRows(s.h, s.x, w.attnNorm, rows: n, width: e)
-        Linear.matmul(w.wq, s.h, batch: n, s.q, pool: pool, mode: mode)
-        Linear.matmul(w.wk, s.h, batch: n, s.k, pool: pool, mode: mode)
-        Linear.matmul(w.wv, s.h, batch: n, s.v, pool: pool, mode: mode)
+        // Attention sub-block (olmo2 has no pre-norm: the projections read the residual stream itself).
+        var input = UnsafePointer(s.x)
+        if let norm = w.attnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
+        Linear.matmul(w.wq, input, batch: n, s.q, pool: pool, mode: mode)
+        Linear.matmul(w.wk, input, batch: n, s.k, pool: pool, mode: mode)
+        Linear.matmul(w.wv, input, batch: n, s.v, pool: pool, mode: mode)
         addBias(s.q, w.bq, rows: n)
         addBias(s.k, w.bk, rows: n)
         addBias(s.v, w.bv, rows: n)
-        if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * c.headCount, width: c.keyLength) }
-        if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * c.kvHeadCount, width: c.keyLength) }
+        // Q/K norm per head (width keyLength) or, olmo2, over all heads of a row (width qDim / kDim).
+        if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * qDim / qn.count, width: qn.count) }
+        if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * kDim / kn.count, width: kn.count) }
         let half = c.rotaryDims / 2
         for p in pieces {
             // LongRoPE picks its factors by the sequence's context size, so each piece by its own cache.
@@ -209,20 +216,26 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         attention(layer: l, pieces: pieces)
         Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool, mode: mode)
         if let pn = w.postAttnNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, 1, s.o, count: n * e)
+        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
 
         // Feed-forward sub-block.
-        let f = c.feedForwardLength
-        rmsNormRows(s.h, s.x, w.ffnNorm, rows: n, width: e)
-        Linear.matmul(w.gate, s.h, batch: n, s.gate, pool: pool, mode: mode)
-        Linear.matmul(w.up, s.h, batch: n, s.up, pool: pool, mode: mode)
-        switch c.activation {
-        case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
-        case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
+        input = UnsafePointer(s.x)
+        if let norm = w.ffnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
+        switch w.ffn {
+        case let .gated(gate, up, down):
+            let f = gate.rows
+            Linear.matmul(gate, input, batch: n, s.gate, pool: pool, mode: mode)
+            Linear.matmul(up, input, batch: n, s.up, pool: pool, mode: mode)
+            switch c.activation {
+            case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
+            case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
+            }
+            Linear.matmul(down, s.gate, batch: n, s.o, pool: pool, mode: mode)
+        case let .experts(experts):
+            experts.apply(input, rows: n, embd: e, into: s.o, scratch: s.experts!, pool: pool, mode: mode)
         }
-        Linear.matmul(w.down, s.gate, batch: n, s.o, pool: pool, mode: mode)
         if let pn = w.postFFNNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, 1, s.o, count: n * e)
+        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
     }
 
     private func rmsNormRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: [Float],
@@ -311,6 +324,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
             let qv = s.q + t * heads * dk + h * dk
             for j in 0 ..< run1 { sc[j] = Ops.dot(qv, keys + (first + j) * dk, count: dk) * scale }
             for j in run1 ..< span { sc[j] = Ops.dot(qv, keys + (j - run1) * dk, count: dk) * scale }
+            if let cap = c.attentionSoftcap { for j in 0 ..< span { sc[j] = cap * tanhf(sc[j] / cap) } }
             Ops.softmax(sc, count: span)
             let o = s.attn + t * heads * dv + h * dv
             o.update(repeating: 0, count: dv)
