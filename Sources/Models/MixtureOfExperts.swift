@@ -20,9 +20,9 @@ struct ExpertWeights: Sendable {
 /// Routing as llama.cpp's `build_moe_ffn` does it for qwen3moe (softmax gating, `norm_w`): softmax over all
 /// experts' router logits, the `used` most probable experts (ties to the lower index), their probabilities
 /// renormalised to sum to 1 (the sum clamped below at 2^-14 as llama.cpp does).
-enum ExpertRouting {
+package enum ExpertRouting {
     /// `(expert, weight)` pairs for one token's router logits, most probable first.
-    static func route(_ logits: UnsafePointer<Float>, experts: Int, used: Int) -> [(expert: Int, weight: Float)] {
+    package static func route(_ logits: UnsafePointer<Float>, experts: Int, used: Int) -> [(expert: Int, weight: Float)] {
         var probs = [Float](UnsafeBufferPointer(start: logits, count: experts))
         probs.withUnsafeMutableBufferPointer { Ops.softmax($0.baseAddress!, count: experts) }
         let order = probs.indices.sorted { probs[$0] > probs[$1] || (probs[$0] == probs[$1] && $0 < $1) }
