@@ -24,10 +24,25 @@ public enum GGUFKey {
     public static func ropeDimensionCount(_ arch: String) -> String { "\(arch).rope.dimension_count" }
     public static func ropeScalingType(_ arch: String) -> String { "\(arch).rope.scaling.type" }
     public static func ropeScalingFactor(_ arch: String) -> String { "\(arch).rope.scaling.factor" }
+    /// The context the model was trained at before RoPE scaling (YaRN's ramp, LongRoPE's short/long switch).
+    public static func ropeScalingOriginalContext(_ arch: String) -> String { "\(arch).rope.scaling.original_context_length" }
+    /// Multiplies RoPE's cos and sin (LongRoPE's attention factor).
+    public static func ropeScalingAttentionFactor(_ arch: String) -> String { "\(arch).rope.scaling.attn_factor" }
     public static func vocabSize(_ arch: String) -> String { "\(arch).vocab_size" }
     public static func slidingWindowPattern(_ arch: String) -> String { "\(arch).attention.sliding_window_pattern" }
     public static func ropeFreqBaseSWA(_ arch: String) -> String { "\(arch).rope.freq_base_swa" }
     public static func finalLogitSoftcapping(_ arch: String) -> String { "\(arch).final_logit_softcapping" }
+    public static func attentionLogitSoftcapping(_ arch: String) -> String { "\(arch).attn_logit_softcapping" }
+    // Mixture of experts.
+    public static func expertCount(_ arch: String) -> String { "\(arch).expert_count" }
+    public static func expertUsedCount(_ arch: String) -> String { "\(arch).expert_used_count" }
+    public static func expertFeedForwardLength(_ arch: String) -> String { "\(arch).expert_feed_forward_length" }
+    public static func expertSharedFeedForwardLength(_ arch: String) -> String { "\(arch).expert_shared_feed_forward_length" }
+    // Granite's multipliers.
+    public static func embeddingScale(_ arch: String) -> String { "\(arch).embedding_scale" }
+    public static func residualScale(_ arch: String) -> String { "\(arch).residual_scale" }
+    public static func attentionScale(_ arch: String) -> String { "\(arch).attention.scale" }
+    public static func logitScale(_ arch: String) -> String { "\(arch).logit_scale" }
     /// LayerNorm epsilon of encoders (BERT); decoders use ``rmsEpsilon(_:)``.
     public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
     /// False for bidirectional encoders.
@@ -78,6 +93,11 @@ public enum GGUFTensorName {
     public static let tokenEmbedding = "token_embd.weight"
     public static let outputNorm = "output_norm.weight"
     public static let output = "output.weight"
+    /// Per-pair RoPE frequency divisors: llama3's scaling, written by the converter.
+    public static let ropeFrequencies = "rope_freqs.weight"
+    /// LongRoPE's per-pair factors below and above the original context (phi3).
+    public static let ropeFactorsShort = "rope_factors_short.weight"
+    public static let ropeFactorsLong = "rope_factors_long.weight"
     // BERT-style encoders: learned absolute positions, token types, LayerNorm after the embeddings.
     public static let positionEmbedding = "position_embd.weight"
     public static let tokenTypes = "token_types.weight"
@@ -117,6 +137,8 @@ public enum GGUFTensorName {
         case attnKBias = "attn_k.bias"
         case attnVBias = "attn_v.bias"
         case attnOutput = "attn_output.weight"
+        /// phi3: Q, K and V rows in one tensor.
+        case attnQKV = "attn_qkv.weight"
         case attnQNorm = "attn_q_norm.weight"
         case attnKNorm = "attn_k_norm.weight"
         case postAttentionNorm = "post_attention_norm.weight"
@@ -125,6 +147,11 @@ public enum GGUFTensorName {
         case ffnUp = "ffn_up.weight"
         case ffnDown = "ffn_down.weight"
         case postFFNNorm = "post_ffw_norm.weight"
+        // Mixture of experts: the router `[embd -> experts]` and per-expert stacks `[.., .., experts]`.
+        case ffnRouter = "ffn_gate_inp.weight"
+        case ffnGateExperts = "ffn_gate_exps.weight"
+        case ffnUpExperts = "ffn_up_exps.weight"
+        case ffnDownExperts = "ffn_down_exps.weight"
         // BERT: biases everywhere, post-LayerNorms after attention and after the FFN.
         case attnOutputBias = "attn_output.bias"
         case attnOutputNorm = "attn_output_norm.weight"

@@ -36,6 +36,9 @@ public struct ModelSummary: Sendable, Equatable {
     public var fileSize: Int
     /// GGUF format version (2 or 3).
     public var ggufVersion: Int
+    /// The architecture's notable features, in words: RoPE scaling, sliding window, soft-capping, experts
+    /// (e.g. `RoPE scaling yarn x4 (from 32768)`, `sliding window 4096`, `8 experts, 2 per token`).
+    public var features: [String]
 
     /// Reads the summary from an opened file's metadata and tensor table.
     public init(_ file: GGUFFile) {
@@ -60,6 +63,26 @@ public struct ModelSummary: Sendable, Equatable {
         tensorCount = file.tensors.count
         fileSize = file.fileSize
         ggufVersion = Int(file.version)
+        features = Self.features(file, arch)
+    }
+
+    static func features(_ file: GGUFFile, _ a: String) -> [String] {
+        var out: [String] = []
+        func number(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+        if let type = file.string(GGUFKey.ropeScalingType(a)), type != "none" {
+            var text = "RoPE scaling \(type)"
+            if let f = file.float(GGUFKey.ropeScalingFactor(a)), f != 0, type != "longrope" { text += " x\(number(Double(f)))" }
+            if let o = file.int(GGUFKey.ropeScalingOriginalContext(a)) { text += " (from \(o))" }
+            out.append(text)
+        }
+        if file.tensor(named: GGUFTensorName.ropeFrequencies) != nil { out.append("RoPE frequency factors (llama3 scaling)") }
+        if let w = file.int(GGUFKey.slidingWindow(a)), w > 0 { out.append("sliding window \(w)") }
+        if let c = file.float(GGUFKey.attentionLogitSoftcapping(a)), c > 0 { out.append("attention softcap \(number(Double(c)))") }
+        if let c = file.float(GGUFKey.finalLogitSoftcapping(a)), c > 0 { out.append("final logit softcap \(number(Double(c)))") }
+        if let n = file.int(GGUFKey.expertCount(a)), n > 0 {
+            out.append("\(n) experts" + (file.int(GGUFKey.expertUsedCount(a)).map { ", \($0) per token" } ?? ""))
+        }
+        return out
     }
 
     /// Per-layer arrays (some architectures vary head counts by layer) report their maximum.
@@ -96,7 +119,7 @@ extension ModelSummary: Encodable {
         case embeddingLength = "embedding_length", blockCount = "block_count", headCount = "head_count"
         case headCountKV = "head_count_kv", fileType = "file_type", tensorTypes = "tensor_types"
         case tensorCount = "tensor_count", vocabSize = "vocab_size", tokenizer, tokenizerPre = "tokenizer_pre"
-        case chatTemplate = "chat_template", license, fileSize = "file_size", ggufVersion = "gguf_version"
+        case chatTemplate = "chat_template", license, fileSize = "file_size", ggufVersion = "gguf_version", features
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -120,5 +143,6 @@ extension ModelSummary: Encodable {
         try c.encode(license, forKey: .license)
         try c.encode(fileSize, forKey: .fileSize)
         try c.encode(ggufVersion, forKey: .ggufVersion)
+        try c.encode(features, forKey: .features)
     }
 }

@@ -177,11 +177,11 @@ final class BertModel: EmbeddingModel, LanguageModel, @unchecked Sendable {
         KVCache(capacity: capacity, layerWindows: [], ringSlack: 0, kvHeadCount: 0, keyLength: 0, valueLength: 0, owner: self)
     }
 
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
+    func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
         throw .invalidInput(Self.notGenerative)
     }
 
-    func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
+    func hiddenStates(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
         throw .invalidInput(Self.notGenerative)
     }
 

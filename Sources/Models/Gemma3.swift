@@ -32,7 +32,7 @@ enum Gemma3 {
         if let cap = try m.optionalFloat(GGUFKey.finalLogitSoftcapping(a)), cap > 0 { c.finalLogitSoftcap = cap }
         let window = try m.int(GGUFKey.slidingWindow(a), default: 0)
         guard window > 0 else { return }
-        let local = try slidingLayers(m, layerCount: c.layerCount)
+        let local = try slidingLayers(m, layerCount: c.layerCount, defaultPeriod: swaPeriod)
         let localBase = try m.float(GGUFKey.ropeFreqBaseSWA(a), default: 10000)
         for l in 0 ..< c.layerCount where local[l] {
             c.layerWindow[l] = window
@@ -40,8 +40,9 @@ enum Gemma3 {
         }
     }
 
-    /// Which layers use the sliding window: an explicit per-layer bool array, a period, or the default 6.
-    private static func slidingLayers(_ m: MetadataReader, layerCount: Int) throws(ModelError) -> [Bool] {
+    /// Which layers use the sliding window: an explicit per-layer bool array, a period, or `defaultPeriod`
+    /// (llama.cpp's `load_swa_pattern`: layer `il` is local unless `il % period == period - 1`).
+    static func slidingLayers(_ m: MetadataReader, layerCount: Int, defaultPeriod: Int) throws(ModelError) -> [Bool] {
         let key = GGUFKey.slidingWindowPattern(m.arch)
         if let array = m.gguf.array(key) {
             guard case let .bools(flags) = array, flags.count >= layerCount else {
@@ -49,7 +50,7 @@ enum Gemma3 {
             }
             return Array(flags.prefix(layerCount))
         }
-        let period = try m.int(key, default: swaPeriod)
+        let period = try m.int(key, default: defaultPeriod)
         return (0 ..< layerCount).map { period == 0 || $0 % period < period - 1 }
     }
 }

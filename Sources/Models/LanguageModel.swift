@@ -24,38 +24,114 @@ public struct ModelInfo: Sendable, Equatable {
     }
 }
 
-/// A decoder-only language model: a forward pass over a batch of tokens into a KV cache.
+/// Rows of several sequences evaluated in one forward pass (llama.cpp's `llama_ubatch`, with the
+/// sequences as contiguous runs of rows).
+///
+/// Every row is one token. A segment is one sequence: a run of consecutive rows appended to its own
+/// ``KVCache``. Row `i` of a segment sits at position `cache.count + i` (caches only append, so the
+/// position is not an input that could disagree). Matmuls, norms and the FFN run once over all rows;
+/// RoPE, storing keys and values, and attention follow each row's own segment. A segment may be a
+/// whole prompt chunk (prefill) or one sampled token (decode); a batch mixes both freely.
+public struct ForwardBatch {
+    /// One sequence's rows in the batch.
+    public struct Segment {
+        /// The sequence's cache: its rows are appended to it, and attend to what it already holds.
+        public var cache: KVCache
+        /// Indices into ``ForwardBatch/tokens``.
+        public var rows: Range<Int>
+        /// Rows, relative to the segment (`0` is `rows.lowerBound`), whose logits (or hidden states)
+        /// the caller wants, in the order they are returned.
+        public var outputRows: [Int]
+
+        public init(cache: KVCache, rows: Range<Int>, outputRows: [Int]) {
+            self.cache = cache
+            self.rows = rows
+            self.outputRows = outputRows
+        }
+    }
+
+    public var tokens: [Int32]
+    /// In row order: `segments[0].rows` starts at 0, each next one starts where the previous ends, and
+    /// the last ends at `tokens.count`. No cache appears twice.
+    public var segments: [Segment]
+
+    public init(tokens: [Int32], segments: [Segment]) {
+        self.tokens = tokens
+        self.segments = segments
+    }
+
+    /// An empty batch, filled with ``append(_:to:outputRows:)``.
+    public init() {
+        tokens = []
+        segments = []
+    }
+
+    /// Adds `tokens` as a new segment of `cache`.
+    public mutating func append(_ newTokens: [Int32], to cache: KVCache, outputRows: [Int]) {
+        let start = tokens.count
+        tokens.append(contentsOf: newTokens)
+        segments.append(Segment(cache: cache, rows: start ..< tokens.count, outputRows: outputRows))
+    }
+
+    /// Rows of output the pass returns (the sum of every segment's `outputRows.count`).
+    public var outputCount: Int { segments.reduce(0) { $0 + $1.outputRows.count } }
+}
+
+/// A decoder-only language model: a forward pass over a batch of tokens, from one or several
+/// sequences, each into its own KV cache.
 ///
 /// Sampling, stop conditions and detokenization live outside the model (in Runtime).
 /// A model is immutable after loading; all per-sequence state lives in its ``KVCache``, so one
-/// model can serve several caches, but a forward call must not run concurrently with another
-/// forward call on the same model (it reuses preallocated scratch buffers).
+/// model can serve several caches. Forward calls on one model are serialized inside it (they reuse
+/// preallocated scratch buffers): batch the sequences into one call rather than calling concurrently.
 public protocol LanguageModel: AnyObject, Sendable {
     var info: ModelInfo { get }
 
     /// A fresh cache for up to `capacity` positions.
     func makeCache(capacity: Int) -> KVCache
 
-    /// Runs `tokens[i]` at `positions[i]`, appending their keys and values to `cache`.
+    /// Runs every segment's tokens, appending their keys and values to the segment's cache.
     ///
-    /// Positions continue the cache: `cache.count, cache.count + 1, ...`.
-    /// `mode` picks the matmul kernels: ``MatmulMode/batchInvariant`` (prompts: each token's result is the
-    /// same whatever batch it is evaluated in) or ``MatmulMode/fastest`` (generated tokens, one at a time).
-    /// - Returns: logits, row-major `[outputRows.count x vocabSize]`, for the batch indices in `outputRows`.
-    /// - Throws: ``ModelError/contextOverflow(needed:capacity:)`` when the batch does not fit in the cache,
-    ///   ``ModelError/invalidInput(_:)`` for token ids outside the vocabulary, non-continuing positions,
-    ///   or output rows outside the batch.
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float]
+    /// A row's result depends only on its token, its position and what its own cache holds: with
+    /// ``MatmulMode/batchInvariant`` it is bit-identical whatever else shares the batch and however a
+    /// sequence is split across calls. ``MatmulMode/fastest`` lets a one-row batch take the mat-vec kernels.
+    /// - Returns: logits, row-major `[batch.outputCount x vocabSize]`: each segment's `outputRows` in order.
+    /// - Throws: ``ModelError/contextOverflow(needed:capacity:)`` when a segment does not fit in its cache,
+    ///   ``ModelError/invalidInput(_:)`` for token ids outside the vocabulary, segments that do not tile the
+    ///   batch, a cache used twice or made by another model, or output rows outside their segment. Nothing is
+    ///   evaluated when it throws.
+    func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float]
 
-    /// The same pass as ``forward(tokens:positions:cache:outputRows:mode:)``, returning instead of logits
-    /// the final hidden states after the output norm (llama.cpp's `result_norm`), row-major
-    /// `[outputRows.count x embeddingLength]`: what embedding pooling reads for a decoder model.
-    func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float]
+    /// The same pass as ``forward(_:mode:)``, returning instead of logits the final hidden states after
+    /// the output norm (llama.cpp's `result_norm`), row-major `[batch.outputCount x embeddingLength]`:
+    /// what embedding pooling reads for a decoder model.
+    func hiddenStates(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float]
 }
 
 extension LanguageModel {
-    /// A prompt-style forward pass (``MatmulMode/batchInvariant``).
-    public func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) -> [Float] {
-        try forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: .batchInvariant)
+    /// One sequence: runs `tokens[i]` at `positions[i]`, appending their keys and values to `cache`.
+    ///
+    /// Positions must continue the cache (`cache.count, cache.count + 1, ...`); they are checked, and are
+    /// otherwise implied by the cache. `outputRows` are batch indices.
+    public func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int],
+                        mode: MatmulMode = .batchInvariant) throws(ModelError) -> [Float] {
+        try forward(singleSequence(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows), mode: mode)
+    }
+
+    /// ``hiddenStates(_:mode:)`` for one sequence (see ``forward(tokens:positions:cache:outputRows:mode:)``).
+    public func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int],
+                             mode: MatmulMode = .batchInvariant) throws(ModelError) -> [Float] {
+        try hiddenStates(singleSequence(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows), mode: mode)
+    }
+
+    private func singleSequence(tokens: [Int32], positions: [Int32], cache: KVCache,
+                                outputRows: [Int]) throws(ModelError) -> ForwardBatch {
+        guard positions.count == tokens.count else {
+            throw .invalidInput("\(tokens.count) tokens but \(positions.count) positions")
+        }
+        for (i, p) in positions.enumerated() where Int(p) != cache.count + i {
+            throw .invalidInput("position \(p) at batch index \(i) does not continue the cache (expected \(cache.count + i))")
+        }
+        return ForwardBatch(tokens: tokens, segments: [.init(cache: cache, rows: 0 ..< tokens.count, outputRows: outputRows)])
     }
 }

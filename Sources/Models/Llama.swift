@@ -5,12 +5,13 @@ import Kernels
 ///
 /// Conventions from llama.cpp (`src/models/llama.cpp`, `llama_model_rope_type`): RoPE NORMAL, i.e.
 /// interleaved pairs `(2i, 2i+1)`, because the GGUF converter permutes Q and K rows to match; SiLU-gated
-/// FFN; Q/K/V biases optional; tied embeddings when `output.weight` is absent.
+/// FFN; Q/K/V biases optional; tied embeddings when `output.weight` is absent. Llama 3.1/3.2 carry their
+/// `llama3` RoPE scaling as per-pair frequency divisors in `rope_freqs.weight` (no scaling-type key).
 enum Llama {
     static let architecture = "llama"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
         try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, activation: .silu,
-                                  layout: BlockTensors(qkvBias: .optional))
+                                  layout: BlockTensors(qkvBias: .optional, ropeFrequencies: .optional))
     }
 }

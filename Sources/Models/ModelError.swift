@@ -12,6 +12,9 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
     /// Dimensions in GGUF order (`dims[0]` = innermost / input features).
     case wrongShape(tensor: String, expected: [Int], found: [Int])
     case unsupportedTensorType(tensor: String, type: GGMLType)
+    /// The file holds a tensor the architecture does not use: running without it would compute something
+    /// else than the model (e.g. `rope_freqs.weight` on an architecture that does not apply it).
+    case unusedTensor(String)
     /// The batch would need `needed` positions but the cache holds `capacity`.
     case contextOverflow(needed: Int, capacity: Int)
     case invalidInput(String)
@@ -32,6 +35,8 @@ public enum ModelError: Error, Equatable, Sendable, CustomStringConvertible {
             return "tensor '\(name)' has shape \(found), expected \(expected) from the model's metadata"
         case let .unsupportedTensorType(name, type):
             return "tensor '\(name)' is stored as \(type.name), which SwiftLM cannot compute with yet; try a different quantization of this model"
+        case let .unusedTensor(name):
+            return "the model file has a tensor '\(name)' that SwiftLM does not know how to use for this architecture; running without it would give wrong results"
         case let .contextOverflow(needed, capacity):
             return "context overflow: \(needed) positions needed but the context holds \(capacity); start a new context or raise its size"
         case let .invalidInput(reason):

@@ -9,6 +9,12 @@ public enum ModelRegistry {
         (Llama.architecture, { g, p throws(ModelError) in try Llama.load(g, pool: p) }),
         (Qwen2.architecture, { g, p throws(ModelError) in try Qwen2.load(g, pool: p) }),
         (Gemma3.architecture, { g, p throws(ModelError) in try Gemma3.load(g, pool: p) }),
+        (Qwen3.architecture, { g, p throws(ModelError) in try Qwen3.load(g, pool: p) }),
+        (Qwen3MoE.architecture, { g, p throws(ModelError) in try Qwen3MoE.load(g, pool: p) }),
+        (Gemma2.architecture, { g, p throws(ModelError) in try Gemma2.load(g, pool: p) }),
+        (Olmo2.architecture, { g, p throws(ModelError) in try Olmo2.load(g, pool: p) }),
+        (Granite.architecture, { g, p throws(ModelError) in try Granite.load(g, pool: p) }),
+        (Phi3.architecture, { g, p throws(ModelError) in try Phi3.load(g, pool: p) }),
         (BertModel.architecture, { g, p throws(ModelError) in try BertModel.load(g, pool: p) }),
     ]
 

@@ -29,6 +29,8 @@ final class Scratch {
     private(set) var scores: UnsafeMutablePointer<Float>
     private(set) var scoreStride = 0
     let scoreItems: Int
+    /// The mixture-of-experts FFN's buffers (nil for dense models).
+    let experts: ExpertScratch?
 
     private var owned: [UnsafeMutablePointer<Float>] = []
 
@@ -53,6 +55,7 @@ final class Scratch {
         ropeCos = make(ropeBases * ropeStride)
         ropeSin = make(ropeBases * ropeStride)
         scores = make(0)
+        experts = c.experts.map { ExpertScratch($0, embd: c.embeddingLength, batch: batch) }
         owned = [x, h, o, q, k, v, attn, gate, up, ropeCos, ropeSin]
     }
 

@@ -20,8 +20,16 @@ struct TransformerConfig: Sendable {
     var rotaryDims: Int
     /// NEOX rotates pairs `(i, i + d/2)`; NORMAL rotates `(2i, 2i+1)` (llama.cpp's `llama_model_rope_type`).
     var ropeNeox: Bool
-    /// Multiplies positions (1 / linear scaling factor).
-    var ropeFreqScale: Float
+    /// How `rope.scaling.*` stretches the global layers' RoPE (sliding-window layers stay unscaled, as
+    /// llama.cpp's `rope_freq_scale_train_swa` = 1).
+    var ropeScaling: RoPEScaling
+    /// Per-pair frequency divisors, `[rotaryDims / 2]`: llama3's `rope_freqs.weight`, or LongRoPE's short factors.
+    var ropeFactors: [Float]? = nil
+    /// LongRoPE's factors for contexts longer than the original one (llama.cpp picks them when the context
+    /// exceeds `rope.scaling.original_context_length`; SwiftLM when the KV cache's capacity does).
+    var longRopeFactors: (originalContext: Int, factors: [Float])? = nil
+    /// Multiplies RoPE's cos and sin (`rope.scaling.attn_factor`).
+    var ropeAttentionFactor: Float = 1
     /// Multiplies Q·K before the softmax.
     var attentionScale: Float
     /// Multiplies the token embeddings (gemma: sqrt(n_embd)); nil for none.
@@ -32,6 +40,23 @@ struct TransformerConfig: Sendable {
     /// Per layer: RoPE base and sliding window (nil = attends to every past position).
     var layerRopeBase: [Float]
     var layerWindow: [Int?]
+    /// gemma2-style `cap · tanh(score / cap)` on the scaled attention scores; nil for none.
+    var attentionSoftcap: Float? = nil
+    /// Multiplies each sub-block's output before the residual add (granite's `residual_scale`); nil for 1.
+    var residualScale: Float? = nil
+    /// Divides the logits (granite's `logit_scale`); nil for none.
+    var logitScale: Float? = nil
+    /// Mixture-of-experts FFN: expert count, experts per token, and each expert's FFN width.
+    var experts: ExpertConfig? = nil
+
+    /// The RoPE rotation of layer `l`, for a cache of `capacity` positions (LongRoPE depends on it).
+    func rope(layer l: Int, capacity: Int) -> RoPEFrequencies {
+        let global = layerWindow[l] == nil
+        var factors = ropeFactors
+        if let long = longRopeFactors, capacity > long.originalContext { factors = long.factors }
+        return .make(base: layerRopeBase[l], rotaryDims: rotaryDims, factors: global ? factors : nil,
+                     scaling: global ? ropeScaling : .none, attentionFactor: ropeAttentionFactor)
+    }
 
     var info: ModelInfo {
         ModelInfo(architecture: architecture, vocabSize: vocabSize, contextLength: contextLength,
@@ -63,6 +88,13 @@ struct TransformerConfig: Sendable {
                                    reason: "\(rotaryDims) is not an even count within the head size \(keyLength)")
         }
         if !(rmsEpsilon >= 0) { throw .invalidMetadata(key: GGUFKey.rmsEpsilon(a), reason: "must be >= 0") }
+        if let x = experts {
+            try positive(x.count, GGUFKey.expertCount(a))
+            try positive(x.feedForwardLength, GGUFKey.expertFeedForwardLength(a))
+            if x.used <= 0 || x.used > x.count {
+                throw .invalidMetadata(key: GGUFKey.expertUsedCount(a), reason: "\(x.used) is not within 1...\(x.count) experts")
+            }
+        }
     }
 }
 
@@ -93,21 +125,28 @@ struct MetadataReader {
         gguf[key] == nil ? nil : try float(key)
     }
 
-    /// Linear position scaling from `<arch>.rope.scaling.*`; other schemes (YaRN, LongRoPE) are
-    /// refused rather than silently run unscaled.
-    func ropeFreqScale() throws(ModelError) -> Float {
+    /// Position scaling from `<arch>.rope.scaling.*` (llama.cpp's `llama_rope_scaling_type`). LongRoPE is
+    /// `.none` here: its factors are tensors, bound by the architecture. Unknown schemes are refused rather
+    /// than silently run unscaled.
+    func ropeScaling(contextLength: Int) throws(ModelError) -> RoPEScaling {
         let typeKey = GGUFKey.ropeScalingType(arch)
         let type = gguf.string(typeKey) ?? "none"
+        func factor() throws(ModelError) -> Float {
+            let f = try float(GGUFKey.ropeScalingFactor(arch), default: 1)
+            guard f > 0 else { throw .invalidMetadata(key: GGUFKey.ropeScalingFactor(arch), reason: "must be positive") }
+            return f
+        }
         switch type {
-        case "none": return 1
-        case "linear":
-            let factor = try float(GGUFKey.ropeScalingFactor(arch), default: 1)
-            guard factor > 0 else {
-                throw .invalidMetadata(key: GGUFKey.ropeScalingFactor(arch), reason: "must be positive")
+        case "none", "longrope": return .none
+        case "linear": return .linear(factor: try factor())
+        case "yarn":
+            let original = try int(GGUFKey.ropeScalingOriginalContext(arch), default: contextLength)
+            guard original > 0 else {
+                throw .invalidMetadata(key: GGUFKey.ropeScalingOriginalContext(arch), reason: "must be positive")
             }
-            return 1 / factor
+            return .yarn(factor: try factor(), originalContext: original)
         default:
-            throw .invalidMetadata(key: typeKey, reason: "RoPE scaling '\(type)' is not supported yet (only none and linear)")
+            throw .invalidMetadata(key: typeKey, reason: "RoPE scaling '\(type)' is not supported yet (none, linear, yarn, longrope)")
         }
     }
 }
@@ -127,10 +166,11 @@ extension TransformerConfig {
         let embRows = m.gguf.tensor(named: GGUFTensorName.tokenEmbedding).flatMap { $0.dimensions.count == 2 ? $0.dimensions[1] : nil }
         guard let vocab = embRows else { throw .missingTensor(GGUFTensorName.tokenEmbedding) }
         let base = try m.float(GGUFKey.ropeFreqBase(a), default: 10000)
+        let context = try m.int(GGUFKey.contextLength(a))
         let cfg = TransformerConfig(
             architecture: a,
             vocabSize: vocab,
-            contextLength: try m.int(GGUFKey.contextLength(a)),
+            contextLength: context,
             embeddingLength: embd,
             layerCount: layers,
             headCount: heads,
@@ -141,7 +181,8 @@ extension TransformerConfig {
             rmsEpsilon: try m.float(GGUFKey.rmsEpsilon(a)),
             rotaryDims: try m.int(GGUFKey.ropeDimensionCount(a), default: keyLength),
             ropeNeox: ropeNeox,
-            ropeFreqScale: try m.ropeFreqScale(),
+            ropeScaling: try m.ropeScaling(contextLength: context),
+            ropeAttentionFactor: try m.float(GGUFKey.ropeScalingAttentionFactor(a), default: 1),
             attentionScale: 1 / Float(keyLength).squareRoot(),
             embeddingScale: nil,
             activation: activation,

@@ -21,16 +21,20 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let globals: GlobalWeights
     private let layers: [LayerWeights]
     private let scratch: Scratch
+    /// Serializes forward calls: they share `scratch`.
     private let lock = ForwardLock()
-    /// The kernels of the forward call in progress (set under `lock`).
-    private var matmulMode = MatmulMode.batchInvariant
-    /// Distinct RoPE bases and, per layer, the index of its base (gemma3 uses two).
-    private let ropeBases: [Float]
-    private let layerRopeIndex: [Int]
+    /// Distinct RoPE rotations and, per layer, the index of its own (gemma3 uses two bases). Two sets:
+    /// `[0]` for caches within the original context, `[1]` beyond it (they differ only under LongRoPE).
+    private let ropeTables: [RoPEFrequencies]
+    private let layerRopeIndex: [[Int]]
+    /// Caches of more positions than this use `layerRopeIndex[1]`.
+    private let longRopeThreshold: Int
     /// Tokens per internal chunk: bounds the activation buffers; longer batches run chunk by chunk.
     static let chunkSize = 512
-    /// Parallel attention items per head (token rows are dealt round-robin to balance the causal triangle).
+    /// Parallel attention items per head and segment (token rows are dealt round-robin to balance the causal triangle).
     private static let attentionSplits = 4
+    /// Score rows per head in `scratch`: how many (segment, split) items one attention round trip can run.
+    private static let attentionItemsPerHead = 8
     /// Below this many multiply-adds, attention runs on the calling thread.
     private static let inlineAttentionWork = 1 << 21
 
@@ -42,15 +46,19 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         self.pool = pool
         self.globals = globals
         self.layers = layers
-        var bases: [Float] = []
-        var index: [Int] = []
-        for b in config.layerRopeBase {
-            if let i = bases.firstIndex(of: b) { index.append(i) } else { bases.append(b); index.append(bases.count - 1) }
+        longRopeThreshold = config.longRopeFactors?.originalContext ?? Int.max
+        var tables: [RoPEFrequencies] = []
+        var index: [[Int]] = [[], []]
+        for (set, capacity) in [0, longRopeThreshold == Int.max ? 0 : longRopeThreshold + 1].enumerated() {
+            for l in 0 ..< config.layerCount {
+                let rope = config.rope(layer: l, capacity: capacity)
+                if let i = tables.firstIndex(of: rope) { index[set].append(i) } else { tables.append(rope); index[set].append(tables.count - 1) }
+            }
         }
-        ropeBases = bases
+        ropeTables = tables
         layerRopeIndex = index
-        scratch = Scratch(config, batch: Self.chunkSize, ropeBases: bases.count,
-                          scoreItems: config.headCount * Self.attentionSplits)
+        scratch = Scratch(config, batch: Self.chunkSize, ropeBases: tables.count,
+                          scoreItems: config.headCount * Self.attentionItemsPerHead)
     }
 
     func makeCache(capacity: Int) -> KVCache {
@@ -58,38 +66,57 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 kvHeadCount: config.kvHeadCount, keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
     }
 
-    func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
-        var logits = try run(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode,
-                             width: config.vocabSize, emit: emitLogits)
+    func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
+        var logits = try run(batch, mode: mode, width: config.vocabSize, emit: emitLogits)
+        if let scale = config.logitScale {
+            // llama.cpp multiplies by the reciprocal; so do we, to the last bit.
+            let inverse = 1 / scale
+            for i in logits.indices { logits[i] *= inverse }
+        }
         if let cap = config.finalLogitSoftcap {
             for i in logits.indices { logits[i] = cap * tanhf(logits[i] / cap) }
         }
         return logits
     }
 
-    func hiddenStates(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode) throws(ModelError) -> [Float] {
-        try run(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode,
-                width: config.embeddingLength, emit: emitHidden)
+    func hiddenStates(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
+        try run(batch, mode: mode, width: config.embeddingLength, emit: emitHidden)
     }
 
-    /// The shared forward pass: chunk by chunk through every layer, then `emit` writes the chunk's
-    /// requested rows (`width` floats each) into the result.
-    private func run(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int], mode: MatmulMode, width: Int,
-                     emit: (_ chunkStart: Int, _ count: Int, _ outputRows: [Int], _ out: UnsafeMutablePointer<Float>) -> Void)
+    /// One segment's rows inside one chunk: rows `rows` of the chunk, at positions `start...` of `cache`.
+    struct Piece {
+        let cache: KVCache
+        let rows: Range<Int>
+        let start: Int
+    }
+
+    /// The shared forward pass: chunk by chunk (up to ``chunkSize`` rows, across segment boundaries)
+    /// through every layer, then `emit` writes the chunk's requested rows (`width` floats each) into the result.
+    private func run(_ batch: ForwardBatch, mode: MatmulMode, width: Int,
+                     emit: (_ chunkStart: Int, _ count: Int, _ outputRows: [Int], _ mode: MatmulMode,
+                            _ out: UnsafeMutablePointer<Float>) -> Void)
         throws(ModelError) -> [Float] {
-        try validate(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows)
-        var result = [Float](repeating: 0, count: outputRows.count * width)
+        try validate(batch)
+        // Every requested row as a batch index, in result order.
+        var outputs: [Int] = []
+        for segment in batch.segments { outputs += segment.outputRows.map { segment.rows.lowerBound + $0 } }
+        var result = [Float](repeating: 0, count: outputs.count * width)
+        let tokens = batch.tokens
         guard !tokens.isEmpty else { return result }
         lock.withLock {
-            matmulMode = mode
-            scratch.reserveScores(positions: cache.capacity)
+            scratch.reserveScores(positions: batch.segments.map(\.cache.capacity).max() ?? 0)
             result.withUnsafeMutableBufferPointer { out in
                 var start = 0
                 while start < tokens.count {
                     let n = min(Self.chunkSize, tokens.count - start)
-                    runChunk(tokens: tokens[start ..< start + n], cache: cache)
-                    emit(start, n, outputRows, out.baseAddress!)
-                    cache.advance(by: n)
+                    // Each segment's part of this chunk, at its cache's current end.
+                    let pieces = batch.segments.compactMap { seg -> Piece? in
+                        let lo = max(seg.rows.lowerBound, start), hi = min(seg.rows.upperBound, start + n)
+                        return lo < hi ? Piece(cache: seg.cache, rows: lo - start ..< hi - start, start: seg.cache.count) : nil
+                    }
+                    runChunk(tokens: tokens[start ..< start + n], pieces: pieces, mode: mode)
+                    emit(start, n, outputs, mode, out.baseAddress!)
+                    for p in pieces { p.cache.advance(by: p.rows.count) }
                     start += n
                 }
             }
@@ -97,96 +124,118 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         return result
     }
 
-    private func validate(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int]) throws(ModelError) {
-        guard cache.ownerID == ObjectIdentifier(self) else {
-            throw .invalidInput("the KV cache was made by a different model; use this model's makeCache(capacity:)")
+    private func validate(_ batch: ForwardBatch) throws(ModelError) {
+        var next = 0
+        var caches = Set<ObjectIdentifier>()
+        for (i, seg) in batch.segments.enumerated() {
+            let cache = seg.cache
+            guard cache.ownerID == ObjectIdentifier(self) else {
+                throw .invalidInput("the KV cache was made by a different model; use this model's makeCache(capacity:)")
+            }
+            guard caches.insert(ObjectIdentifier(cache)).inserted else {
+                throw .invalidInput("segment \(i) appends to a KV cache another segment of the batch already uses")
+            }
+            guard seg.rows.lowerBound == next else {
+                throw .invalidInput("segment \(i) starts at row \(seg.rows.lowerBound), expected \(next): segments must tile the batch in order")
+            }
+            next = seg.rows.upperBound
+            let needed = cache.count + seg.rows.count
+            if needed > cache.capacity { throw .contextOverflow(needed: needed, capacity: cache.capacity) }
+            for r in seg.outputRows where r < 0 || r >= seg.rows.count {
+                throw .invalidInput("output row \(r) is outside the segment's rows 0..<\(seg.rows.count)")
+            }
         }
-        guard positions.count == tokens.count else {
-            throw .invalidInput("\(tokens.count) tokens but \(positions.count) positions")
+        guard next == batch.tokens.count else {
+            throw .invalidInput("the segments cover \(next) rows but the batch has \(batch.tokens.count) tokens")
         }
-        let needed = cache.count + tokens.count
-        if needed > cache.capacity { throw .contextOverflow(needed: needed, capacity: cache.capacity) }
-        for (i, p) in positions.enumerated() where Int(p) != cache.count + i {
-            throw .invalidInput("position \(p) at batch index \(i) does not continue the cache (expected \(cache.count + i))")
-        }
-        for t in tokens where t < 0 || Int(t) >= config.vocabSize {
+        for t in batch.tokens where t < 0 || Int(t) >= config.vocabSize {
             throw .invalidInput("token id \(t) is outside the vocabulary 0..<\(config.vocabSize)")
-        }
-        for r in outputRows where r < 0 || r >= tokens.count {
-            throw .invalidInput("output row \(r) is outside the batch 0..<\(tokens.count)")
         }
     }
 
     // MARK: - One chunk
 
-    private func runChunk(tokens: ArraySlice<Int32>, cache: KVCache) {
+    private func runChunk(tokens: ArraySlice<Int32>, pieces: [Piece], mode: MatmulMode) {
         let c = config, s = scratch, n = tokens.count, e = c.embeddingLength
-        let start = cache.count
         for (i, t) in tokens.enumerated() {
             Linear.dequantizeRow(globals.tokenEmbedding, row: Int(t), into: s.x + i * e)
         }
         if let scale = c.embeddingScale { Ops.scale(s.x, s.x, by: scale, count: n * e) }
-        fillRopeTables(start: start, count: n)
-        for l in 0 ..< c.layerCount { block(l, count: n, start: start, cache: cache) }
+        fillRopeTables(pieces)
+        for l in 0 ..< c.layerCount { block(l, count: n, pieces: pieces, mode: mode) }
     }
 
-    /// cos/sin of `position · freqScale · base^(-2i/rotaryDims)` for each base, in double so long
-    /// positions keep their precision.
-    private func fillRopeTables(start: Int, count n: Int) {
+    /// cos/sin of `position · frequency[i]` (times the table's magnitude) for each distinct rotation and
+    /// each row's own position, in double so long positions keep their precision.
+    private func fillRopeTables(_ pieces: [Piece]) {
         let half = config.rotaryDims / 2
-        for (b, base) in ropeBases.enumerated() {
+        for (b, table) in ropeTables.enumerated() {
             let cosT = scratch.ropeCos + b * scratch.ropeStride, sinT = scratch.ropeSin + b * scratch.ropeStride
             for i in 0 ..< half {
-                let inv = pow(Double(base), -2 * Double(i) / Double(config.rotaryDims))
-                for t in 0 ..< n {
-                    let theta = Double(start + t) * Double(config.ropeFreqScale) * inv
-                    cosT[t * half + i] = Float(cos(theta))
-                    sinT[t * half + i] = Float(sin(theta))
+                let freq = table.frequencies[i]
+                for p in pieces {
+                    for t in p.rows {
+                        let theta = Double(p.start + t - p.rows.lowerBound) * freq
+                        cosT[t * half + i] = Float(cos(theta)) * table.magnitude
+                        sinT[t * half + i] = Float(sin(theta)) * table.magnitude
+                    }
                 }
             }
         }
     }
 
-    private func block(_ l: Int, count n: Int, start: Int, cache: KVCache) {
+    private func block(_ l: Int, count n: Int, pieces: [Piece], mode: MatmulMode) {
         let c = config, s = scratch, w = layers[l], e = c.embeddingLength
         let qDim = c.headCount * c.keyLength, kDim = c.kvHeadCount * c.keyLength, vDim = c.kvHeadCount * c.valueLength
 
-        // Attention sub-block.
-        rmsNormRows(s.h, s.x, w.attnNorm, rows: n, width: e)
-        Linear.matmul(w.wq, s.h, batch: n, s.q, pool: pool, mode: matmulMode)
-        Linear.matmul(w.wk, s.h, batch: n, s.k, pool: pool, mode: matmulMode)
-        Linear.matmul(w.wv, s.h, batch: n, s.v, pool: pool, mode: matmulMode)
+        // Attention sub-block (olmo2 has no pre-norm: the projections read the residual stream itself).
+        var input = UnsafePointer(s.x)
+        if let norm = w.attnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
+        Linear.matmul(w.wq, input, batch: n, s.q, pool: pool, mode: mode)
+        Linear.matmul(w.wk, input, batch: n, s.k, pool: pool, mode: mode)
+        Linear.matmul(w.wv, input, batch: n, s.v, pool: pool, mode: mode)
         addBias(s.q, w.bq, rows: n)
         addBias(s.k, w.bk, rows: n)
         addBias(s.v, w.bv, rows: n)
-        if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * c.headCount, width: c.keyLength) }
-        if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * c.kvHeadCount, width: c.keyLength) }
-        let r = layerRopeIndex[l], half = c.rotaryDims / 2
-        for t in 0 ..< n {
-            let cosT = s.ropeCos + r * s.ropeStride + t * half, sinT = s.ropeSin + r * s.ropeStride + t * half
-            Ops.rope(s.q + t * qDim, heads: c.headCount, headDim: c.keyLength, rotaryDims: c.rotaryDims,
-                     cos: cosT, sin: sinT, neox: c.ropeNeox)
-            Ops.rope(s.k + t * kDim, heads: c.kvHeadCount, headDim: c.keyLength, rotaryDims: c.rotaryDims,
-                     cos: cosT, sin: sinT, neox: c.ropeNeox)
+        // Q/K norm per head (width keyLength) or, olmo2, over all heads of a row (width qDim / kDim).
+        if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * qDim / qn.count, width: qn.count) }
+        if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * kDim / kn.count, width: kn.count) }
+        let half = c.rotaryDims / 2
+        for p in pieces {
+            // LongRoPE picks its factors by the sequence's context size, so each piece by its own cache.
+            let r = layerRopeIndex[p.cache.capacity > longRopeThreshold ? 1 : 0][l]
+            for t in p.rows {
+                let cosT = s.ropeCos + r * s.ropeStride + t * half, sinT = s.ropeSin + r * s.ropeStride + t * half
+                Ops.rope(s.q + t * qDim, heads: c.headCount, headDim: c.keyLength, rotaryDims: c.rotaryDims,
+                         cos: cosT, sin: sinT, neox: c.ropeNeox)
+                Ops.rope(s.k + t * kDim, heads: c.kvHeadCount, headDim: c.keyLength, rotaryDims: c.rotaryDims,
+                         cos: cosT, sin: sinT, neox: c.ropeNeox)
+            }
         }
-        storeKV(layer: l, count: n, start: start, cache: cache, kDim: kDim, vDim: vDim)
-        attention(layer: l, count: n, start: start, cache: cache)
-        Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool, mode: matmulMode)
+        for p in pieces { storeKV(layer: l, piece: p, kDim: kDim, vDim: vDim) }
+        attention(layer: l, pieces: pieces)
+        Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool, mode: mode)
         if let pn = w.postAttnNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, 1, s.o, count: n * e)
+        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
 
         // Feed-forward sub-block.
-        let f = c.feedForwardLength
-        rmsNormRows(s.h, s.x, w.ffnNorm, rows: n, width: e)
-        Linear.matmul(w.gate, s.h, batch: n, s.gate, pool: pool, mode: matmulMode)
-        Linear.matmul(w.up, s.h, batch: n, s.up, pool: pool, mode: matmulMode)
-        switch c.activation {
-        case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
-        case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
+        input = UnsafePointer(s.x)
+        if let norm = w.ffnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
+        switch w.ffn {
+        case let .gated(gate, up, down):
+            let f = gate.rows
+            Linear.matmul(gate, input, batch: n, s.gate, pool: pool, mode: mode)
+            Linear.matmul(up, input, batch: n, s.up, pool: pool, mode: mode)
+            switch c.activation {
+            case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
+            case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
+            }
+            Linear.matmul(down, s.gate, batch: n, s.o, pool: pool, mode: mode)
+        case let .experts(experts):
+            experts.apply(input, rows: n, embd: e, into: s.o, scratch: s.experts!, pool: pool, mode: mode)
         }
-        Linear.matmul(w.down, s.gate, batch: n, s.o, pool: pool, mode: matmulMode)
         if let pn = w.postFFNNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, 1, s.o, count: n * e)
+        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
     }
 
     private func rmsNormRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: [Float],
@@ -205,59 +254,83 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
     }
 
-    /// Copies the chunk's K and V rows (`[token][kvHead][dim]`) into the cache's `[kvHead][slot][dim]`
+    /// Copies a piece's K and V rows (`[token][kvHead][dim]`) into its cache's `[kvHead][slot][dim]`
     /// (slot = position modulo the layer's slots: a ring on sliding-window layers).
-    private func storeKV(layer l: Int, count n: Int, start: Int, cache: KVCache, kDim: Int, vDim: Int) {
-        let c = config, slots = cache.layerSlots[l]
-        precondition(n <= Self.chunkSize, "a chunk larger than the ring slack would overwrite keys it still reads")
+    private func storeKV(layer l: Int, piece p: Piece, kDim: Int, vDim: Int) {
+        let c = config, slots = p.cache.layerSlots[l]
+        precondition(p.rows.count <= Self.chunkSize, "a chunk larger than the ring slack would overwrite keys it still reads")
         for h in 0 ..< c.kvHeadCount {
-            let kc = cache.keys(layer: l, head: h), vc = cache.values(layer: l, head: h)
-            for t in 0 ..< n {
-                let slot = (start + t) % slots
+            let kc = p.cache.keys(layer: l, head: h), vc = p.cache.values(layer: l, head: h)
+            for (i, t) in p.rows.enumerated() {
+                let slot = (p.start + i) % slots
                 (kc + slot * c.keyLength).update(from: scratch.k + t * kDim + h * c.keyLength, count: c.keyLength)
                 (vc + slot * c.valueLength).update(from: scratch.v + t * vDim + h * c.valueLength, count: c.valueLength)
             }
         }
     }
 
-    /// Causal (and, on sliding-window layers, windowed) attention of the chunk's queries over the
+    /// Causal (and, on sliding-window layers, windowed) attention of each piece's queries over its own
     /// cache: per query head, scores = q·K over the visible range, softmax, then the weighted sum of V.
-    private func attention(layer l: Int, count n: Int, start: Int, cache: KVCache) {
+    ///
+    /// Work items are (piece, head, split): a split takes every `splits`-th row of its piece, so a long
+    /// prompt's causal triangle is shared evenly. A row's arithmetic does not depend on which item or
+    /// thread runs it, which keeps results batch-invariant. Items go to the pool in groups that fit the
+    /// score rows of ``Scratch``.
+    private func attention(layer l: Int, pieces: [Piece]) {
+        let heads = config.headCount, dk = config.keyLength, dv = config.valueLength
+        var items: [(piece: Int, split: Int, splits: Int)] = []
+        var work = 0
+        func flush() {
+            // A decode step's attention is tiny next to its matmuls; a pool round trip would cost more
+            // than it saves (and on a busy machine each barrier can wait for a descheduled worker).
+            let batchItems = items
+            let body = { (i: Int) in
+                let item = batchItems[i / heads]
+                self.attend(layer: l, piece: pieces[item.piece], head: i % heads, split: item.split, splits: item.splits,
+                            scores: self.scratch.scores + i * self.scratch.scoreStride)
+            }
+            if work < Self.inlineAttentionWork {
+                for i in 0 ..< batchItems.count * heads { body(i) }
+            } else {
+                pool.parallelFor(batchItems.count * heads, body)
+            }
+            items.removeAll(keepingCapacity: true)
+            work = 0
+        }
+        for (index, p) in pieces.enumerated() {
+            let splits = min(p.rows.count, Self.attentionSplits)
+            if (items.count + splits) * heads > scratch.scoreItems { flush() }
+            for split in 0 ..< splits { items.append((index, split, splits)) }
+            work += heads * p.rows.count * (p.start + p.rows.count) * (dk + dv)
+        }
+        if !items.isEmpty { flush() }
+    }
+
+    /// One query head over every `splits`-th row of `piece` from `split` on; `scores` holds one row of
+    /// the cache's positions.
+    private func attend(layer l: Int, piece: Piece, head h: Int, split: Int, splits: Int, scores sc: UnsafeMutablePointer<Float>) {
         let c = config, s = scratch
         let heads = c.headCount, group = c.headCount / c.kvHeadCount
         let dk = c.keyLength, dv = c.valueLength, scale = c.attentionScale
-        let window = c.layerWindow[l], slots = cache.layerSlots[l]
-        let splits = min(n, Self.attentionSplits)
-        let q = s.q, out = s.attn, scores = s.scores, stride = s.scoreStride
-        func run(_ item: Int) {
-            let h = item % heads, part = item / heads
-            let keys = cache.keys(layer: l, head: h / group), values = cache.values(layer: l, head: h / group)
-            let sc = scores + item * stride
-            var t = part
-            while t < n {
-                let p = start + t
-                let lo = window.map { max(0, p - $0 + 1) } ?? 0
-                let span = p - lo + 1
-                // [lo, p] in slots: one run up to the end of the ring, then the rest from slot 0.
-                let first = lo % slots, run1 = min(span, slots - first)
-                let qv = q + t * heads * dk + h * dk
-                for j in 0 ..< run1 { sc[j] = Ops.dot(qv, keys + (first + j) * dk, count: dk) * scale }
-                for j in run1 ..< span { sc[j] = Ops.dot(qv, keys + (j - run1) * dk, count: dk) * scale }
-                Ops.softmax(sc, count: span)
-                let o = out + t * heads * dv + h * dv
-                o.update(repeating: 0, count: dv)
-                for j in 0 ..< run1 { Ops.axpy(o, sc[j], values + (first + j) * dv, count: dv) }
-                for j in run1 ..< span { Ops.axpy(o, sc[j], values + (j - run1) * dv, count: dv) }
-                t += splits
-            }
-        }
-        // A decode step's attention is tiny next to its matmuls; a pool round trip would cost more
-        // than it saves (and on a busy machine each barrier can wait for a descheduled worker).
-        let work = heads * n * (start + n) * (dk + dv)
-        if work < Self.inlineAttentionWork {
-            for item in 0 ..< heads * splits { run(item) }
-        } else {
-            pool.parallelFor(heads * splits, run)
+        let window = c.layerWindow[l], slots = piece.cache.layerSlots[l]
+        let keys = piece.cache.keys(layer: l, head: h / group), values = piece.cache.values(layer: l, head: h / group)
+        var i = split
+        while i < piece.rows.count {
+            let t = piece.rows.lowerBound + i, p = piece.start + i
+            let lo = window.map { max(0, p - $0 + 1) } ?? 0
+            let span = p - lo + 1
+            // [lo, p] in slots: one run up to the end of the ring, then the rest from slot 0.
+            let first = lo % slots, run1 = min(span, slots - first)
+            let qv = s.q + t * heads * dk + h * dk
+            for j in 0 ..< run1 { sc[j] = Ops.dot(qv, keys + (first + j) * dk, count: dk) * scale }
+            for j in run1 ..< span { sc[j] = Ops.dot(qv, keys + (j - run1) * dk, count: dk) * scale }
+            if let cap = c.attentionSoftcap { for j in 0 ..< span { sc[j] = cap * tanhf(sc[j] / cap) } }
+            Ops.softmax(sc, count: span)
+            let o = s.attn + t * heads * dv + h * dv
+            o.update(repeating: 0, count: dv)
+            for j in 0 ..< run1 { Ops.axpy(o, sc[j], values + (first + j) * dv, count: dv) }
+            for j in run1 ..< span { Ops.axpy(o, sc[j], values + (j - run1) * dv, count: dv) }
+            i += splits
         }
     }
 
@@ -281,16 +354,18 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     /// Logits of the requested rows: one batched output matmul per run of rows, straight into the result.
-    private func emitLogits(chunkStart: Int, count n: Int, outputRows: [Int], into out: UnsafeMutablePointer<Float>) {
+    private func emitLogits(chunkStart: Int, count n: Int, outputRows: [Int], mode: MatmulMode,
+                            into out: UnsafeMutablePointer<Float>) {
         let vocab = config.vocabSize
         emitRows(chunkStart: chunkStart, count: n, outputRows: outputRows) { len, j in
-            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool, mode: matmulMode)
+            Linear.matmul(globals.output, scratch.h, batch: len, out + j * vocab, pool: pool, mode: mode)
         }
     }
 
     /// Hidden states of the requested rows after the final norm (llama.cpp's `result_norm`, what its
     /// embedding pooling reads), `[rows x embd]`.
-    private func emitHidden(chunkStart: Int, count n: Int, outputRows: [Int], into out: UnsafeMutablePointer<Float>) {
+    private func emitHidden(chunkStart: Int, count n: Int, outputRows: [Int], mode: MatmulMode,
+                            into out: UnsafeMutablePointer<Float>) {
         let e = config.embeddingLength
         emitRows(chunkStart: chunkStart, count: n, outputRows: outputRows) { len, j in
             (out + j * e).update(from: scratch.h, count: len * e)

@@ -23,7 +23,7 @@ public final class LoadedModel: Sendable {
     public let pool: ThreadPool
     /// Wall time of mapping the file, binding weights and building the tokenizer.
     public let loadDuration: Duration
-    /// Serializes forward passes (the model's scratch buffers); also taken by ``embed(_:)``.
+    /// Serializes ``embed(_:)`` calls, which reuse one cache per call on a decoder model.
     let forwardLock = NSLock()
 
     /// Loads the GGUF file at `path`.
@@ -78,13 +78,20 @@ public final class LoadedModel: Sendable {
     /// The model's trained context length.
     public var trainedContextLength: Int { model.info.contextLength }
 
-    /// Runs one forward pass with exclusive use of the model's scratch buffers.
+    /// Runs one forward pass of one sequence (the model serializes its own forward calls).
     func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int],
                  mode: MatmulMode) throws(RuntimeError) -> [Float] {
-        forwardLock.lock()
-        defer { forwardLock.unlock() }
         do {
             return try model.forward(tokens: tokens, positions: positions, cache: cache, outputRows: outputRows, mode: mode)
+        } catch {
+            throw .model(error)
+        }
+    }
+
+    /// Runs one forward pass over several sequences (see ``ForwardBatch``).
+    func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(RuntimeError) -> [Float] {
+        do {
+            return try model.forward(batch, mode: mode)
         } catch {
             throw .model(error)
         }
