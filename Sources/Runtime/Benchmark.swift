@@ -41,18 +41,24 @@ public enum Benchmark {
 
         func promptRun() throws(RuntimeError) -> Double {
             let tokens = randomTokens(promptTokens)
-            context.reset()
+            try context.reset()
             let t0 = ContinuousClock.now
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
         func generationRun(_ n: Int) throws(RuntimeError) -> Double {
-            var token = randomTokens(1)[0]
-            context.reset()
+            let first = randomTokens(1)
+            try context.reset()
             let t0 = ContinuousClock.now
+            // Greedy, never stopping early: n forward passes of one token, as llama-bench's tg.
+            var decoder = SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
+                                                                                    stopAtEndOfGeneration: false),
+                                          tokenizer: model.tokenizer, capacity: context.capacity)
+            var next = first[0]
             for _ in 0..<n {
-                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
-                token = Sampler.argmax(logits)
+                let logits = try context.evaluate([next], logits: .last, kernels: .fastest)
+                guard case let .next(token, _) = decoder.step(logits) else { break }
+                next = token
             }
             return Double(n) / (ContinuousClock.now - t0).seconds
         }
@@ -74,7 +80,7 @@ public enum Benchmark {
                 tg.append(try generationRun(generatedTokens))
             }
         }
-        context.reset()
+        try context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
         return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,

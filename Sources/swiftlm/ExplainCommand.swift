@@ -67,19 +67,22 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         var report = Report(prompt_tokens: promptIDs.map { Token(id: $0, piece: piece($0)) }, steps: [])
         if !json { printPromptTokens(report.prompt_tokens) }
 
-        var sampler = Sampler(options: options.sampling)
-        sampler.accept(contentsOf: promptIDs)
+        var stepOptions = options
+        stepOptions.maxTokens = maxSteps
+        stepOptions.stopAtEndOfGeneration = true
+        var decoder = SequenceDecoder(prompt: promptIDs, options: stepOptions, tokenizer: tokenizer, capacity: context.capacity)
         var logits = try context.evaluate(promptIDs, logits: .last)
-        for step in 0..<maxSteps {
+        while true {
             let lse = Sampler.logSumExp(logits)
             let candidates = Sampler.topLogProbs(logits, k: top).map { Token(id: $0.id, piece: piece($0.id), logprob: $0.logprob) }
-            let chosen = sampler.sample(logits)
-            let s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
-            report.steps.append(s)
-            if !json { printStep(step + 1, s) }
-            if tokenizer.isEndOfGeneration(chosen) || step == maxSteps - 1 { break }
-            sampler.accept(chosen)
-            logits = try context.evaluate([chosen], logits: .last, kernels: .fastest)
+            let result = decoder.step(logits)
+            if let chosen = decoder.lastToken {
+                let s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
+                report.steps.append(s)
+                if !json { printStep(report.steps.count, s) }
+            }
+            guard case let .next(token, _) = result else { break }
+            logits = try context.evaluate([token], logits: .last, kernels: .fastest)
         }
         if json {
             let encoder = JSONEncoder()
