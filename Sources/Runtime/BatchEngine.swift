@@ -11,8 +11,9 @@ import Models
 ///
 /// Ownership: slots, caches and decoders are local to the owner thread's loop and never shared. Other
 /// threads only touch ``Shared`` (the queue, cancellations, gauges) under its lock, and the semaphore
-/// that wakes the owner. Every row runs with ``MatmulMode/batchInvariant``, so a request's output does
-/// not depend on what else is in the batch or on how its prompt was chunked.
+/// that wakes the owner. With two slots or more every row runs with ``MatmulMode/batchInvariant``, so a
+/// request's output does not depend on what else is in the batch or on how its prompt was chunked. With
+/// one slot nothing else can share a batch, and decode rows take the mat-vec kernels as `swiftlm run` does.
 final class BatchEngine: Sendable {
     struct Job: Sendable {
         let id: UInt64
@@ -229,6 +230,7 @@ private struct OwnerLoop {
             batch.append(a.pending, to: slots[i].cache!, outputRows: [0])
             members.append(i)
         }
+        let decodeRows = batch.tokens.count
         let readers = slots.indices.filter { slots[$0].active?.readingPrompt ?? false }
             .sorted { slots[$0].active!.order < slots[$1].active!.order }
         for i in readers {
@@ -240,9 +242,12 @@ private struct OwnerLoop {
             batch.append(Array(a.pending.prefix(n)), to: slots[i].cache!, outputRows: completes ? [n - 1] : [])
             members.append(i)
         }
+        // With one slot a batch is one sequence's prompt chunk or its one decode row, never anything else:
+        // decoding may take the mat-vec kernels, exactly as InferenceContext (`swiftlm run`) does.
+        let mode: MatmulMode = engine.parallel == 1 && decodeRows == batch.tokens.count ? .fastest : .batchInvariant
         let logits: [Float]
         do {
-            logits = try engine.model.forward(batch, mode: .batchInvariant)
+            logits = try engine.model.forward(batch, mode: mode)
         } catch {
             // Admission checks what the model would reject, so this is a bug; fail the batch's requests.
             for i in members {

@@ -32,7 +32,9 @@ public struct GenerationRequest: Sendable, Equatable {
 /// Prefix reuse: a new request takes the idle slot whose cache shares the longest prefix with its
 /// prompt, and copies a longer one from any other slot (a shared system prompt); only the rest is
 /// evaluated. Results are batch-invariant: a request's output with a given seed is bit-identical
-/// whatever else runs beside it and however its prompt was split into chunks.
+/// whatever else runs beside it and however its prompt was split into chunks. (With ``parallel`` 1 the
+/// one sequence decodes with the mat-vec kernels, like ``InferenceContext``: faster, and the same tokens
+/// as `swiftlm run`, but not bit-identical to a scheduler with more slots.)
 ///
 /// Cancellation: when the consumer of a stream goes away (its task is cancelled or it drops the
 /// stream), a waiting request leaves the queue and a running one stops after the forward pass in

@@ -21,9 +21,10 @@ import TestSupport
         return GenerationRequest(prompt: prompt, options: options, contextLength: 256, batchSize: batchSize)
     }
 
-    /// Runs each request alone on a fresh scheduler (one slot, nothing else in any batch).
+    /// Runs each request alone, one after another, on a fresh scheduler with several slots (nothing else
+    /// in any batch; one slot would decode with the mat-vec kernels instead).
     static func solo(_ model: LoadedModel, _ requests: [GenerationRequest]) async throws -> [GenerationStats] {
-        let scheduler = RequestScheduler(model: model, parallel: 1)
+        let scheduler = RequestScheduler(model: model, parallel: 2)
         var out: [GenerationStats] = []
         for r in requests {
             var alone = r
