@@ -99,6 +99,42 @@ public final class KVCache: @unchecked Sendable {
         return count
     }
 
+    /// Replaces this cache's contents with the first `count` positions of `source` (llama.cpp's `seq_cp`),
+    /// so a sequence sharing a prompt prefix with another one need not evaluate it again.
+    ///
+    /// Both caches must come from the same model. The copy follows the same rule as ``truncate(to:)``:
+    /// a count below `source`'s ``earliestReusablePosition`` cannot be served from its sliding-window
+    /// rings, and this cache is left empty instead.
+    /// - Returns: the positions copied: `min(count, source.count, capacity)`, or 0.
+    @discardableResult
+    public func copyPrefix(from source: KVCache, count: Int) -> Int {
+        precondition(source.ownerID == ownerID && source.layerCount == layerCount, "copyPrefix between caches of different models")
+        clear()
+        let n = min(max(0, count), source.count, capacity)
+        guard n > 0, n >= source.earliestReusablePosition, source !== self else { return 0 }
+        for l in 0 ..< layerCount {
+            let srcSlots = source.layerSlots[l], dstSlots = layerSlots[l]
+            // A ring holds [validFrom, count) of its source, and this ring only the last dstSlots of them.
+            let lo = max(source.validFrom[l], n - dstSlots, 0)
+            for h in 0 ..< kvHeadCount {
+                let sk = source.keys(layer: l, head: h), dk = keys(layer: l, head: h)
+                let sv = source.values(layer: l, head: h), dv = values(layer: l, head: h)
+                var p = lo
+                while p < n {
+                    // Runs of positions contiguous in both layouts.
+                    let s = p % srcSlots, d = p % dstSlots
+                    let run = min(n - p, srcSlots - s, dstSlots - d)
+                    (dk + d * keyLength).update(from: sk + s * keyLength, count: run * keyLength)
+                    (dv + d * valueLength).update(from: sv + s * valueLength, count: run * valueLength)
+                    p += run
+                }
+            }
+            validFrom[l] = layerSlots[l] < capacity ? lo : 0
+        }
+        self.count = n
+        return n
+    }
+
     /// Forgets every position.
     public func clear() {
         count = 0

@@ -41,18 +41,24 @@ public enum Benchmark {
 
         func promptRun() throws(RuntimeError) -> Double {
             let tokens = randomTokens(promptTokens)
-            context.reset()
+            try context.reset()
             let t0 = ContinuousClock.now
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
         func generationRun(_ n: Int) throws(RuntimeError) -> Double {
-            var token = randomTokens(1)[0]
-            context.reset()
+            let first = randomTokens(1)
+            try context.reset()
             let t0 = ContinuousClock.now
+            // Greedy, never stopping early: n forward passes of one token, as llama-bench's tg.
+            var decoder = SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
+                                                                                    stopAtEndOfGeneration: false),
+                                          tokenizer: model.tokenizer, capacity: context.capacity)
+            var next = first[0]
             for _ in 0..<n {
-                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
-                token = Sampler.argmax(logits)
+                let logits = try context.evaluate([next], logits: .last, kernels: .fastest)
+                guard case let .next(token, _) = decoder.step(logits) else { break }
+                next = token
             }
             return Double(n) / (ContinuousClock.now - t0).seconds
         }
@@ -74,7 +80,7 @@ public enum Benchmark {
                 tg.append(try generationRun(generatedTokens))
             }
         }
-        context.reset()
+        try context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
         return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,
@@ -88,5 +94,96 @@ public enum Benchmark {
         guard xs.count > 1 else { return (mean, 0) }
         let v = xs.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(xs.count - 1)
         return (mean, v.squareRoot())
+    }
+}
+
+/// Throughput of ``RequestScheduler`` with several sequences at once (llama-batched-bench's S_TG).
+public struct ParallelBenchmarkResult: Sendable, Equatable {
+    public var parallel: Int
+    public var promptTokens: Int
+    public var generatedTokens: Int
+    public var repetitions: Int
+    public var threads: Int
+    /// Aggregate generation tokens/s over all sequences: mean and standard deviation over the repetitions.
+    public var tg: Double
+    public var tgStdDev: Double
+    /// Time to first token over every request of every repetition, in seconds.
+    public var ttftP50: Double
+    public var ttftP99: Double
+}
+
+extension Benchmark {
+    /// Runs `parallel` requests at once through a ``RequestScheduler`` with as many slots: each a
+    /// different prompt of `promptTokens` arbitrary tokens (nothing to reuse), then `generatedTokens`
+    /// greedy tokens, never stopping early.
+    ///
+    /// tg is every token after each request's first, divided by the time from the first request's
+    /// first token to the last request's end (llama-batched-bench's S_TG, which also times decoding
+    /// alone). Time to first token is from a request's admission (at once: there are as many slots as
+    /// requests) to its first sampled token. One untimed warm-up
+    /// round runs first.
+    public static func parallel(model: LoadedModel, parallel: Int, promptTokens: Int = 128, generatedTokens: Int = 128,
+                                repetitions: Int = 3, progress: @Sendable (String) -> Void = { _ in }) async throws -> ParallelBenchmarkResult {
+        guard parallel >= 1 else {
+            throw RuntimeError.invalidOption(name: "parallel", value: String(parallel), expected: "an integer >= 1")
+        }
+        guard promptTokens >= 1, generatedTokens >= 2 else {
+            throw RuntimeError.invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)",
+                                             expected: "at least 1 prompt token and 2 generated tokens")
+        }
+        guard repetitions >= 1 else {
+            throw RuntimeError.invalidOption(name: "repetitions", value: String(repetitions), expected: "an integer >= 1")
+        }
+        let context = promptTokens + generatedTokens
+        let trained = model.trainedContextLength
+        if trained > 0, context > trained { throw RuntimeError.contextOverflow(needed: context, capacity: trained) }
+        let scheduler = RequestScheduler(model: model, maxQueue: parallel, parallel: parallel)
+        var rng = Xoshiro256(seed: 4321)
+        let vocab = UInt64(model.model.info.vocabSize)
+        let options = GenerationOptions(sampling: .greedy, maxTokens: generatedTokens, stopAtEndOfGeneration: false)
+
+        func round() async throws -> (tg: Double, ttft: [Double]) {
+            let requests = (0 ..< parallel).map { _ in
+                GenerationRequest(prompt: (0 ..< promptTokens).map { _ in Int32(rng.next() % vocab) }, options: options,
+                                  contextLength: context)
+            }
+            let t0 = ContinuousClock.now
+            var streams: [AsyncThrowingStream<GenerationEvent, Error>] = []
+            for r in requests { streams.append(try await scheduler.submit(r)) }
+            let runs = try await withThrowingTaskGroup(of: (GenerationStats, ContinuousClock.Instant).self) { group in
+                for s in streams {
+                    group.addTask {
+                        var stats: GenerationStats?
+                        for try await event in s { if case let .done(d) = event { stats = d } }
+                        return (stats ?? GenerationStats(), ContinuousClock.now)
+                    }
+                }
+                var out: [(GenerationStats, ContinuousClock.Instant)] = []
+                for try await r in group { out.append(r) }
+                return out
+            }
+            // Every request was admitted at once (as many slots as requests), so its prompt time counts from t0.
+            let ttft = runs.map { $0.0.promptDuration.seconds }
+            let firstToken = runs.map { t0 + $0.0.promptDuration }.min()!
+            let end = runs.map(\.1).max()!
+            let tokens = runs.reduce(0) { $0 + max(0, $1.0.generatedTokens - 1) }
+            return (Double(tokens) / (end - firstToken).seconds, ttft)
+        }
+
+        progress("warm-up parallel \(parallel)")
+        _ = try await round()
+        var tg: [Double] = [], ttft: [Double] = []
+        for r in 0 ..< repetitions {
+            progress("parallel \(parallel) pp\(promptTokens)+tg\(generatedTokens) \(r + 1)/\(repetitions)")
+            let (t, f) = try await round()
+            tg.append(t)
+            ttft += f
+        }
+        let (mean, sd) = meanAndStdDev(tg)
+        ttft.sort()
+        func percentile(_ q: Double) -> Double { ttft[min(ttft.count - 1, Int((q * Double(ttft.count - 1)).rounded(.up)))] }
+        return ParallelBenchmarkResult(parallel: parallel, promptTokens: promptTokens, generatedTokens: generatedTokens,
+                                       repetitions: repetitions, threads: model.pool.threadCount, tg: mean, tgStdDev: sd,
+                                       ttftP50: percentile(0.5), ttftP99: percentile(0.99))
     }
 }

@@ -55,73 +55,48 @@ extension InferenceContext {
         return stream
     }
 
-    /// The synchronous decoding loop behind ``generate(prompt:options:loadDuration:)``. Must run with the
+    /// The synchronous decoding loop behind ``generate(prompt:options:loadDuration:)``: evaluates what the
+    /// cache lacks of `prompt`, then drives a ``SequenceDecoder`` one token at a time. Must run with the
     /// context claimed.
     /// `onToken` receives each generated token's log-probabilities when `options.logprobs` asks for them.
     func runGeneration(prompt: [Int32], options: GenerationOptions, emit: (String) -> Void,
                        onToken: (TokenLogprobs) -> Void = { _ in }) throws(RuntimeError) -> GenerationStats {
-        var stats = GenerationStats()
-        stats.promptTokens = prompt.count
         guard !prompt.isEmpty else { throw .emptyPrompt }
         // Room for the whole prompt plus the first generated token.
         guard prompt.count < capacity else { throw .contextOverflow(needed: prompt.count + 1, capacity: capacity) }
 
-        let tokenizer = model.tokenizer
         let promptStart = ContinuousClock.now
-        stats.cachedPromptTokens = reusePrefix(of: prompt)
+        let cached = reusePrefixOwned(of: prompt)
+        var decoder = SequenceDecoder(prompt: prompt, options: options, tokenizer: model.tokenizer, capacity: capacity,
+                                      cachedPromptTokens: cached, start: promptStart)
+        func deliver(_ output: SequenceDecoder.Output) {
+            if let lp = output.logprobs { onToken(lp) }
+            emit(output.text)
+        }
         var logits: [Float]
         do {
-            logits = try evaluate(Array(prompt[stats.cachedPromptTokens...]), logits: .last) { isCancelled }
+            logits = try evaluateOwned(Array(prompt[cached...]), logits: .last) { isCancelled }
         } catch .cancelled {
-            stats.promptDuration = ContinuousClock.now - promptStart
-            stats.doneReason = .cancelled
-            return stats
+            _ = decoder.finish(.cancelled)
+            return decoder.stats
         }
-
-        var sampler = Sampler(options: options.sampling)
-        sampler.accept(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
-        if options.sampling.repeatLastN < 0 { sampler.accept(contentsOf: prompt) }
-        var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
-        var stops = StopSequenceFilter(options.stopSequences)
-        var decodeStart: ContinuousClock.Instant?
-        var hitStopSequence = false
-
         while true {
-            if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens { stats.doneReason = .length; break }
-            if isCancelled { stats.doneReason = .cancelled; break }
-            let token = sampler.sample(logits)
-            if decodeStart == nil {
-                decodeStart = ContinuousClock.now
-                stats.promptDuration = decodeStart! - promptStart
-            }
-            if options.stopAtEndOfGeneration, tokenizer.isEndOfGeneration(token) { stats.doneReason = .stop; break }
-            if let k = options.logprobs { onToken(Self.logprobs(of: token, in: logits, top: k, tokenizer: tokenizer)) }
-            sampler.accept(token)
-            stats.generatedTokens += 1
-            stats.tokenIDs.append(token)
-            let (text, stopped) = stops.feed(detokenizer.append(token))
-            emit(text)
-            if stopped { stats.doneReason = .stop; hitStopSequence = true; break }
-            if options.maxTokens >= 0, stats.generatedTokens >= options.maxTokens { stats.doneReason = .length; break }
-            if tokens.count >= capacity { stats.doneReason = .length; break }
-            do {
-                logits = try evaluate([token], logits: .last, kernels: .fastest)
-            } catch .cancelled {
-                stats.doneReason = .cancelled
-                break
+            if isCancelled { deliver(decoder.finish(.cancelled)); break }
+            switch decoder.step(logits) {
+            case let .finished(_, output):
+                deliver(output)
+                return decoder.stats
+            case let .next(token, output):
+                deliver(output)
+                do {
+                    logits = try evaluateOwned([token], logits: .last, kernels: .fastest)
+                } catch .cancelled {
+                    deliver(decoder.finish(.cancelled))
+                    return decoder.stats
+                }
             }
         }
-        if !hitStopSequence {
-            let (text, stopped) = stops.feed(detokenizer.finish())
-            emit(text)
-            if !stopped { emit(stops.flush()) }
-        }
-        if let decodeStart {
-            stats.generationDuration = ContinuousClock.now - decodeStart
-        } else {
-            stats.promptDuration = ContinuousClock.now - promptStart
-        }
-        return stats
+        return decoder.stats
     }
 
     /// The chosen token's log-probability and the `k` most likely alternatives, from one row of logits.

@@ -5,16 +5,18 @@ import Models
 /// One sequence's state on a ``LoadedModel``: its KV cache and the tokens already evaluated into it.
 ///
 /// Evaluation is synchronous and CPU bound; ``generate(prompt:options:)`` runs it on a dedicated thread.
-/// A context runs one generation at a time (a second one fails with ``RuntimeError/busy``). It is
-/// `@unchecked Sendable` because that busy flag, guarded by a lock, is what keeps its mutable state
-/// single-owner while a generation thread uses it.
+/// Every call that reads or changes the cache (``evaluate(_:logits:kernels:shouldStop:)``, ``reset()``,
+/// ``truncate(to:)``, ``reusePrefix(of:)``, a generation) first claims the context's busy flag and fails
+/// with ``RuntimeError/busy`` while another one holds it. It is `@unchecked Sendable` because that flag,
+/// guarded by a lock, is what keeps ``tokens`` and the cache single-owner. Several sequences on one
+/// model batch together through a ``RequestScheduler`` instead.
 public final class InferenceContext: @unchecked Sendable {
     public let model: LoadedModel
     /// Positions the cache holds (the effective `--ctx`).
     public let capacity: Int
-    /// Tokens per forward call while evaluating a prompt (llama.cpp's ubatch). Outputs do not depend on it
-    /// beyond float rounding.
-    public var batchSize: Int
+    /// Tokens per forward call while evaluating a prompt (llama.cpp's ubatch). Outputs do not depend on it:
+    /// prompts run batch-invariant.
+    public let batchSize: Int
     /// Tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int32] = []
     let cache: KVCache
@@ -50,7 +52,12 @@ public final class InferenceContext: @unchecked Sendable {
     }
 
     /// Forgets every evaluated token.
-    public func reset() {
+    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
+    public func reset() throws(RuntimeError) {
+        try owning { resetOwned() }
+    }
+
+    func resetOwned() {
         cache.clear()
         tokens.removeAll()
     }
@@ -60,8 +67,13 @@ public final class InferenceContext: @unchecked Sendable {
     /// A sliding-window model's cache holds only the last few hundred positions on its windowed layers,
     /// so a rewind below ``earliestReusablePosition`` cannot keep a prefix: the context is then emptied
     /// and the caller re-evaluates from the start. Returns how many tokens were kept.
+    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
     @discardableResult
-    public func truncate(to count: Int) -> Int {
+    public func truncate(to count: Int) throws(RuntimeError) -> Int {
+        try owning { truncateOwned(to: count) }
+    }
+
+    func truncateOwned(to count: Int) -> Int {
         let n = cache.truncate(to: max(0, min(count, tokens.count)))
         tokens.removeSubrange(n...)
         return n
@@ -73,12 +85,17 @@ public final class InferenceContext: @unchecked Sendable {
     /// Rewinds the cache to the longest prefix it shares with `prompt`, keeping at least one token of
     /// `prompt` unevaluated so its logits can be computed. Returns how many tokens were reused: fewer
     /// than they share (0) when the cache could not rewind that far (see ``truncate(to:)``).
+    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
     @discardableResult
-    public func reusePrefix(of prompt: [Int32]) -> Int {
+    public func reusePrefix(of prompt: [Int32]) throws(RuntimeError) -> Int {
+        try owning { reusePrefixOwned(of: prompt) }
+    }
+
+    func reusePrefixOwned(of prompt: [Int32]) -> Int {
         var common = 0
         let limit = min(tokens.count, prompt.count - 1)
         while common < limit, tokens[common] == prompt[common] { common += 1 }
-        return truncate(to: common)
+        return truncateOwned(to: common)
     }
 
     /// Which logits rows ``evaluate(_:logits:)`` returns.
@@ -94,9 +111,18 @@ public final class InferenceContext: @unchecked Sendable {
     /// row-major `[rows x vocabularySize]`.
     /// `kernels` is ``MatmulMode/batchInvariant`` for prompts, so their logits do not depend on ``batchSize``;
     /// generation feeds one sampled token at a time with ``MatmulMode/fastest`` (the mat-vec kernels).
-    /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then).
+    /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then),
+    ///   ``RuntimeError/busy`` while a generation runs on this context.
     public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last, kernels: MatmulMode = .batchInvariant,
                          shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
+        try owning { () throws(RuntimeError) in
+            try evaluateOwned(newTokens, logits: rows, kernels: kernels, shouldStop: shouldStop)
+        }
+    }
+
+    /// ``evaluate(_:logits:kernels:shouldStop:)`` by the claimed owner (a generation thread).
+    func evaluateOwned(_ newTokens: [Int32], logits rows: LogitRows = .last, kernels: MatmulMode = .batchInvariant,
+                       shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
         guard tokens.count + newTokens.count <= capacity else {
             throw .contextOverflow(needed: tokens.count + newTokens.count, capacity: capacity)
         }
@@ -124,7 +150,14 @@ public final class InferenceContext: @unchecked Sendable {
         return out
     }
 
-    // MARK: generation ownership
+    // MARK: ownership
+
+    /// Runs `body` holding the busy flag.
+    private func owning<T>(_ body: () throws(RuntimeError) -> T) throws(RuntimeError) -> T {
+        try claim()
+        defer { release() }
+        return try body()
+    }
 
     func claim() throws(RuntimeError) {
         state.lock()

@@ -8,9 +8,8 @@ public struct ServerConfiguration: Sendable {
     public var maxLoaded: Int = 3
     /// Requests allowed to wait per model; beyond it the server answers 503.
     public var maxQueue: Int = 512
-    /// Sequences per model that may run at once. Recorded and reported; the engine runs one at a time
-    /// until continuous batching lands.
-    public var parallel: Int = 1
+    /// Sequences per model decoded together (slots of the model's ``RequestScheduler``).
+    public var parallel: Int = 4
     /// How long a model stays loaded after its last request when the request does not say.
     public var defaultKeepAlive: KeepAlive = .duration(.seconds(300))
     /// Context size when a request gives no `num_ctx` (capped at each model's trained length).

@@ -9,6 +9,9 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         discussion: """
             pp: one batch of -p arbitrary tokens into an empty cache. tg: -n single-token decodes from an \
             empty cache. One warm-up run each, then the mean ± standard deviation over --repetitions.
+            --parallel N instead runs N requests at once through the batching scheduler (-p prompt tokens \
+            each, then -n generated), as llama-batched-bench does: aggregate generation tokens/s and time to \
+            first token (p50, p99).
             --embed instead measures embedding: sentences per second for batches of 1, 32 and 256 distinct \
             sentences of about 20 tokens (tokenization included).
             """
@@ -26,6 +29,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     var repetitions = 5
     @Flag(help: "Print JSON: {\"pp\":…,\"pp_sd\":…,\"tg\":…,\"tg_sd\":…,…}.")
     var json = false
+    @Option(parsing: .unconditional, help: "Concurrent sequences: measure aggregate tg and time to first token through the scheduler.")
+    var parallel: Int?
     @Flag(help: "Measure embedding throughput (sentences/s for batches of 1, 32 and 256) instead of pp / tg.")
     var embed = false
 
@@ -35,6 +40,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         }
         try validateAtLeastOne(repetitions, "--repetitions")
         try validateAtLeastOne(threads, "--threads")
+        try validateAtLeastOne(parallel, "--parallel")
+        if parallel != nil, p < 1 || n < 2 { throw ValidationError("--parallel needs -p >= 1 and -n >= 2") }
     }
 
     func hint(for error: any Error) -> String? {
@@ -45,6 +52,7 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     func run() async throws {
         let loaded = try await loadModel(model, threads: threads)
         if embed { return try runEmbed(loaded) }
+        if let parallel { return try await runParallel(loaded, parallel) }
         let quiet = json
         let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
             if !quiet { Terminal.redrawStatus(step) }
@@ -68,6 +76,33 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
 }
 
 extension BenchCommand {
+    /// `--parallel N`: one row.
+    func runParallel(_ loaded: LoadedModel, _ parallel: Int) async throws {
+        let quiet = json
+        let r = try await Benchmark.parallel(model: loaded, parallel: parallel, promptTokens: p, generatedTokens: n,
+                                             repetitions: repetitions) { step in
+            if !quiet { writeStandardError("\r\u{1B}[K\(step)") }
+        }
+        if json {
+            let object: [String: Any] = [
+                "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions, "parallel": r.parallel,
+                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "tg": r.tg, "tg_sd": r.tgStdDev,
+                "ttft_p50": r.ttftP50, "ttft_p99": r.ttftP99,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
+            return
+        }
+        writeStandardError("\r\u{1B}[K")
+        writeStandardOutput("""
+            | model | threads | parallel | test | aggregate tg t/s | ttft p50 s | ttft p99 s |
+            |---|---|---|---|---|---|---|
+            | \(loaded.name) | \(r.threads) | \(r.parallel) | pp\(p)+tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) | \
+            \(String(format: "%.3f", r.ttftP50)) | \(String(format: "%.3f", r.ttftP99)) |
+
+            """)
+    }
+
     /// `--embed`: one row per batch size.
     func runEmbed(_ loaded: LoadedModel) throws {
         let quiet = json

@@ -79,25 +79,30 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
                             options: Self.settings(options))
         if !json { printPromptTokens(report.prompt_tokens) }
 
-        var sampler = Sampler(options: options.sampling)
-        sampler.accept(contentsOf: promptIDs)
+        var stepOptions = options
+        stepOptions.maxTokens = maxSteps
+        stepOptions.stopAtEndOfGeneration = true
+        var decoder = SequenceDecoder(prompt: promptIDs, options: stepOptions, tokenizer: tokenizer, capacity: context.capacity)
         let clock = ContinuousClock()
         let promptStart = clock.now
         var logits = try context.evaluate(promptIDs, logits: .last)
         let promptTime = clock.now - promptStart
         var decodeTime = Duration.zero
-        for step in 0..<maxSteps {
+        while true {
             let lse = Sampler.logSumExp(logits)
             let candidates = Sampler.topLogProbs(logits, k: top).map { Token(id: $0.id, piece: piece($0.id), logprob: $0.logprob) }
-            let chosen = sampler.sample(logits)
-            var s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
-            Self.annotate(&s, logits: logits, sampler: sampler, cumulative: report.steps.last?.cumulative_logprob ?? 0)
-            report.steps.append(s)
-            if !json { printStep(step + 1, s) }
-            if tokenizer.isEndOfGeneration(chosen) || step == maxSteps - 1 { break }
-            sampler.accept(chosen)
+            // The sampling chain is traced on the sampler as `step` sees it, before it accepts the choice.
+            let samplerBefore = decoder.currentSampler
+            let result = decoder.step(logits)
+            if let chosen = decoder.lastToken {
+                var s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
+                Self.annotate(&s, logits: logits, sampler: samplerBefore, cumulative: report.steps.last?.cumulative_logprob ?? 0)
+                report.steps.append(s)
+                if !json { printStep(report.steps.count, s) }
+            }
+            guard case let .next(token, _) = result else { break }
             let decodeStart = clock.now
-            logits = try context.evaluate([chosen], logits: .last, kernels: .fastest)
+            logits = try context.evaluate([token], logits: .last, kernels: .fastest)
             decodeTime += clock.now - decodeStart
         }
         let passes = max(report.steps.count - 1, 0)

@@ -23,7 +23,7 @@ struct ServeCommand: AsyncParsableCommand {
     var maxLoaded: Int?
     @Option(name: .customLong("max-queue"), help: "Requests that may wait per model before the server answers 503 (default 512, or OLLAMA_MAX_QUEUE).")
     var maxQueue: Int?
-    @Option(help: "Sequences per model that may run at once (default 1, or OLLAMA_NUM_PARALLEL). Until continuous batching lands they still run one at a time.")
+    @Option(help: "Sequences per model decoded together in one batch (default 4, or OLLAMA_NUM_PARALLEL); each slot has its own KV cache.")
     var parallel: Int?
     @Option(name: .customLong("keep-alive"), help: "How long a model stays loaded after a request that does not say: 5m, 1h, 0, -1 for forever (default 5m, or OLLAMA_KEEP_ALIVE).")
     var keepAlive: String?

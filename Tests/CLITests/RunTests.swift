@@ -83,6 +83,16 @@ import TestSupport
         #expect((json["pp"] as? Double ?? 0) > 0)
     }
 
+    @Test func benchParallelJSON() throws {
+        guard try RealModels.pathOrSkip(Self.model) != nil else { return }
+        let r = try runSwiftLM(["bench", Self.model, "--parallel", "3", "-p", "8", "-n", "4", "--repetitions", "1", "--json"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["parallel"] as? Int == 3)
+        for key in ["tg", "ttft_p50", "ttft_p99"] { #expect((json[key] as? Double ?? 0) > 0, "missing or zero \(key)") }
+        #expect((json["ttft_p50"] as? Double ?? 1) <= (json["ttft_p99"] as? Double ?? 0))
+    }
+
     @Test func stdinIsThePromptWhenNotATerminal() throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         // stdin that is not a terminal is the prompt (as with Ollama).

@@ -156,7 +156,8 @@ def base_url(scratch_store, log_dir):
     if given:
         yield given.rstrip("/")
         return
-    server = ServerProcess(scratch_store, log_dir, name="main")
+    # One slot, as scripts/test-server starts it: replies then equal `swiftlm run`'s bit for bit.
+    server = ServerProcess(scratch_store, log_dir, ["--parallel", "1"], name="main")
     server.wait_ready()
     yield server.url
     server.stop()

@@ -56,7 +56,8 @@ def test_pull_of_an_unknown_model_is_a_response_error(ollama_client):
 
 
 def test_full_queue_answers_503_server_busy(spawn_server):
-    server = spawn_server(["--max-queue", "1"], name="queue")
+    # One slot, so of 4 requests at once one runs, one waits and the others find the queue full.
+    server = spawn_server(["--max-queue", "1", "--parallel", "1"], name="queue")
     body = {"model": SMOL, "prompt": COUNTING, "raw": True, "stream": False,
             "options": {"temperature": 0, "num_predict": 40}}
     httpx.post(server.url + "/api/generate", json={"model": SMOL, "prompt": ""}, timeout=TIMEOUT)  # load first

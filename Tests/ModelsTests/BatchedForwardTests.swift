@@ -107,6 +107,43 @@ struct BatchedForwardTests {
                                        label: "gemma3 across chunks")
     }
 
+    /// `copyPrefix` (seq_cp) gives a cache that continues exactly as the source would, into a cache of
+    /// another size too, and refuses a prefix the source's wrapped rings no longer hold.
+    @Test func copiedPrefixContinuesLikeTheSource() throws {
+        var tiny = TinyModel(arch: "gemma3")
+        tiny.slidingWindow = 8
+        let model = try tiny.load(pool: Self.pool)
+        let toks = Self.sequences([(history: 0, new: 1200)], vocab: model.info.vocabSize, seed: 5)[0].new
+        let source = model.makeCache(capacity: 1300)
+        _ = try model.forward(tokens: toks, positions: (0 ..< 1200).map(Int32.init), cache: source, outputRows: [])
+        func next(_ cache: KVCache) throws -> [Float] {
+            try model.forward(tokens: [7], positions: [Int32(cache.count)], cache: cache, outputRows: [0])
+        }
+        // Within the ring (it holds the last 520 positions): the copy continues bit-identically.
+        for (count, capacity) in [(1000, 1300), (1100, 2048), (1190, 1200)] {
+            let reference = model.makeCache(capacity: 1300)
+            _ = try model.forward(tokens: Array(toks[..<count]), positions: (0 ..< count).map(Int32.init), cache: reference,
+                                  outputRows: [])
+            let copy = model.makeCache(capacity: capacity)
+            #expect(copy.copyPrefix(from: source, count: count) == count)
+            #expect(try next(copy) == next(reference), "copy of \(count) positions into a cache of \(capacity)")
+        }
+        // Below what the ring can serve: nothing is copied, and the cache is empty rather than wrong.
+        #expect(source.earliestReusablePosition > 600)
+        let early = model.makeCache(capacity: 1300)
+        _ = try model.forward(tokens: [1, 2], positions: [0, 1], cache: early, outputRows: [])
+        #expect(early.copyPrefix(from: source, count: 600) == 0)
+        #expect(early.count == 0)
+        // A global-only model copies any prefix.
+        let llama = try TinyModel(arch: "llama").load(pool: Self.pool)
+        let a = llama.makeCache(capacity: 64), b = llama.makeCache(capacity: 64), c = llama.makeCache(capacity: 64)
+        _ = try llama.forward(tokens: Array(toks[..<40]).map { $0 % 64 }, positions: (0 ..< 40).map(Int32.init), cache: a, outputRows: [])
+        _ = try llama.forward(tokens: Array(toks[..<13]).map { $0 % 64 }, positions: (0 ..< 13).map(Int32.init), cache: c, outputRows: [])
+        #expect(b.copyPrefix(from: a, count: 13) == 13)
+        let fromCopy = try llama.forward(tokens: [3], positions: [13], cache: b, outputRows: [0])
+        #expect(fromCopy == (try llama.forward(tokens: [3], positions: [13], cache: c, outputRows: [0])))
+    }
+
     @Test func malformedBatchesAreRejected() throws {
         let model = try TinyModel(arch: "llama").load(pool: Self.pool)
         let a = model.makeCache(capacity: 8), b = model.makeCache(capacity: 8)

@@ -53,7 +53,7 @@ import TestSupport
         let context = try InferenceContext(model: model, contextLength: 2048)
         _ = try context.evaluate(Self.long, logits: .none)
         let late = Array(Self.long[..<1000]) + Self.tail
-        #expect(context.reusePrefix(of: late) == 1000)
+        #expect(try context.reusePrefix(of: late) == 1000)
         let logits = try context.evaluate(Array(late[1000...]), logits: .last)
         let fresh = try InferenceContext(model: model, contextLength: 2048)
         let expected = try fresh.evaluate(late, logits: .last)

@@ -237,7 +237,7 @@ let smol = "smollm2:135m"
 @Suite(.serialized, .enabled(if: RealModels.shouldRun("smollm2:135m"))) struct SchedulerTests {
     @Test func queueBoundPrefixReuseAndCancellation() async throws {
         let model = try LoadedModel(path: try RealModels.path(smol), threads: 2, name: smol)
-        let scheduler = RequestScheduler(model: model, maxQueue: 1)
+        let scheduler = RequestScheduler(model: model, maxQueue: 1, parallel: 1)
         let prompt = model.tokenizer.encode("List the numbers from one to one thousand: one, two, three,", addSpecial: true, parseSpecial: true)
         let endless = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
 

@@ -1,0 +1,127 @@
+import Foundation
+import Tokenizer
+
+/// One sequence's decoding state: its sampler, streaming detokenizer, stop sequences, limits and
+/// statistics. It never runs the model: its driver evaluates tokens (alone, or batched with other
+/// sequences) and hands it each row of logits with ``step(_:)``.
+///
+/// Every decode loop drives this one value: ``InferenceContext/generate(prompt:options:loadDuration:)``,
+/// the batched ``RequestScheduler``, `swiftlm explain` and `swiftlm bench`. Its output depends only on
+/// the logits it is given and the sampler's seed, so a batch-invariant forward pass makes the whole
+/// generation batch-invariant.
+public struct SequenceDecoder {
+    /// What one ``step(_:)`` produced.
+    public enum Step: Equatable {
+        /// `token` was sampled: evaluate it and call ``step(_:)`` with its logits.
+        case next(token: Int32, output: Output)
+        /// Generation is over. `output` holds the last token's text and whatever the detokenizer and
+        /// stop-sequence filter still held back.
+        case finished(GenerationStats.DoneReason, output: Output)
+    }
+
+    /// Text and log-probabilities ready for the consumer.
+    public struct Output: Equatable {
+        /// Whole UTF-8 characters; may be empty (an unfinished character or a possible stop sequence is held back).
+        public var text = ""
+        /// The sampled token's log-probabilities, when ``GenerationOptions/logprobs`` asks for them.
+        public var logprobs: TokenLogprobs?
+    }
+
+    public let options: GenerationOptions
+    /// Positions the sequence's KV cache holds: generation stops (`length`) when it is full.
+    public let capacity: Int
+    /// Counters and timings so far; complete once a step returned ``Step/finished(_:output:)``.
+    public private(set) var stats = GenerationStats()
+    public private(set) var isFinished = false
+    /// The token the last ``step(_:)`` sampled, end-of-generation tokens included (nil before the first,
+    /// or when that step sampled nothing because `maxTokens` was already reached).
+    public private(set) var lastToken: Int32?
+
+    private let tokenizer: Tokenizer
+    private var sampler: Sampler
+    /// The sampler as the next ``step(_:)`` will use it (for `explain`'s trace of the sampling chain).
+    public var currentSampler: Sampler { sampler }
+    private var detokenizer: StreamingDetokenizer
+    private var stops: StopSequenceFilter
+    private let start: ContinuousClock.Instant
+    private var decodeStart: ContinuousClock.Instant?
+
+    /// - Parameters:
+    ///   - prompt: the whole prompt (cached part included): it fills the sampler's penalty window.
+    ///   - cachedPromptTokens: how much of it the cache already held (reported in the statistics).
+    ///   - start: when evaluating the prompt began (prompt time and time to first token count from it).
+    public init(prompt: [Int32], options: GenerationOptions, tokenizer: Tokenizer, capacity: Int,
+                cachedPromptTokens: Int = 0, start: ContinuousClock.Instant = .now) {
+        self.options = options
+        self.capacity = capacity
+        self.tokenizer = tokenizer
+        self.start = start
+        sampler = Sampler(options: options.sampling)
+        sampler.accept(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
+        if options.sampling.repeatLastN < 0 { sampler.accept(contentsOf: prompt) }
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        stops = StopSequenceFilter(options.stopSequences)
+        stats.promptTokens = prompt.count
+        stats.cachedPromptTokens = cachedPromptTokens
+    }
+
+    /// Samples the next token from `logits` (one row of `vocabularySize`: the prompt's last row first,
+    /// then each sampled token's), applying the end-of-generation token, stop sequences, `maxTokens`
+    /// and the context limit.
+    public mutating func step(_ logits: [Float]) -> Step {
+        precondition(!isFinished, "step after the sequence finished")
+        lastToken = nil
+        if reachedMaxTokens { return .finished(.length, output: finish(.length)) }
+        let token = sampler.sample(logits)
+        lastToken = token
+        if decodeStart == nil {
+            let now = ContinuousClock.now
+            decodeStart = now
+            stats.promptDuration = now - start
+        }
+        if options.stopAtEndOfGeneration, tokenizer.isEndOfGeneration(token) {
+            return .finished(.stop, output: finish(.stop))
+        }
+        var output = Output()
+        if let k = options.logprobs {
+            output.logprobs = InferenceContext.logprobs(of: token, in: logits, top: k, tokenizer: tokenizer)
+        }
+        sampler.accept(token)
+        stats.generatedTokens += 1
+        stats.tokenIDs.append(token)
+        let (text, stopped) = stops.feed(detokenizer.append(token))
+        output.text = text
+        if stopped {
+            // The stop sequence and what follows it are never shown: nothing held back is flushed.
+            close(.stop)
+            return .finished(.stop, output: output)
+        }
+        // The next step would evaluate `token` at position promptTokens + generatedTokens - 1.
+        if reachedMaxTokens || stats.promptTokens + stats.generatedTokens - 1 >= capacity {
+            output.text += finish(.length).text
+            return .finished(.length, output: output)
+        }
+        return .next(token: token, output: output)
+    }
+
+    /// Ends the sequence from outside (cancellation), flushing the text held back.
+    public mutating func finish(_ reason: GenerationStats.DoneReason) -> Output {
+        guard !isFinished else { return Output() }
+        var (text, stopped) = stops.feed(detokenizer.finish())
+        if !stopped { text += stops.flush() }
+        close(reason)
+        return Output(text: text)
+    }
+
+    private var reachedMaxTokens: Bool { options.maxTokens >= 0 && stats.generatedTokens >= options.maxTokens }
+
+    private mutating func close(_ reason: GenerationStats.DoneReason) {
+        isFinished = true
+        stats.doneReason = reason
+        if let decodeStart {
+            stats.generationDuration = ContinuousClock.now - decodeStart
+        } else {
+            stats.promptDuration = ContinuousClock.now - start
+        }
+    }
+}
