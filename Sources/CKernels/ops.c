@@ -80,12 +80,15 @@ void sl_ops_scale(float *y, const float *x, float scale, int64_t n) {
 }
 
 void sl_ops_rmsnorm(float *y, const float *x, const float *w, float eps, int64_t n) {
-    // Sum of squares in double: the mean is over a few hundred to a few thousand values and a float
-    // running sum would drift from the reference by more than the test tolerances.
+    // Bit for bit ggml's RMS_NORM then MUL (ggml_compute_forward_rms_norm_f32): float squares summed
+    // in order in double, the mean rounded to float, the scale 1/sqrtf(mean + eps) in float, then
+    // (x * scale) * w. Any last-bit difference here matters: the next matmul quantizes these values
+    // to 8 bits, and after a Q8_0 embedding many of them sit exactly on a rounding tie (issue 16).
     double ss = 0;
-    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * r * w[i];
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    const float mean = (float)(ss / (double)n);
+    const float r = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * r) * w[i];
 }
 
 void sl_ops_softmax(float *x, int64_t n) {
