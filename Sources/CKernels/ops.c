@@ -80,12 +80,15 @@ void sl_ops_scale(float *y, const float *x, float scale, int64_t n) {
 }
 
 void sl_ops_rmsnorm(float *y, const float *x, const float *w, float eps, int64_t n) {
-    // Sum of squares in double: the mean is over a few hundred to a few thousand values and a float
-    // running sum would drift from the reference by more than the test tolerances.
+    // Bit for bit ggml's RMS_NORM then MUL (ggml_compute_forward_rms_norm_f32): float squares summed
+    // in order in double, the mean rounded to float, the scale 1/sqrtf(mean + eps) in float, then
+    // (x * scale) * w. Any last-bit difference here matters: the next matmul quantizes these values
+    // to 8 bits, and after a Q8_0 embedding many of them sit exactly on a rounding tie (issue 16).
     double ss = 0;
-    for (int64_t i = 0; i < n; i++) ss += (double)x[i] * (double)x[i];
-    const float r = (float)(1.0 / sqrt(ss / (double)n + (double)eps));
-    for (int64_t i = 0; i < n; i++) y[i] = x[i] * r * w[i];
+    for (int64_t i = 0; i < n; i++) ss += (double)(x[i] * x[i]);
+    const float mean = (float)(ss / (double)n);
+    const float r = 1.0f / sqrtf(mean + eps);
+    for (int64_t i = 0; i < n; i++) y[i] = (x[i] * r) * w[i];
 }
 
 void sl_ops_softmax(float *x, int64_t n) {
@@ -102,10 +105,23 @@ void sl_ops_silu_mul(float *g, const float *u, int64_t n) {
 }
 
 void sl_ops_gelu_mul(float *g, const float *u, int64_t n) {
-    const float c = 0.7978845608028654f; // sqrt(2/pi)
+    // ggml's GEGLU on CPU (GGML_GELU_FP16): the gate is rounded to F16, its tanh GELU computed in
+    // float and rounded to F16 (what ggml_table_gelu_f16 holds), then multiplied by the up value;
+    // 0 at or below -10, the identity at or above 10. 3e-4 from the exact GELU, which is enough
+    // to move 8-bit codes of the next matmul (issue 16), so SwiftLM computes the same numbers.
+    const float c = 0.79788456080286535587989211986876f; // sqrt(2/pi)
     for (int64_t i = 0; i < n; i++) {
-        const float v = g[i];
-        g[i] = 0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))) * u[i];
+        const float x = g[i];
+        float y;
+        if (x <= -10.0f) {
+            y = 0.0f;
+        } else if (x >= 10.0f) {
+            y = x;
+        } else {
+            const float v = (float)(_Float16)x;
+            y = (float)(_Float16)(0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))));
+        }
+        g[i] = y * u[i];
     }
 }
 

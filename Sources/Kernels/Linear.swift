@@ -110,7 +110,7 @@ public enum Linear {
         let actRow = w.cols / act.blockSize * act.typeSize
         let quantized = UnsafeMutableRawPointer.allocate(byteCount: batch * actRow, alignment: 64)
         defer { quantized.deallocate() }
-        for b in 0 ..< batch { Reference.quantize(act, x + b * w.cols, quantized + b * actRow, count: w.cols) }
+        for b in 0 ..< batch { Reference.quantizeActivations(act, x + b * w.cols, quantized + b * actRow, count: w.cols) }
         let rowsPerTask = 16
         pool.parallelFor((w.rows + rowsPerTask - 1) / rowsPerTask) { task in
             for r in task * rowsPerTask ..< min(w.rows, (task + 1) * rowsPerTask) {

@@ -37,7 +37,38 @@ struct OpsTests {
         #expect(close(g, (0 ..< n).map { OpsReference.silu(x[$0]) * w[$0] }, 1e-5))
         g = x
         g.withUnsafeMutableBufferPointer { Ops.geluMul($0.baseAddress!, w, count: n) }
-        #expect(close(g, (0 ..< n).map { OpsReference.geluTanh(x[$0]) * w[$0] }, 1e-5))
+        // ggml's GEGLU: F16 gate in, F16 GELU out (its lookup table); within 1e-3 of the exact GELU.
+        let ggmlGelu = (0 ..< n).map { i -> Float in
+            let v = Float(Float16(x[i]))
+            return Float(Float16(OpsReference.geluTanh(v))) * w[i]
+        }
+        #expect(close(g, ggmlGelu, 1e-6))
+        #expect(close(g, (0 ..< n).map { OpsReference.geluTanh(x[$0]) * w[$0] }, 1e-3))
+    }
+
+    /// RMSNorm is bit-exact with ggml's RMS_NORM + MUL: float squares summed in double, the mean
+    /// rounded to float, scale = 1/sqrtf(mean + eps), then (x · scale) · w. The next matmul quantizes its
+    /// output to 8 bits, where a last-bit difference flips codes that sit on a tie (issue 16).
+    @Test func rmsNormIsBitExactWithGGML() {
+        var differsFromDouble = 0
+        for seed in 1 ... 24 {
+            let n = [576, 640, 896, 256, 64, 1024][seed % 6]
+            let x = (0 ..< n).map { Float(((($0 + seed) &* 2_654_435_761) % 100_003)) / 9_000 - 5.5 }
+            let w = (0 ..< n).map { 0.5 + Float(((($0 + 7 * seed) &* 40_503) % 1000)) / 700 }
+            let eps: Float = seed % 2 == 0 ? 1e-6 : 1e-5
+            var y = [Float](repeating: 0, count: n)
+            y.withUnsafeMutableBufferPointer { Ops.rmsNorm($0.baseAddress!, x, weight: w, epsilon: eps, count: n) }
+            var sum: Double = 0
+            for v in x { sum += Double(v * v) }
+            let mean = Float(sum / Double(n))
+            let scale = 1 / (mean + eps).squareRoot()
+            let ggml = (0 ..< n).map { (x[$0] * scale) * w[$0] }
+            #expect(y == ggml, "n=\(n): Ops.rmsNorm is not bit-exact with ggml's arithmetic")
+            // The all-double scale (SwiftLM before issue 16) rounds differently on these rows.
+            let r = Float(1 / (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(n) + Double(eps)).squareRoot())
+            if r != scale { differsFromDouble += 1 }
+        }
+        #expect(differsFromDouble > 0, "the rows do not tell ggml's scale from the all-double one")
     }
 
     @Test(arguments: [false, true])

@@ -41,8 +41,10 @@ struct SlidingWindowTests {
                                     outputRows: Array(0 ..< n))
         for p in 0 ..< n {
             let d = maxRelativeDiff(all[p * v ..< (p + 1) * v], reference[p * v ..< (p + 1) * v])
-            #expect(d < 1e-4, "batch position \(p) differs from brute force by \(d)")
-            if d >= 1e-4 { break }
+            // 3e-4: the F16 GELU (ggml's) turns float-order differences in a gate into whole F16
+            // steps (2^-11 relative) now and then; a ring bug costs O(1).
+            #expect(d < 3e-4, "batch position \(p) differs from brute force by \(d)")
+            if d >= 3e-4 { break }
         }
         let steps = model.makeCache(capacity: n)
         for p in 0 ..< n {
@@ -94,6 +96,13 @@ struct SlidingWindowTests {
 /// gemma3 evaluated the obvious way, from the tiny model's weights: every layer's keys and values for
 /// the whole sequence, then masked attention. No cache, no chunks, no rings.
 struct BruteForceGemma {
+    /// ggml's CPU GELU (F16 in, F16 out; see sl_ops_gelu_mul), which the model reproduces.
+    static func ggmlGelu(_ x: Float) -> Float {
+        if x <= -10 { return 0 }
+        if x >= 10 { return x }
+        return Float(Float16(OpsReference.geluTanh(Float(Float16(x)))))
+    }
+
     let tiny: TinyModel
     let w: [String: [Float]]
 
@@ -144,7 +153,7 @@ struct BruteForceGemma {
                 x[p] = zip(x[p], o).map(+)
                 let f = norm(x[p], b(.ffnNorm))
                 let gate = mul(b(.ffnGate), f), up = mul(b(.ffnUp), f)
-                let down = mul(b(.ffnDown), zip(gate, up).map { OpsReference.geluTanh($0) * $1 })
+                let down = mul(b(.ffnDown), zip(gate, up).map { Self.ggmlGelu($0) * $1 })
                 x[p] = zip(x[p], norm(down, b(.postFFNNorm))).map(+)
             }
         }
