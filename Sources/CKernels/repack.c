@@ -9,6 +9,7 @@
 //   qh[8]     for chunk k (elements 4k..4k+3 of every row): bit 4l + e = fifth bit of element 4k + e of row l
 //   qs[4][32] vector c: lane l = bytes 4c..4c+3 of row l's qs (low nibbles: elements 4c..4c+3, high
 //             nibbles: elements 16 + 4c..16 + 4c + 3, as ggml packs them)
+// sl_block_q4_1x8: d[8], m[8] (F16, row order), then qs as above (Q4_1 has no fifth bit).
 // Groups follow each other, each holding its blocks in order: group g starts at 8 * g * row bytes.
 #include "internal.h"
 #include <stdlib.h>
@@ -20,15 +21,53 @@
 #endif
 
 _Static_assert(sizeof(sl_block_q5_0x8) == 8 * sizeof(sl_block_q5_0), "a packed group is 8 blocks, permuted");
+_Static_assert(sizeof(sl_block_q4_1x8) == 8 * sizeof(sl_block_q4_1), "a packed group is 8 blocks, permuted");
 
 size_t sl_packed_size(int wtype, int64_t rows, int64_t cols) {
-    if (wtype != SL_Q5_0 || rows <= 0 || rows % 8 != 0 || cols <= 0 || cols % SL_QK != 0) return 0;
-    return (size_t)rows * (size_t)(cols / SL_QK) * sizeof(sl_block_q5_0);
+    if (rows <= 0 || rows % 8 != 0 || cols <= 0 || cols % SL_QK != 0) return 0;
+    const size_t blocks = (size_t)rows * (size_t)(cols / SL_QK);
+    switch (wtype) {
+    case SL_Q5_0: return blocks * sizeof(sl_block_q5_0);
+    case SL_Q4_1: return blocks * sizeof(sl_block_q4_1);
+    default: return 0;
+    }
+}
+
+static void pack_q4_1(const sl_block_q4_1 *w, int64_t rows, int64_t nb, sl_block_q4_1x8 *out) {
+    for (int64_t g = 0; g < rows / 8; g++) {
+        for (int64_t i = 0; i < nb; i++) {
+            sl_block_q4_1x8 *o = out + g * nb + i;
+            for (int l = 0; l < 8; l++) {
+                const sl_block_q4_1 *x = w + (g * 8 + l) * nb + i;
+                o->d[l] = x->d;
+                o->m[l] = x->m;
+                for (int c = 0; c < 4; c++) memcpy(o->qs[c] + 4 * l, x->qs + 4 * c, 4);
+            }
+        }
+    }
+}
+
+static void unpack_q4_1(const sl_block_q4_1x8 *in, int64_t rows, int64_t nb, sl_block_q4_1 *w) {
+    for (int64_t g = 0; g < rows / 8; g++) {
+        for (int64_t i = 0; i < nb; i++) {
+            const sl_block_q4_1x8 *o = in + g * nb + i;
+            for (int l = 0; l < 8; l++) {
+                sl_block_q4_1 *x = w + (g * 8 + l) * nb + i;
+                x->d = o->d[l];
+                x->m = o->m[l];
+                for (int c = 0; c < 4; c++) memcpy(x->qs + 4 * c, o->qs[c] + 4 * l, 4);
+            }
+        }
+    }
 }
 
 int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
     if (!sl_packed_size(wtype, rows, cols)) return -1;
     const int64_t nb = cols / SL_QK;
+    if (wtype == SL_Q4_1) {
+        pack_q4_1(src, rows, nb, dst);
+        return 0;
+    }
     const sl_block_q5_0 *w = src;
     sl_block_q5_0x8 *out = dst;
     for (int64_t g = 0; g < rows / 8; g++) {
@@ -54,6 +93,10 @@ int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
 int sl_unpack(int wtype, const void *packed, int64_t rows, int64_t cols, void *dst) {
     if (!sl_packed_size(wtype, rows, cols)) return -1;
     const int64_t nb = cols / SL_QK;
+    if (wtype == SL_Q4_1) {
+        unpack_q4_1(packed, rows, nb, dst);
+        return 0;
+    }
     const sl_block_q5_0x8 *in = packed;
     sl_block_q5_0 *w = dst;
     for (int64_t g = 0; g < rows / 8; g++) {

@@ -9,23 +9,27 @@ import Testing
 
     @Test func packedLayoutExistsOnlyWhereAKernelReadsIt() {
         #expect(SIMDKernels.packedSize(.q5_0, rows: 8, cols: 32) == 8 * GGMLType.q5_0.typeSize)
+        #expect(SIMDKernels.packedSize(.q4_1, rows: 16, cols: 64) == 32 * GGMLType.q4_1.typeSize)
         #expect(SIMDKernels.packedSize(.q5_0, rows: 12, cols: 32) == 0)  // rows off the 8-row group
         #expect(SIMDKernels.packedSize(.q4_0, rows: 8, cols: 32) == 0)
     }
 
     /// pack then unpack gives back every byte, random bytes included (no field is re-encoded).
-    @Test(arguments: [(8, 32), (16, 96), (24, 160), (8, 896)])
-    func roundTripIsExact(rows: Int, cols: Int) {
-        let bytes = rows * cols / 32 * GGMLType.q5_0.typeSize
+    static let packedTypes: [GGMLType] = [.q5_0, .q4_1]
+
+    @Test(arguments: packedTypes, [(8, 32), (16, 96), (24, 160), (8, 896)])
+    func roundTripIsExact(type: GGMLType, shape: (rows: Int, cols: Int)) {
+        let (rows, cols) = shape
+        let bytes = rows * cols / 32 * type.typeSize
         var rng = TestRandom(seed: UInt64(rows * cols))
         let original = (0 ..< bytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
-        var packed = [UInt8](repeating: 0, count: SIMDKernels.packedSize(.q5_0, rows: rows, cols: cols))
+        var packed = [UInt8](repeating: 0, count: SIMDKernels.packedSize(type, rows: rows, cols: cols))
         var back = [UInt8](repeating: 0, count: bytes)
         original.withUnsafeBytes { src in
-            packed.withUnsafeMutableBytes { #expect(SIMDKernels.pack(.q5_0, src.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)) }
+            packed.withUnsafeMutableBytes { #expect(SIMDKernels.pack(type, src.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)) }
         }
         packed.withUnsafeBytes { src in
-            back.withUnsafeMutableBytes { #expect(SIMDKernels.unpack(.q5_0, src.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)) }
+            back.withUnsafeMutableBytes { #expect(SIMDKernels.unpack(type, src.baseAddress!, rows: rows, cols: cols, into: $0.baseAddress!)) }
         }
         #expect(packed != original)  // it did permute
         #expect(back == original)
@@ -36,34 +40,35 @@ import Testing
     /// products, so only float summation order differs (1e-5 of the row's magnitude; a wrong lane,
     /// fifth bit or scale costs far more). Then the same rows in chunks, and through the batch-1
     /// (`.fastest`) path, must be bit-identical.
-    @Test(arguments: [(8, 32), (16, 160), (24, 96), (40, 896)])
-    func packedMatmulMatchesScalarAndIsBatchInvariant(rows: Int, cols: Int) throws {
+    @Test(arguments: packedTypes, [(8, 32), (16, 160), (24, 96), (40, 896)])
+    func packedMatmulMatchesScalarAndIsBatchInvariant(type: GGMLType, shape: (rows: Int, cols: Int)) throws {
+        let (rows, cols) = shape
         var rng = TestRandom(seed: UInt64(rows + cols))
-        let wq = quantized(.q5_0, rng.floats(rows * cols))
+        let wq = quantized(type, rng.floats(rows * cols))
         let batch = 21
         let x = rng.floats(batch * cols, scale: 3)
-        let reference = try product(.q5_0, wq, rows: rows, cols: cols, x, count: batch, path: .scalar, mode: .batchInvariant, pool: Self.pool)
+        let reference = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: .scalar, mode: .batchInvariant, pool: Self.pool)
         for path in simdPaths {
-            let whole = try product(.q5_0, wq, rows: rows, cols: cols, x, count: batch, path: path, mode: .batchInvariant, pool: Self.pool)
+            let whole = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: path, mode: .batchInvariant, pool: Self.pool)
             for b in 0 ..< batch {
                 let row = reference[b * rows ..< (b + 1) * rows]
                 let scale = max(row.map(abs).max()!, 1e-3)
                 let err = zip(whole[b * rows ..< (b + 1) * rows], row).map { abs($0 - $1) }.max()!
-                #expect(err <= 1e-5 * scale, "\(rows)x\(cols) \(path): row \(b) off by \(err) (scale \(scale))")
+                #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path): row \(b) off by \(err) (scale \(scale))")
             }
             for n in [9, 4, 3, 1] {
                 var y: [Float] = []
                 for b0 in stride(from: 0, to: batch, by: n) {
-                    y += try product(.q5_0, wq, rows: rows, cols: cols, x, from: b0, count: min(n, batch - b0), path: path,
+                    y += try product(type, wq, rows: rows, cols: cols, x, from: b0, count: min(n, batch - b0), path: path,
                                      mode: .batchInvariant, pool: Self.pool)
                 }
-                #expect(y == whole, "\(rows)x\(cols) \(path): chunks of \(n) differ from the whole batch")
+                #expect(y == whole, "\(type) \(rows)x\(cols) \(path): chunks of \(n) differ from the whole batch")
             }
             var mv: [Float] = []
             for b in 0 ..< batch {
-                mv += try product(.q5_0, wq, rows: rows, cols: cols, x, from: b, count: 1, path: path, mode: .fastest, pool: Self.pool)
+                mv += try product(type, wq, rows: rows, cols: cols, x, from: b, count: 1, path: path, mode: .fastest, pool: Self.pool)
             }
-            #expect(mv == whole, "\(rows)x\(cols) \(path): the batch-1 path differs")
+            #expect(mv == whole, "\(type) \(rows)x\(cols) \(path): the batch-1 path differs")
         }
     }
 }

@@ -36,6 +36,8 @@ typedef struct { float d; int8_t qs[SL_QK_K]; int16_t bsums[SL_QK_K / 16]; } sl_
 /// One 32-element block of 8 Q5_0 rows, interleaved for the GEMM (see repack.c): the same bytes as
 /// 8 sl_block_q5_0, permuted.
 typedef struct { uint16_t d[8]; uint32_t qh[8]; uint8_t qs[4][32]; } sl_block_q5_0x8;
+/// The same for Q4_1: the 8 rows' scales and mins, then the codes as in sl_block_q5_0x8.
+typedef struct { uint16_t d[8]; uint16_t m[8]; uint8_t qs[4][32]; } sl_block_q4_1x8;
 
 // ggml type ids (GGUF tensor-info values) the C side understands.
 enum {
@@ -98,7 +100,7 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
 // ---------------------------------------------------------------------------------------------
 
 /// Bytes of the packed layout of a rows x cols matrix of `wtype`, or 0 when there is none (types
-/// other than Q5_0 so far, or rows not a multiple of 8).
+/// other than Q5_0 and Q4_1 so far, or rows not a multiple of 8).
 size_t sl_packed_size(int wtype, int64_t rows, int64_t cols);
 /// Writes the packed layout of `src` (ggml's layout) to `dst`. Returns 0, or -1 when there is none.
 int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst);
