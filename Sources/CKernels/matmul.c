@@ -3,6 +3,7 @@
 #include "internal.h"
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 
 static int detect_isa(void) {
     int isa = 0;
@@ -31,77 +32,87 @@ int sl_best_isa(void) {
     return isa;
 }
 
+/// Block geometry of every type the kernels know, and the activation format each weight type pairs
+/// with (-1 for activation-only formats).
+typedef struct {
+    int64_t elems;  // elements per block
+    size_t bytes;   // bytes per block
+    int atype;
+} type_info;
+
+static const type_info types[SL_TYPE_COUNT] = {
+    [SL_F32] = {1, sizeof(float), SL_F32},
+    [SL_F16] = {1, sizeof(uint16_t), SL_F32},
+    [SL_BF16] = {1, sizeof(uint16_t), SL_F32},
+    [SL_Q4_0] = {SL_QK, sizeof(sl_block_q4_0), SL_Q8_0},
+    [SL_Q4_1] = {SL_QK, sizeof(sl_block_q4_1), SL_Q8_1},
+    [SL_Q5_0] = {SL_QK, sizeof(sl_block_q5_0), SL_Q8_0},
+    [SL_Q5_1] = {SL_QK, sizeof(sl_block_q5_1), SL_Q8_1},
+    [SL_Q8_0] = {SL_QK, sizeof(sl_block_q8_0), SL_Q8_0},
+    [SL_Q8_1] = {SL_QK, sizeof(sl_block_q8_1), -1},
+    [SL_Q2_K] = {SL_QK_K, sizeof(sl_block_q2_K), SL_Q8_K},
+    [SL_Q3_K] = {SL_QK_K, sizeof(sl_block_q3_K), SL_Q8_K},
+    [SL_Q4_K] = {SL_QK_K, sizeof(sl_block_q4_K), SL_Q8_K},
+    [SL_Q5_K] = {SL_QK_K, sizeof(sl_block_q5_K), SL_Q8_K},
+    [SL_Q6_K] = {SL_QK_K, sizeof(sl_block_q6_K), SL_Q8_K},
+    [SL_Q8_K] = {SL_QK_K, sizeof(sl_block_q8_K), -1},
+};
+
+static const type_info *info(int type) {
+    return type >= 0 && type < SL_TYPE_COUNT && types[type].elems > 0 ? &types[type] : NULL;
+}
+
 int sl_activation_type(int wtype) {
-    switch (wtype) {
-    case SL_F32: case SL_F16: case SL_BF16: return SL_F32;
-    case SL_Q4_0: case SL_Q5_0: case SL_Q8_0: return SL_Q8_0;
-    case SL_Q4_1: case SL_Q5_1: return SL_Q8_1;
-    case SL_Q2_K: case SL_Q3_K: case SL_Q4_K: case SL_Q5_K: case SL_Q6_K: return SL_Q8_K;
-    default: return -1;
-    }
+    const type_info *t = info(wtype);
+    return t ? t->atype : -1;
 }
 
-/// Block geometry of the activation formats: elements and bytes per block.
-static void act_geometry(int atype, int64_t *elems, size_t *bytes) {
-    switch (atype) {
-    case SL_Q8_0: *elems = SL_QK; *bytes = sizeof(sl_block_q8_0); break;
-    case SL_Q8_1: *elems = SL_QK; *bytes = sizeof(sl_block_q8_1); break;
-    case SL_Q8_K: *elems = SL_QK_K; *bytes = sizeof(sl_block_q8_K); break;
-    default: *elems = 1; *bytes = sizeof(float); break;
-    }
+/// Each level's traits, filled once on first use (SL_ISA_AVX2 and SL_ISA_AVX512VNNI index it).
+static sl_isa_kernels kernel_tables[SL_ISA_AVX512VNNI + 1];
+static pthread_once_t kernel_tables_once = PTHREAD_ONCE_INIT;
+
+static void fill_kernel_tables(void) {
+    const int best = sl_best_isa();
+    if (best >= SL_ISA_AVX2) sl_fill_kernels_avx2(&kernel_tables[SL_ISA_AVX2]);
+    if (best >= SL_ISA_AVX512VNNI) sl_fill_kernels_vnni(&kernel_tables[SL_ISA_AVX512VNNI]);
 }
 
-static size_t weight_row_bytes(int wtype, int64_t cols) {
-    switch (wtype) {
-    case SL_F32: return (size_t)cols * 4;
-    case SL_F16: case SL_BF16: return (size_t)cols * 2;
-    case SL_Q4_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q4_0);
-    case SL_Q4_1: return (size_t)(cols / SL_QK) * sizeof(sl_block_q4_1);
-    case SL_Q5_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q5_0);
-    case SL_Q5_1: return (size_t)(cols / SL_QK) * sizeof(sl_block_q5_1);
-    case SL_Q8_0: return (size_t)(cols / SL_QK) * sizeof(sl_block_q8_0);
-    case SL_Q2_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q2_K);
-    case SL_Q3_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q3_K);
-    case SL_Q4_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q4_K);
-    case SL_Q5_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q5_K);
-    case SL_Q6_K: return (size_t)(cols / SL_QK_K) * sizeof(sl_block_q6_K);
-    default: return 0;
-    }
+const sl_isa_kernels *sl_kernels(int isa) {
+    if (isa < SL_ISA_AVX2 || isa > SL_ISA_AVX512VNNI || isa > sl_best_isa()) return NULL;
+    pthread_once(&kernel_tables_once, fill_kernel_tables);
+    return &kernel_tables[isa];
 }
 
-static sl_dot_fn dot_for(int isa, int wtype) {
-    switch (isa) {
-    case SL_ISA_AVX512VNNI: return sl_best_isa() >= SL_ISA_AVX512VNNI ? sl_dot_vnni(wtype) : NULL;
-    case SL_ISA_AVX2: return sl_best_isa() >= SL_ISA_AVX2 ? sl_dot_avx2(wtype) : NULL;
-    default: return NULL;
-    }
+/// The traits of `wtype` at `isa` when that level has its per-row kernel (every path needs it), else NULL.
+static const sl_type_kernels *kernels_for(int isa, int wtype) {
+    const sl_isa_kernels *k = sl_kernels(isa);
+    if (!k || !info(wtype)) return NULL;
+    return k->type[wtype].dot ? &k->type[wtype] : NULL;
 }
 
-int sl_isa_supports(int isa, int wtype) { return dot_for(isa, wtype) != NULL; }
+int sl_isa_supports(int isa, int wtype) { return kernels_for(isa, wtype) != NULL; }
 
 int sl_quantize_activations(int isa, int atype, const float *x, void *dst, int64_t n) {
-    if (isa < SL_ISA_AVX2 || sl_best_isa() < SL_ISA_AVX2) return -1;
-    sl_quant_fn q = sl_quant_avx2(atype);
-    if (!q) return -1;
-    q(x, dst, n);
+    const sl_isa_kernels *k = sl_kernels(isa);
+    if (!k || atype < 0 || atype >= SL_TYPE_COUNT || !k->quant[atype]) return -1;
+    k->quant[atype](x, dst, n);
     return 0;
 }
 
 int sl_vec_dot(int isa, int wtype, int64_t n, const void *w, const void *a, size_t a_stride, int nrows_a, float *out) {
-    sl_dot_fn dot = dot_for(isa, wtype);
-    if (!dot) return -1;
+    const sl_type_kernels *t = kernels_for(isa, wtype);
+    if (!t) return -1;
     for (int j = 0; j < nrows_a; j += SL_MAX_NB) {
         const int nb = nrows_a - j < SL_MAX_NB ? nrows_a - j : SL_MAX_NB;
-        dot(n, w, (const char *)a + (size_t)j * a_stride, a_stride, nb, out + j);
+        t->dot(n, w, (const char *)a + (size_t)j * a_stride, a_stride, nb, out + j);
     }
     return 0;
 }
 
 int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n) {
-    if (isa < SL_ISA_AVX2 || sl_best_isa() < SL_ISA_AVX2) return -1;
-    sl_dequant_fn f = sl_dequant_avx2(wtype);
-    if (!f) return -1;
-    f(src, dst, n);
+    const sl_isa_kernels *k = sl_kernels(isa);
+    if (!k || !info(wtype) || !k->type[wtype].dequant) return -1;
+    k->type[wtype].dequant(src, dst, n);
     return 0;
 }
 
@@ -120,8 +131,10 @@ typedef struct {
     sl_gemm_fn gemm;         // tile kernel for batch > 1, or NULL for the per-row kernels
     int atype;
     int64_t nblocks;         // activation blocks per row
-    float *meta;             // sl_gemm_meta of every activation row (gemm), or sl_mv_meta (mv)
+    float *meta;             // the GEMM side table of the batch (gemm), or the mat-vec one (mv)
     sl_mv_fn mv;             // batch-1 kernel over a band of rows, or NULL
+    const sl_isa_kernels *kernels;
+    int tile_rows;           // weight rows per gemm call: 4, or 8 for a packed layout
 } mm_job;
 
 /// One task of the mat-vec path: a contiguous band of rows.
@@ -137,15 +150,11 @@ static void quant_task(void *ctx, int64_t t) {
     const int64_t b0 = t * j->batch_per_task;
     const int64_t b1 = b0 + j->batch_per_task < j->batch ? b0 + j->batch_per_task : j->batch;
     for (int64_t b = b0; b < b1; b++) j->quant(j->x + b * j->cols, j->a + (size_t)b * j->a_row, j->cols);
-    if (j->gemm && j->atype != SL_Q8_K) {
-        // The task holding the last row also fills the padding rows of the last group of 4.
-        const int64_t end = b1 == j->batch ? (j->batch + 3) / 4 * 4 : b1;
-        sl_gemm_meta_rows_vnni(j->atype, j->a, j->a_row, j->nblocks, b0, end, j->batch, j->meta);
-    }
+    if (j->gemm) j->kernels->gemm_meta_rows(j->atype, j->a, j->a_row, j->nblocks, b0, b1, j->batch, j->meta);
 }
 
-/// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 rows x 8
-/// activation rows. The band (16 rows, ~10 KB) stays in L1 while activation tiles stream from L2.
+/// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 (8 packed)
+/// rows x 8 activation rows. The band (16 rows, ~10 KB) stays in L1 while activation tiles stream from L2.
 static void tiles_task(void *ctx, int64_t t) {
     const mm_job *j = ctx;
     const int64_t r0 = t * j->rows_per_task;
@@ -153,10 +162,9 @@ static void tiles_task(void *ctx, int64_t t) {
     for (int64_t b = 0; b < j->batch; b += SL_GEMM_B) {
         const int nbv = j->batch - b < SL_GEMM_B ? (int)(j->batch - b) : SL_GEMM_B;
         const char *a = j->a + (size_t)b * j->a_row;
-        const float *meta = j->meta + (b / 4) * j->nblocks * 12;
-        for (int64_t r = r0; r < r1; r += 4) {
-            const int nr = r1 - r < 4 ? (int)(r1 - r) : 4;
-            j->gemm(j->cols, j->w + (size_t)r * j->w_row, j->w_row, nr, a, j->a_row, nbv, meta, j->y + b * j->rows + r,
+        for (int64_t r = r0; r < r1; r += j->tile_rows) {
+            const int nr = r1 - r < j->tile_rows ? (int)(r1 - r) : j->tile_rows;
+            j->gemm(j->cols, j->w + (size_t)r * j->w_row, j->w_row, nr, a, j->a_row, nbv, j->meta, b, j->y + b * j->rows + r,
                     j->rows);
         }
     }
@@ -179,30 +187,33 @@ static void rows_task(void *ctx, int64_t t) {
     }
 }
 
-int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
-              const float *x, int64_t batch, float *y, int batched) {
-    sl_dot_fn dot = dot_for(isa, wtype);
-    const int atype = sl_activation_type(wtype);
-    sl_quant_fn quant = sl_quant_avx2(atype);
-    if (!dot || !quant) return -1;
+/// The driver of sl_matmul and sl_matmul_packed (packed: `w` is in the packed layout, and every batch
+/// size takes kern->packed_gemm).
+static int matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols, const float *x,
+                  int64_t batch, float *y, int batched, int packed) {
+    const sl_type_kernels *kern = kernels_for(isa, wtype);
+    if (!kern || (packed && (!kern->packed_gemm || !sl_packed_size(wtype, rows, cols)))) return -1;
+    const sl_isa_kernels *kernels = sl_kernels(isa);
+    const int atype = types[wtype].atype;
+    sl_quant_fn quant = kernels->quant[atype];
+    if (!quant) return -1;
     if (rows <= 0 || batch <= 0) return 0;
-    int64_t elems;
-    size_t ablock;
-    act_geometry(atype, &elems, &ablock);
+    const type_info *ai = info(atype);
     mm_job job = {
-        .dot = dot, .quant = quant, .w = w, .w_row = weight_row_bytes(wtype, cols), .rows = rows, .cols = cols,
-        .batch = batch, .x = x, .a_row = (size_t)(cols / elems) * ablock, .y = y,
+        .dot = kern->dot, .quant = quant, .w = w, .w_row = (size_t)(cols / types[wtype].elems) * types[wtype].bytes,
+        .rows = rows, .cols = cols, .batch = batch, .x = x, .a_row = (size_t)(cols / ai->elems) * ai->bytes, .y = y,
+        .atype = atype, .nblocks = cols / ai->elems, .kernels = kernels, .tile_rows = packed ? 8 : 4,
     };
     const int nested = sl_pool_nested();
     if (!nested) sl_pool_lock(pool);
     const int threads = sl_pool_threads(pool);
-    job.atype = atype;
-    job.nblocks = cols / elems;
-    if (isa == SL_ISA_AVX512VNNI && (batch >= 2 || batched)) job.gemm = sl_gemm_vnni(wtype);
-    if (isa == SL_ISA_AVX512VNNI && batch == 1 && !job.gemm) job.mv = sl_mv_vnni(wtype);
+    if (batch >= 2 || batched) job.gemm = kern->gemm;
+    if (packed) job.gemm = kern->packed_gemm;
+    // The mat-vec kernels sum in another order than the per-row ones: never in batch-invariant mode.
+    if (batch == 1 && !batched && !job.gemm) job.mv = kern->mv;
     const size_t a_bytes = (job.a_row * (size_t)batch + 63) / 64 * 64;
-    size_t meta_bytes = job.gemm && atype != SL_Q8_K ? (size_t)((batch + 3) / 4) * (size_t)job.nblocks * 12 * sizeof(float) : 0;
-    if (job.mv) meta_bytes = (size_t)(job.nblocks + 3) / 4 * 4 * 3 * sizeof(float);
+    size_t meta_bytes = job.gemm ? kernels->gemm_meta_bytes(atype, batch, job.nblocks) : 0;
+    if (job.mv) meta_bytes = kernels->mv_meta_bytes(job.nblocks);
     if (atype == SL_F32) {
         job.a = (char *)x;  // float weights read the activations in place
     } else {
@@ -228,13 +239,13 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
     job.rows_per_task = (rows + tasks - 1) / tasks;
     if (batch > 1 && job.rows_per_task > 16) job.rows_per_task = 16;
     if (job.mv) {
-        sl_mv_meta_vnni(atype, job.a, job.nblocks, job.meta);
+        kernels->mv_meta(atype, job.a, job.nblocks, job.meta);
         sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, mv_task, &job);
         if (!nested) sl_pool_unlock(pool);
         return 0;
     }
     if (job.gemm) {
-        job.rows_per_task = rows < 16 ? rows : 16;  // whole 4-row tiles but for the last band
+        job.rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 8-row tiles but for the last band
         sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, tiles_task, &job);
         if (!nested) sl_pool_unlock(pool);
         return 0;
@@ -242,4 +253,14 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
     sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, rows_task, &job);
     if (!nested) sl_pool_unlock(pool);
     return 0;
+}
+
+int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
+              const float *x, int64_t batch, float *y, int batched) {
+    return matmul(pool, isa, wtype, w, rows, cols, x, batch, y, batched, 0);
+}
+
+int sl_matmul_packed(sl_pool *pool, int isa, int wtype, const void *packed, int64_t rows, int64_t cols,
+                     const float *x, int64_t batch, float *y) {
+    return matmul(pool, isa, wtype, packed, rows, cols, x, batch, y, 1, 1);
 }

@@ -47,6 +47,54 @@ SL_AVX2 static void axpy_avx2(float *y, float alpha, const float *x, int64_t n) 
     for (; i + 8 <= n; i += 8) _mm256_storeu_ps(y + i, _mm256_fmadd_ps(va, _mm256_loadu_ps(x + i), _mm256_loadu_ps(y + i)));
     for (; i < n; i++) y[i] += alpha * x[i];
 }
+
+/// e^x for 8 lanes, |relative error| < 2e-7 on [-87, 88] (inputs are clamped there): x = n ln2 + r
+/// with |r| <= ln2/2 (ln2 split in two for an exact product), a degree-6 polynomial for e^r, then
+/// 2^n added to the exponent bits. The gated FFNs call it on every intermediate value, where libm's
+/// scalar expf / tanhf were 12% of gemma3's prompt time.
+SL_AVX2 static __m256 exp256(__m256 x) {
+    x = _mm256_min_ps(_mm256_max_ps(x, _mm256_set1_ps(-87.0f)), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    // n is in [-126, 127] after the clamp, so 2^n is a normal float built from its exponent bits.
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
+}
+
+/// g[i] = g[i] * sigmoid(k * z(g[i])) * u[i] over 8 lanes, z = g (SiLU, k = 1) or the GELU tanh
+/// argument (k = 2, since 0.5 (1 + tanh(z)) = sigmoid(2z)).
+SL_AVX2 static void gated_avx2(float *g, const float *u, int64_t n, int gelu) {
+    const __m256 one = _mm256_set1_ps(1.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(g + i);
+        __m256 z = v;
+        if (gelu) {
+            // -2 * sqrt(2/pi) * v * (1 + 0.044715 v^2)
+            const __m256 v2 = _mm256_mul_ps(v, v);
+            z = _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(-1.5957691216057308f)),
+                              _mm256_fmadd_ps(v2, _mm256_set1_ps(0.044715f), one));
+        } else {
+            z = _mm256_sub_ps(_mm256_setzero_ps(), v);
+        }
+        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp256(z)));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    const float c = 0.7978845608028654f;
+    for (; i < n; i++) {
+        const float v = g[i];
+        g[i] = (gelu ? 0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))) : v / (1.0f + expf(-v))) * u[i];
+    }
+}
 #else
 static int has_avx2(void) { return 0; }
 #endif
@@ -101,6 +149,9 @@ void sl_ops_softmax(float *x, int64_t n) {
 }
 
 void sl_ops_silu_mul(float *g, const float *u, int64_t n) {
+#if defined(__x86_64__)
+    if (has_avx2()) { gated_avx2(g, u, n, 0); return; }
+#endif
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 

@@ -86,8 +86,15 @@ public enum Linear {
             y.update(repeating: 0, count: batch * w.rows)
             return
         }
-        if path != .scalar,
-           sl_matmul(pool.handle, path.isa, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols), x, Int64(batch), y,
+        guard path != .scalar else { return scalarMatmul(w, x, batch: batch, y, pool: pool) }
+        // The packed kernel serves every batch size alike, so it keeps `.batchInvariant`'s promise in
+        // both modes.
+        if let packed = w.packed?.data(for: w),
+           sl_matmul_packed(pool.handle, path.isa, Int32(w.type.rawValue), packed, Int64(w.rows), Int64(w.cols), x, Int64(batch),
+                            y) == 0 {
+            return
+        }
+        if sl_matmul(pool.handle, path.isa, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols), x, Int64(batch), y,
                      mode == .batchInvariant ? 1 : 0) == 0 {
             return
         }

@@ -28,4 +28,21 @@ public enum SIMDKernels {
         guard path != .scalar, count % type.blockSize == 0 else { return false }
         return sl_quantize_activations(path.isa, Int32(type.rawValue), x, dst, Int64(count)) == 0
     }
+
+    /// Bytes of the interleaved (packed) layout of a rows x cols matrix of `type`; 0 when there is none.
+    public static func packedSize(_ type: GGMLType, rows: Int, cols: Int) -> Int {
+        Int(sl_packed_size(Int32(type.rawValue), Int64(rows), Int64(cols)))
+    }
+
+    /// ggml's layout -> the packed layout (`packedSize` bytes at `dst`); false when there is none.
+    @discardableResult
+    public static func pack(_ type: GGMLType, _ src: UnsafeRawPointer, rows: Int, cols: Int, into dst: UnsafeMutableRawPointer) -> Bool {
+        sl_pack(Int32(type.rawValue), src, Int64(rows), Int64(cols), dst) == 0
+    }
+
+    /// The packed layout -> ggml's layout; false when there is none.
+    @discardableResult
+    public static func unpack(_ type: GGMLType, _ src: UnsafeRawPointer, rows: Int, cols: Int, into dst: UnsafeMutableRawPointer) -> Bool {
+        sl_unpack(Int32(type.rawValue), src, Int64(rows), Int64(cols), dst) == 0
+    }
 }

@@ -5,6 +5,10 @@ import CKernels
 ///
 /// Shape follows GGUF: `cols` is `dims[0]` (input features, contiguous) and `rows` is `dims[1]`
 /// (output features). The memory behind `data` must outlive every use of the matrix.
+///
+/// Types with an interleaved layout (Q5_0, Q4_1 with a multiple of 8 rows) are repacked on their first SIMD
+/// matmul into a copy of the same size (``PackedWeights``), and the SIMD kernels read that copy from then
+/// on; a matrix that is only looked up (an embedding table) is never packed.
 public struct WeightMatrix: @unchecked Sendable {
     public let name: String
     public let type: GGMLType
@@ -29,10 +33,36 @@ public struct WeightMatrix: @unchecked Sendable {
         self.data = data
         self.rows = rows
         self.cols = cols
+        packed = PackedWeights(type: type, rows: rows, cols: cols)
     }
+
+    /// The interleaved copy, made on first use, when the type has such a layout.
+    let packed: PackedWeights?
 
     /// Bytes per row in the weight's own format.
     public var rowBytes: Int { cols / type.blockSize * type.typeSize }
+}
+
+/// A weight's interleaved (repacked) copy: 8 rows per block group, so one activation load feeds 8 rows
+/// (see Sources/CKernels/repack.c). Made by the first caller of ``data(for:)`` (the C side serializes it)
+/// and immutable from then on, which is what makes sharing it between threads safe.
+final class PackedWeights: @unchecked Sendable {
+    private let cache: OpaquePointer
+
+    /// nil when `type` has no packed layout for this shape.
+    init?(type: GGMLType, rows: Int, cols: Int) {
+        guard sl_packed_size(Int32(type.rawValue), Int64(rows), Int64(cols)) > 0, let cache = sl_packed_cache_create() else {
+            return nil
+        }
+        self.cache = cache
+    }
+
+    deinit { sl_packed_cache_destroy(cache) }
+
+    /// The packed copy of `w` (packing it now if nobody has), or nil when memory ran out.
+    func data(for w: WeightMatrix) -> UnsafeRawPointer? {
+        sl_packed_cache_get(cache, Int32(w.type.rawValue), w.data, Int64(w.rows), Int64(w.cols))
+    }
 }
 
 /// Byte layout of ggml's blocks as the C kernels see them (`sl_block_*` in CKernels.h), for checking

@@ -5,6 +5,8 @@ public struct BenchmarkResult: Sendable, Equatable {
     /// Prompt tokens per chunk (`-p`) and generated tokens (`-n`).
     public var promptTokens: Int
     public var generatedTokens: Int
+    /// Tokens already in the cache when each timed test starts (`-d`).
+    public var depth: Int = 0
     public var repetitions: Int
     public var threads: Int
     /// Prompt processing, tokens/s: mean and sample standard deviation over the repetitions.
@@ -17,13 +19,15 @@ public struct BenchmarkResult: Sendable, Equatable {
 
 public enum Benchmark {
     /// Runs llama-bench's two tests on `model`:
-    /// - pp: `promptTokens` arbitrary tokens evaluated as one batch into an empty cache;
-    /// - tg: `generatedTokens` single-token forward passes from an empty cache.
+    /// - pp: `promptTokens` arbitrary tokens evaluated as one batch into the cache;
+    /// - tg: `generatedTokens` single-token forward passes.
     ///
-    /// Each test has one untimed warm-up run first; tokens/s of each repetition are averaged and their
-    /// standard deviation reported. A test with 0 tokens is skipped (reported as 0).
+    /// Each run starts from an empty cache filled, untimed, with `depth` arbitrary tokens (llama-bench's
+    /// `-d`: attention then reads that many more positions). Each test has one untimed warm-up run
+    /// first; tokens/s of each repetition are averaged and their standard deviation reported. A test
+    /// with 0 tokens is skipped (reported as 0).
     public static func run(model: LoadedModel, promptTokens: Int = 512, generatedTokens: Int = 128,
-                           repetitions: Int = 5, batchSize: Int = 512,
+                           repetitions: Int = 5, batchSize: Int = 512, depth: Int = 0,
                            progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
         guard promptTokens >= 0, generatedTokens >= 0, promptTokens + generatedTokens > 0 else {
             throw .invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)", expected: "token counts >= 0, not both 0")
@@ -31,7 +35,10 @@ public enum Benchmark {
         guard repetitions >= 1 else {
             throw .invalidOption(name: "repetitions", value: String(repetitions), expected: "an integer >= 1")
         }
-        let needed = max(promptTokens, generatedTokens)
+        guard depth >= 0 else {
+            throw .invalidOption(name: "depth", value: String(depth), expected: "an integer >= 0")
+        }
+        let needed = depth + max(promptTokens, generatedTokens)
         let trained = model.trainedContextLength
         if trained > 0, needed > trained { throw .contextOverflow(needed: needed, capacity: trained) }
         let context = try InferenceContext(model: model, contextLength: needed, batchSize: batchSize)
@@ -39,16 +46,21 @@ public enum Benchmark {
         let vocab = UInt64(model.model.info.vocabSize)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % vocab) } }
 
+        /// Empties the cache and fills it with `depth` tokens, untimed.
+        func prefill() throws(RuntimeError) {
+            try context.reset()
+            if depth > 0 { _ = try context.evaluate(randomTokens(depth), logits: .none) }
+        }
         func promptRun() throws(RuntimeError) -> Double {
             let tokens = randomTokens(promptTokens)
-            try context.reset()
+            try prefill()
             let t0 = ContinuousClock.now
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
         func generationRun(_ n: Int) throws(RuntimeError) -> Double {
             let first = randomTokens(1)
-            try context.reset()
+            try prefill()
             let t0 = ContinuousClock.now
             // Greedy, never stopping early: n forward passes of one token, as llama-bench's tg.
             var decoder = SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
@@ -83,7 +95,7 @@ public enum Benchmark {
         try context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
-        return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,
+        return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,
                                threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
     }
 

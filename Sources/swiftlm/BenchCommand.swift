@@ -8,7 +8,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         abstract: "Measure prompt processing (pp) and token generation (tg) speed, as llama-bench does.",
         discussion: """
             pp: one batch of -p arbitrary tokens into an empty cache. tg: -n single-token decodes from an \
-            empty cache. One warm-up run each, then the mean ± standard deviation over --repetitions.
+            empty cache. With -d N, both start after N arbitrary tokens already in the cache (as llama-bench \
+            -d). One warm-up run each, then the mean ± standard deviation over --repetitions.
             --parallel N instead runs N requests at once through the batching scheduler (-p prompt tokens \
             each, then -n generated), as llama-batched-bench does: aggregate generation tokens/s and time to \
             first token (p50, p99).
@@ -23,6 +24,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     var p = 512
     @Option(name: .short, parsing: .unconditional, help: "Generated tokens for the tg test (0 skips it).")
     var n = 128
+    @Option(name: [.customShort("d"), .long], parsing: .unconditional, help: "Tokens already in the cache before each test (llama-bench -d).")
+    var depth = 0
     @Option(parsing: .unconditional, help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS; at most the CPU count).")
     var threads: Int?
     @Option(name: [.customShort("r"), .long], parsing: .unconditional, help: "Timed repetitions of each test.")
@@ -38,6 +41,7 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         if p < 0 || n < 0 || p + n == 0 {
             throw ValidationError("invalid values -p \(p) -n \(n): expected token counts >= 0, not both 0")
         }
+        if depth < 0 { throw ValidationError("invalid value -d \(depth): expected an integer >= 0") }
         try validateAtLeastOne(repetitions, "--repetitions")
         try validateAtLeastOne(threads, "--threads")
         try validateAtLeastOne(parallel, "--parallel")
@@ -45,7 +49,7 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     }
 
     func hint(for error: any Error) -> String? {
-        if case RuntimeError.contextOverflow = error { return "use smaller -p / -n values" }
+        if case RuntimeError.contextOverflow = error { return "use smaller -p / -n / -d values" }
         return nil
     }
 
@@ -54,13 +58,14 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         if embed { return try runEmbed(loaded) }
         if let parallel { return try await runParallel(loaded, parallel) }
         let quiet = json
-        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
+        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions,
+                                  depth: depth) { step in
             if !quiet { Terminal.redrawStatus(step) }
         }
         if json {
             let object: [String: Any] = [
                 "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions,
-                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens,
+                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "n_depth": r.depth,
                 "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
@@ -69,8 +74,9 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         }
         Terminal.clearStatus()
         var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
-        if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
-        if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        let at = depth > 0 ? " @ d\(depth)" : ""
+        if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p)\(at) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
+        if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n)\(at) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
         writeStandardOutput(out)
     }
 }

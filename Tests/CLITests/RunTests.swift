@@ -93,6 +93,21 @@ import TestSupport
         #expect((json["ttft_p50"] as? Double ?? 1) <= (json["ttft_p99"] as? Double ?? 0))
     }
 
+    /// `-d`: both tests run after that many tokens in the cache, and the depth counts toward the
+    /// model's context (smollm2 was trained on 8192).
+    @Test func benchAtDepth() throws {
+        guard try RealModels.pathOrSkip(Self.model) != nil else { return }
+        let r = try runSwiftLM(["bench", Self.model, "-p", "16", "-n", "2", "-d", "48", "-r", "1", "--json"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+        #expect(json["n_depth"] as? Int == 48)
+        #expect((json["pp"] as? Double ?? 0) > 0 && (json["tg"] as? Double ?? 0) > 0)
+        let table = try runSwiftLM(["bench", Self.model, "-p", "8", "-n", "1", "-d", "8", "-r", "1"])
+        #expect(table.status == 0 && table.stdout.contains("pp8 @ d8") && table.stdout.contains("tg1 @ d8"), "\(table.stdout)")
+        let over = try runSwiftLM(["bench", Self.model, "-p", "16", "-n", "1", "-d", "8180", "-r", "1"])
+        #expect(over.status != 0 && over.stderr.contains("-d"), "stderr: \(over.stderr)")
+    }
+
     @Test func stdinIsThePromptWhenNotATerminal() throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         // stdin that is not a terminal is the prompt (as with Ollama).

@@ -50,3 +50,18 @@ func floatDot(_ a: [Float], _ b: [Float]) -> Float {
 var simdPaths: [KernelPath] { KernelPath.available.filter { $0 != .scalar } }
 
 let weightTypes = Reference.weightTypes
+
+/// y = W x for activation rows [b0, b0 + n) of `x`, W being `wq` (rows x cols of `type`).
+func product(_ type: GGMLType, _ wq: [UInt8], rows: Int, cols: Int, _ x: [Float], from b0: Int = 0, count n: Int,
+             path: KernelPath, mode: MatmulMode, pool: ThreadPool) throws -> [Float] {
+    var y = [Float](repeating: .nan, count: n * rows)
+    try wq.withUnsafeBytes { raw in
+        let w = try WeightMatrix(name: "w", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
+        x.withUnsafeBufferPointer { xp in
+            y.withUnsafeMutableBufferPointer {
+                Linear.matmul(w, xp.baseAddress! + b0 * cols, batch: n, $0.baseAddress!, pool: pool, path: path, mode: mode)
+            }
+        }
+    }
+    return y
+}

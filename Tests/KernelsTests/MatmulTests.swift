@@ -106,17 +106,7 @@ import Testing
             let batch = 30
             let x = rng.floats(batch * cols, scale: 3)
             func run(_ path: KernelPath, _ n: Int, _ mode: MatmulMode, from b0: Int = 0) throws -> [Float] {
-                var y = [Float](repeating: .nan, count: n * rows)
-                try wq.withUnsafeBytes { raw in
-                    let w = try WeightMatrix(name: "w", type: type, data: raw.baseAddress!, rows: rows, cols: cols)
-                    x.withUnsafeBufferPointer { xp in
-                        y.withUnsafeMutableBufferPointer {
-                            Linear.matmul(w, xp.baseAddress! + b0 * cols, batch: n, $0.baseAddress!, pool: Self.pool, path: path,
-                                          mode: mode)
-                        }
-                    }
-                }
-                return y
+                try product(type, wq, rows: rows, cols: cols, x, from: b0, count: n, path: path, mode: mode, pool: Self.pool)
             }
             let reference = try run(.scalar, batch, .batchInvariant)
             for path in simdPaths {
@@ -137,6 +127,28 @@ import Testing
                         #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path) \(name): row \(b) off by \(err) (scale \(scale))")
                     }
                 }
+            }
+        }
+    }
+
+    /// `MatmulMode.batchInvariant`'s promise, bit for bit: a row's result is the same whether it runs
+    /// alone, in a tile with padding rows, or in a full batch, on every path (GEMM tiles and per-row
+    /// kernels alike), with row counts off the 4-row tile and batch offsets off the 4-row meta group.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K, .f32])
+    func batchInvariantRowsAreBitIdentical(_ type: GGMLType) throws {
+        let rows = 23, cols = type.blockSize == 256 ? 512 : 160, batch = 30
+        var rng = TestRandom(seed: 77 + UInt64(type.rawValue))
+        let wq = quantized(type, rng.floats(rows * cols))
+        let x = rng.floats(batch * cols, scale: 3)
+        for path in simdPaths {
+            func run(_ n: Int, from b0: Int) throws -> [Float] {
+                try product(type, wq, rows: rows, cols: cols, x, from: b0, count: n, path: path, mode: .batchInvariant, pool: Self.pool)
+            }
+            let whole = try run(batch, from: 0)
+            for n in [9, 5, 1] {
+                var y: [Float] = []
+                for b0 in stride(from: 0, to: batch, by: n) { y += try run(min(n, batch - b0), from: b0) }
+                #expect(y == whole, "\(type) \(path): chunks of \(n) differ from the whole batch")
             }
         }
     }

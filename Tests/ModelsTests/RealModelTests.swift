@@ -18,8 +18,11 @@ struct RealModelTests {
     /// on smollm2, 0.33 / 0.05 on qwen2.5-coder, 1.4 / 0.18 on gemma3. With the int8 GEMM prompt kernels
     /// (16:52 UTC) we measured 1.06 / 0.22, 0.32 / 0.07 and 1.73 / 0.27 (gemma3's code prompt; its
     /// long sliding-window case: one position at 4.2, mean 0.24). The argmax must agree everywhere.
+    /// The interleaved Q4_1 kernel (2026-11-30, issue 10) sums the same integer products in another
+    /// float order and moved smollm2's chat case to 1.42 at one position (mean 0.22) while its
+    /// perplexity moved toward llama.cpp's (13.669 -> 13.659, llama.cpp 13.588), hence 1.5.
     static let bounds: [String: (max: Float, mean: Float)] = [
-        "smollm2:135m": (1.25, 0.25), "qwen2.5-coder:0.5b": (0.5, 0.1), "gemma3:270m": (2.0, 0.3),
+        "smollm2:135m": (1.5, 0.25), "qwen2.5-coder:0.5b": (0.5, 0.1), "gemma3:270m": (2.0, 0.3),
     ]
     /// Prompts past the sliding window run ~800 positions, so one outlier is likelier there.
     static let longCaseMax: Float = 4.5

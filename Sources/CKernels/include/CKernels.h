@@ -33,6 +33,12 @@ typedef struct {
 typedef struct { uint8_t ql[SL_QK_K / 2]; uint8_t qh[SL_QK_K / 4]; int8_t scales[SL_QK_K / 16]; uint16_t d; } sl_block_q6_K;
 typedef struct { float d; int8_t qs[SL_QK_K]; int16_t bsums[SL_QK_K / 16]; } sl_block_q8_K;
 
+/// One 32-element block of 8 Q5_0 rows, interleaved for the GEMM (see repack.c): the same bytes as
+/// 8 sl_block_q5_0, permuted.
+typedef struct { uint16_t d[8]; uint32_t qh[8]; uint8_t qs[4][32]; } sl_block_q5_0x8;
+/// The same for Q4_1: the 8 rows' scales and mins, then the codes as in sl_block_q5_0x8.
+typedef struct { uint16_t d[8]; uint16_t m[8]; uint8_t qs[4][32]; } sl_block_q4_1x8;
+
 // ggml type ids (GGUF tensor-info values) the C side understands.
 enum {
     SL_F32 = 0, SL_F16 = 1, SL_Q4_0 = 2, SL_Q4_1 = 3, SL_Q5_0 = 6, SL_Q5_1 = 7, SL_Q8_0 = 8, SL_Q8_1 = 9,
@@ -79,13 +85,41 @@ void sl_pool_run(sl_pool *pool, int64_t count, sl_task_fn fn, void *ctx);
 
 /// y[b*rows + r] = dot(W row r, x row b) for every r < rows, b < batch, with the weight in `wtype`
 /// (`w` holds rows x cols row-major). Quantizes x into the pool's scratch, then splits rows
-/// across the pool. With AVX-512 VNNI, legacy quants and Q4_K take int8 GEMM tiles (4 weight
-/// rows x 8 activation rows) when batch > 1, and legacy quants a 4-block-folding mat-vec at batch 1;
-/// everything else tiles batch rows over the per-row kernels.
+/// across the pool. On both levels, legacy quants (Q8_0 only with AVX-512 VNNI) and Q4_K take int8
+/// GEMM tiles (4 weight rows x 8 activation rows) when batch > 1, and legacy quants a 4-block-folding
+/// mat-vec at batch 1; everything else tiles batch rows over the per-row kernels.
 /// `batched` != 0 keeps the GEMM tiles even at batch 1: a row's result then never depends on how
 /// many rows share the call (prompt evaluation uses it so output is the same whatever the batch size).
 /// Returns 0, or -1 when `isa` has no kernel for `wtype` (nothing is written).
 int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
               const float *x, int64_t batch, float *y, int batched);
+
+
+// ---------------------------------------------------------------------------------------------
+// Interleaved (packed) weights: 8 rows per block group, made once per matrix on first use.
+// ---------------------------------------------------------------------------------------------
+
+/// Bytes of the packed layout of a rows x cols matrix of `wtype`, or 0 when there is none (types
+/// other than Q5_0 and Q4_1 so far, or rows not a multiple of 8).
+size_t sl_packed_size(int wtype, int64_t rows, int64_t cols);
+/// Writes the packed layout of `src` (ggml's layout) to `dst`. Returns 0, or -1 when there is none.
+int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst);
+/// The inverse of sl_pack. Returns 0, or -1 when there is no packed layout.
+int sl_unpack(int wtype, const void *packed, int64_t rows, int64_t cols, void *dst);
+
+/// A matrix's packed copy, made by the first caller that asks (thread-safe) and kept until destroyed.
+typedef struct sl_packed_cache sl_packed_cache;
+sl_packed_cache *sl_packed_cache_create(void);
+void sl_packed_cache_destroy(sl_packed_cache *cache);
+/// The packed copy of `src` (rows x cols of `wtype`), packing it on the first call; NULL when the type
+/// has no packed layout or memory ran out (use `src` then). Once packed, the pages of `src` are
+/// released where the OS allows (Linux MADV_PAGEOUT): a file-mapped tensor is not resident twice.
+const void *sl_packed_cache_get(sl_packed_cache *cache, int wtype, const void *src, int64_t rows, int64_t cols);
+
+/// sl_matmul with the weight in its packed layout (`packed` from sl_pack / sl_packed_cache_get). Every
+/// batch size, 1 included, takes the same kernel, so results never depend on the batch.
+/// Returns 0, or -1 when `isa` has no packed kernel for `wtype` (nothing is written).
+int sl_matmul_packed(sl_pool *pool, int isa, int wtype, const void *packed, int64_t rows, int64_t cols,
+                     const float *x, int64_t batch, float *y);
 
 #endif
