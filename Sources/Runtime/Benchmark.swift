@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 
 /// Throughput figures measured the way llama-bench measures them.
 public struct BenchmarkResult: Sendable, Equatable {
@@ -13,6 +14,10 @@ public struct BenchmarkResult: Sendable, Equatable {
     /// Token generation, tokens/s.
     public var tg: Double
     public var tgStdDev: Double
+    /// Token generation under a grammar (`bench --schema`), measured interleaved with the plain tg runs;
+    /// nil without a format.
+    public var constrainedTG: Double? = nil
+    public var constrainedTGStdDev: Double? = nil
 }
 
 public enum Benchmark {
@@ -23,7 +28,7 @@ public enum Benchmark {
     /// Each test has one untimed warm-up run first; tokens/s of each repetition are averaged and their
     /// standard deviation reported. A test with 0 tokens is skipped (reported as 0).
     public static func run(model: LoadedModel, promptTokens: Int = 512, generatedTokens: Int = 128,
-                           repetitions: Int = 5, batchSize: Int = 512,
+                           repetitions: Int = 5, batchSize: Int = 512, format: OutputFormat? = nil,
                            progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
         guard promptTokens >= 0, generatedTokens >= 0, promptTokens + generatedTokens > 0 else {
             throw .invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)", expected: "token counts >= 0, not both 0")
@@ -46,6 +51,24 @@ public enum Benchmark {
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
+        // Constrained tg: the same single-token decodes, each token chosen by a greedy sampler under the
+        // grammar (masking and parse included); a finished output starts the grammar over.
+        let constraint = try format.map { f throws(RuntimeError) in try StructuredOutputCache.constraint(f, tokenizer: model.tokenizer) }
+        func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
+            guard let constraint else { return 0 }
+            let greedy = SamplingOptions(temperature: 0)
+            var sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint))
+            var token = randomTokens(1)[0]
+            context.reset()
+            let t0 = ContinuousClock.now
+            for _ in 0..<n {
+                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
+                token = sampler.sample(logits)
+                sampler.accept(token)
+                if sampler.constraint?.mustEnd ?? true { sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint)) }
+            }
+            return Double(n) / (ContinuousClock.now - t0).seconds
+        }
         func generationRun(_ n: Int) throws(RuntimeError) -> Double {
             var token = randomTokens(1)[0]
             context.reset()
@@ -57,7 +80,7 @@ public enum Benchmark {
             return Double(n) / (ContinuousClock.now - t0).seconds
         }
 
-        var pp: [Double] = [], tg: [Double] = []
+        var pp: [Double] = [], tg: [Double] = [], ctg: [Double] = []
         if promptTokens > 0 {
             progress("warm-up pp\(promptTokens)")
             _ = try promptRun()
@@ -69,16 +92,27 @@ public enum Benchmark {
         if generatedTokens > 0 {
             progress("warm-up tg")
             _ = try generationRun(1)
+            if constraint != nil {
+                progress("warm-up constrained tg")
+                _ = try constrainedRun(generatedTokens)
+            }
+            // Plain and constrained runs alternate, so a shared machine's load falls on both alike.
             for r in 0..<repetitions {
                 progress("tg\(generatedTokens) \(r + 1)/\(repetitions)")
                 tg.append(try generationRun(generatedTokens))
+                if constraint != nil {
+                    progress("constrained tg\(generatedTokens) \(r + 1)/\(repetitions)")
+                    ctg.append(try constrainedRun(generatedTokens))
+                }
             }
         }
         context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
-        return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,
-                               threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
+        var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,
+                                     threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
+        if !ctg.isEmpty { (result.constrainedTG, result.constrainedTGStdDev) = meanAndStdDev(ctg) }
+        return result
     }
 
     /// Mean and sample standard deviation (0 for fewer than two values), as llama-bench reports them.

@@ -78,9 +78,9 @@ extension InferenceContext {
             return stats
         }
 
-        var sampler = Sampler(options: options.sampling)
-        sampler.accept(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
-        if options.sampling.repeatLastN < 0 { sampler.accept(contentsOf: prompt) }
+        var sampler = try Sampler(generation: options, tokenizer: tokenizer)
+        sampler.acceptPrompt(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
+        if options.sampling.repeatLastN < 0 { sampler.acceptPrompt(contentsOf: prompt) }
         var detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         var stops = StopSequenceFilter(options.stopSequences)
         var decodeStart: ContinuousClock.Instant?

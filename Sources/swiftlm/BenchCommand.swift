@@ -28,6 +28,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     var json = false
     @Flag(help: "Measure embedding throughput (sentences/s for batches of 1, 32 and 256) instead of pp / tg.")
     var embed = false
+    @Option(help: "Also measure tg constrained by this JSON Schema file (runs alternate with plain tg).")
+    var schema: String?
 
     func validate() throws {
         if p < 0 || n < 0 || p + n == 0 {
@@ -46,15 +48,17 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         let loaded = try await loadModel(model, threads: threads)
         if embed { return try runEmbed(loaded) }
         let quiet = json
-        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions) { step in
+        let format = try schema.map { path in OutputFormat.jsonSchema(decodeText(try readFile(path, what: "JSON Schema file"), from: path)) }
+        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions, format: format) { step in
             if !quiet { Terminal.redrawStatus(step) }
         }
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions,
                 "n_prompt": r.promptTokens, "n_gen": r.generatedTokens,
                 "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
             ]
+            if let c = r.constrainedTG { object["tg_schema"] = c; object["tg_schema_sd"] = r.constrainedTGStdDev ?? 0 }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
             return
@@ -63,6 +67,10 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
         if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
         if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        if let c = r.constrainedTG, let sd = r.constrainedTGStdDev, r.tg > 0 {
+            out += "| \(loaded.name) | \(r.threads) | tg\(n) schema | \(String(format: "%.2f ± %.2f", c, sd)) "
+                + "(\(String(format: "%+.1f%%", (c / r.tg - 1) * 100))) |\n"
+        }
         writeStandardOutput(out)
     }
 }
