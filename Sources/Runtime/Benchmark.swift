@@ -18,6 +18,10 @@ public struct BenchmarkResult: Sendable, Equatable {
     /// nil without a format.
     public var constrainedTG: Double? = nil
     public var constrainedTGStdDev: Double? = nil
+    /// Milliseconds per token spent choosing under the grammar (masks, sampling, parse) in the timed runs,
+    /// and in the first run of the grammar, which also computes its cached masks.
+    public var constrainedSampleMilliseconds: Double? = nil
+    public var constrainedFirstRunSampleMilliseconds: Double? = nil
 }
 
 public enum Benchmark {
@@ -54,6 +58,7 @@ public enum Benchmark {
         // Constrained tg: the same single-token decodes, each token chosen by a greedy sampler under the
         // grammar (masking and parse included); a finished output starts the grammar over.
         let constraint = try format.map { f throws(RuntimeError) in try StructuredOutputCache.constraint(f, tokenizer: model.tokenizer) }
+        var samplingTime = Duration.zero, firstRunSampling = Duration.zero
         func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
             guard let constraint else { return 0 }
             let greedy = SamplingOptions(temperature: 0)
@@ -63,9 +68,11 @@ public enum Benchmark {
             let t0 = ContinuousClock.now
             for _ in 0..<n {
                 let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
+                let s0 = ContinuousClock.now
                 token = sampler.sample(logits)
                 sampler.accept(token)
                 if sampler.constraint?.mustEnd ?? true { sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint)) }
+                samplingTime += ContinuousClock.now - s0
             }
             return Double(n) / (ContinuousClock.now - t0).seconds
         }
@@ -96,6 +103,8 @@ public enum Benchmark {
                 progress("warm-up constrained tg")
                 _ = try constrainedRun(generatedTokens)
             }
+            firstRunSampling = samplingTime
+            samplingTime = .zero
             // Plain and constrained runs alternate, so a shared machine's load falls on both alike.
             for r in 0..<repetitions {
                 progress("tg\(generatedTokens) \(r + 1)/\(repetitions)")
@@ -111,7 +120,11 @@ public enum Benchmark {
         let (tgMean, tgSD) = meanAndStdDev(tg)
         var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, repetitions: repetitions,
                                      threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
-        if !ctg.isEmpty { (result.constrainedTG, result.constrainedTGStdDev) = meanAndStdDev(ctg) }
+        if !ctg.isEmpty {
+            (result.constrainedTG, result.constrainedTGStdDev) = meanAndStdDev(ctg)
+            result.constrainedSampleMilliseconds = samplingTime.seconds * 1000 / Double(generatedTokens * repetitions)
+            result.constrainedFirstRunSampleMilliseconds = firstRunSampling.seconds * 1000 / Double(generatedTokens)
+        }
         return result
     }
 

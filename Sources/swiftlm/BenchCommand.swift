@@ -58,7 +58,12 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
                 "n_prompt": r.promptTokens, "n_gen": r.generatedTokens,
                 "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
             ]
-            if let c = r.constrainedTG { object["tg_schema"] = c; object["tg_schema_sd"] = r.constrainedTGStdDev ?? 0 }
+            if let c = r.constrainedTG {
+                object["tg_schema"] = c
+                object["tg_schema_sd"] = r.constrainedTGStdDev ?? 0
+                object["schema_sample_ms"] = r.constrainedSampleMilliseconds ?? 0
+                object["schema_first_run_sample_ms"] = r.constrainedFirstRunSampleMilliseconds ?? 0
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
             return
@@ -70,6 +75,9 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         if let c = r.constrainedTG, let sd = r.constrainedTGStdDev, r.tg > 0 {
             out += "| \(loaded.name) | \(r.threads) | tg\(n) schema | \(String(format: "%.2f ± %.2f", c, sd)) "
                 + "(\(String(format: "%+.1f%%", (c / r.tg - 1) * 100))) |\n"
+            out += "\nchoosing a token under the schema: \(String(format: "%.2f", r.constrainedSampleMilliseconds ?? 0)) ms "
+                + "(first run, computing the cached masks: \(String(format: "%.2f", r.constrainedFirstRunSampleMilliseconds ?? 0)) ms); "
+                + "a plain tg token takes \(String(format: "%.1f", 1000 / r.tg)) ms\n"
         }
         writeStandardOutput(out)
     }
