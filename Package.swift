@@ -33,8 +33,10 @@ let package = Package(
         .target(name: "Template", dependencies: ["GGUF"]),
         // Architectures (llama, qwen2, gemma3): config from metadata, weight binding, forward pass.
         .target(name: "Models", dependencies: ["GGUF", "Kernels"]),
+        // Constrained sampling: GBNF and JSON Schema grammars, byte-level recognizer, cached token masks.
+        .target(name: "Grammar"),
         // KV cache, sampling, generation loop, chat sessions.
-        .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template"]),
+        .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template", "Grammar"]),
         // Hugging Face folder (safetensors, config.json, tokenizer.json) -> GGUF, for `swiftlm create`.
         .target(name: "Import", dependencies: ["GGUF", "Kernels"]),
         // Model catalog, pull (pip / HTTP, converting Hugging Face packages), content-addressed store.
@@ -53,7 +55,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The public library: re-exports the modules and adds the high-level API.
-        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import"]),
+        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import", "Grammar"]),
         .executableTarget(name: "swiftlm", dependencies: [
             "SwiftLM", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -70,6 +72,7 @@ let package = Package(
         .testTarget(name: "TemplateTests", dependencies: ["Template", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "GrammarTests", dependencies: ["Grammar", "Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "ImportTests", dependencies: ["Import", "GGUF", "Kernels", "Models", "Tokenizer", "Runtime", "Store", "TestSupport",
                                                    .product(name: "Crypto", package: "swift-crypto")],

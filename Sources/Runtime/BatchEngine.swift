@@ -213,8 +213,16 @@ private struct OwnerLoop {
             }
         }
         slot.tokens.removeSubrange(kept...)
-        let decoder = SequenceDecoder(prompt: prompt, options: job.request.options, tokenizer: engine.model.tokenizer,
-                                      capacity: job.capacity, cachedPromptTokens: kept)
+        let decoder: SequenceDecoder
+        do {
+            decoder = try SequenceDecoder(prompt: prompt, options: job.request.options, tokenizer: engine.model.tokenizer,
+                                          capacity: job.capacity, cachedPromptTokens: kept)
+        } catch {
+            // submit compiled the format already, so this is not expected; the slot stays idle and usable.
+            job.continuation.finish(throwing: error)
+            slots[chosen] = slot
+            return
+        }
         slot.active = Active(job: job, decoder: decoder, pending: Array(prompt[kept...]), readingPrompt: true, order: clock)
         slots[chosen] = slot
     }

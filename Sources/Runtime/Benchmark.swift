@@ -1,4 +1,5 @@
 import Foundation
+import Grammar
 
 /// Throughput figures measured the way llama-bench measures them.
 public struct BenchmarkResult: Sendable, Equatable {
@@ -15,6 +16,14 @@ public struct BenchmarkResult: Sendable, Equatable {
     /// Token generation, tokens/s.
     public var tg: Double
     public var tgStdDev: Double
+    /// Token generation under a grammar (`bench --schema`), measured interleaved with the plain tg runs;
+    /// nil without a format.
+    public var constrainedTG: Double? = nil
+    public var constrainedTGStdDev: Double? = nil
+    /// Milliseconds per token spent choosing under the grammar (masks, sampling, parse) in the timed runs,
+    /// and in the first run of the grammar, which also computes its cached masks.
+    public var constrainedSampleMilliseconds: Double? = nil
+    public var constrainedFirstRunSampleMilliseconds: Double? = nil
 }
 
 public enum Benchmark {
@@ -27,7 +36,7 @@ public enum Benchmark {
     /// first; tokens/s of each repetition are averaged and their standard deviation reported. A test
     /// with 0 tokens is skipped (reported as 0).
     public static func run(model: LoadedModel, promptTokens: Int = 512, generatedTokens: Int = 128,
-                           repetitions: Int = 5, batchSize: Int = 512, depth: Int = 0,
+                           repetitions: Int = 5, batchSize: Int = 512, depth: Int = 0, format: OutputFormat? = nil,
                            progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
         guard promptTokens >= 0, generatedTokens >= 0, promptTokens + generatedTokens > 0 else {
             throw .invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)", expected: "token counts >= 0, not both 0")
@@ -58,14 +67,35 @@ public enum Benchmark {
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
+        // Constrained tg: the same single-token decodes, each token chosen by a greedy sampler under the
+        // grammar (masking and parse included); a finished output starts the grammar over.
+        let constraint = try format.map { f throws(RuntimeError) in try StructuredOutputCache.constraint(f, tokenizer: model.tokenizer) }
+        var samplingTime = Duration.zero, firstRunSampling = Duration.zero
+        func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
+            guard let constraint else { return 0 }
+            let greedy = SamplingOptions(temperature: 0)
+            var sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint))
+            var token = randomTokens(1)[0]
+            try prefill()
+            let t0 = ContinuousClock.now
+            for _ in 0..<n {
+                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
+                let s0 = ContinuousClock.now
+                token = sampler.sample(logits)
+                sampler.accept(token)
+                if sampler.constraint?.mustEnd ?? true { sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint)) }
+                samplingTime += ContinuousClock.now - s0
+            }
+            return Double(n) / (ContinuousClock.now - t0).seconds
+        }
         func generationRun(_ n: Int) throws(RuntimeError) -> Double {
             let first = randomTokens(1)
             try prefill()
             let t0 = ContinuousClock.now
             // Greedy, never stopping early: n forward passes of one token, as llama-bench's tg.
-            var decoder = SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
-                                                                                    stopAtEndOfGeneration: false),
-                                          tokenizer: model.tokenizer, capacity: context.capacity)
+            var decoder = try SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
+                                                                                        stopAtEndOfGeneration: false),
+                                              tokenizer: model.tokenizer, capacity: context.capacity)
             var next = first[0]
             for _ in 0..<n {
                 let logits = try context.evaluate([next], logits: .last, kernels: .fastest)
@@ -75,7 +105,7 @@ public enum Benchmark {
             return Double(n) / (ContinuousClock.now - t0).seconds
         }
 
-        var pp: [Double] = [], tg: [Double] = []
+        var pp: [Double] = [], tg: [Double] = [], ctg: [Double] = []
         if promptTokens > 0 {
             progress("warm-up pp\(promptTokens)")
             _ = try promptRun()
@@ -87,16 +117,33 @@ public enum Benchmark {
         if generatedTokens > 0 {
             progress("warm-up tg")
             _ = try generationRun(1)
+            if constraint != nil {
+                progress("warm-up constrained tg")
+                _ = try constrainedRun(generatedTokens)
+            }
+            firstRunSampling = samplingTime
+            samplingTime = .zero
+            // Plain and constrained runs alternate, so a shared machine's load falls on both alike.
             for r in 0..<repetitions {
                 progress("tg\(generatedTokens) \(r + 1)/\(repetitions)")
                 tg.append(try generationRun(generatedTokens))
+                if constraint != nil {
+                    progress("constrained tg\(generatedTokens) \(r + 1)/\(repetitions)")
+                    ctg.append(try constrainedRun(generatedTokens))
+                }
             }
         }
         try context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
-        return BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,
-                               threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
+        var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,
+                                     threads: model.pool.threadCount, pp: ppMean, ppStdDev: ppSD, tg: tgMean, tgStdDev: tgSD)
+        if !ctg.isEmpty {
+            (result.constrainedTG, result.constrainedTGStdDev) = meanAndStdDev(ctg)
+            result.constrainedSampleMilliseconds = samplingTime.seconds * 1000 / Double(generatedTokens * repetitions)
+            result.constrainedFirstRunSampleMilliseconds = firstRunSampling.seconds * 1000 / Double(generatedTokens)
+        }
+        return result
     }
 
     /// Mean and sample standard deviation (0 for fewer than two values), as llama-bench reports them.

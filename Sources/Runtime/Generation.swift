@@ -67,8 +67,8 @@ extension InferenceContext {
 
         let promptStart = ContinuousClock.now
         let cached = reusePrefixOwned(of: prompt)
-        var decoder = SequenceDecoder(prompt: prompt, options: options, tokenizer: model.tokenizer, capacity: capacity,
-                                      cachedPromptTokens: cached, start: promptStart)
+        var decoder = try SequenceDecoder(prompt: prompt, options: options, tokenizer: model.tokenizer, capacity: capacity,
+                                          cachedPromptTokens: cached, start: promptStart)
         func deliver(_ output: SequenceDecoder.Output) {
             if let lp = output.logprobs { onToken(lp) }
             emit(output.text)

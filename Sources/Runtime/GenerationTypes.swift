@@ -12,17 +12,22 @@ public struct GenerationOptions: Sendable, Equatable {
     /// ``GenerationEvent/logprobs(_:)`` event per generated token, with its own log-probability and the
     /// `k` most likely alternatives at that position (OpenAI's `logprobs` / `top_logprobs`).
     public var logprobs: Int?
+    /// The shape the generated text must have (JSON, a JSON Schema, a GBNF grammar); nil leaves it free.
+    /// Enforced token by token by the sampler (constrained sampling), see ``OutputFormat``.
+    public var format: OutputFormat?
 
     /// The most alternatives ``logprobs`` may ask for (OpenAI's and Ollama's limit).
     public static let maxTopLogprobs = 20
 
     public init(sampling: SamplingOptions = SamplingOptions(), maxTokens: Int = -1,
-                stopAtEndOfGeneration: Bool = true, stopSequences: [String] = [], logprobs: Int? = nil) {
+                stopAtEndOfGeneration: Bool = true, stopSequences: [String] = [], logprobs: Int? = nil,
+                format: OutputFormat? = nil) {
         self.sampling = sampling
         self.maxTokens = maxTokens
         self.stopAtEndOfGeneration = stopAtEndOfGeneration
         self.stopSequences = stopSequences
         self.logprobs = logprobs
+        self.format = format
     }
 
     public func validate() throws(RuntimeError) {
@@ -33,6 +38,7 @@ public struct GenerationOptions: Sendable, Equatable {
         if let logprobs, !(0...Self.maxTopLogprobs).contains(logprobs) {
             throw .invalidOption(name: "top-logprobs", value: String(logprobs), expected: "an integer in 0...\(Self.maxTopLogprobs)")
         }
+        if let format { _ = try format.compiledGrammar() }
     }
 }
 

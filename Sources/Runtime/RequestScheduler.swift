@@ -71,7 +71,8 @@ public actor RequestScheduler {
     /// Queues `request` and returns its event stream, which ends with one ``GenerationEvent/done(_:)``
     /// (or fails with the ``RuntimeError`` that stopped it).
     /// - Throws: ``RuntimeError/queueFull(limit:)`` when ``maxQueue`` requests already wait and every slot
-    ///   is busy, or the request's own ``RuntimeError/invalidOption(name:value:expected:)``.
+    ///   is busy, the request's own ``RuntimeError/invalidOption(name:value:expected:)``, or
+    ///   ``RuntimeError/grammar(_:)`` when its format does not compile.
     public func submit(_ request: GenerationRequest) throws(RuntimeError) -> AsyncThrowingStream<GenerationEvent, Error> {
         try request.options.validate()
         if let n = request.contextLength, n < 1 {
@@ -82,6 +83,11 @@ public actor RequestScheduler {
         }
         if model.isEmbeddingModel {
             throw .embeddingModel(model: model.name, architecture: model.model.info.architecture)
+        }
+        // A format that does not compile fails here, as a bad request, not later on the engine's thread;
+        // the compiled constraint is cached for the engine.
+        if let format = request.options.format {
+            _ = try StructuredOutputCache.constraint(format, tokenizer: model.tokenizer)
         }
         return try engine.submit(request, capacity: effectiveContextLength(request.contextLength))
     }

@@ -1,4 +1,5 @@
 import GGUF
+import Grammar
 import Models
 import Template
 import Tokenizer
@@ -34,6 +35,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case queueFull(limit: Int)
     /// The model is an encoder (BERT): it embeds text and cannot generate.
     case embeddingModel(model: String, architecture: String)
+    /// The requested output format (JSON schema or GBNF grammar) is invalid or uses something unsupported.
+    case grammar(GrammarError)
 
     public var description: String {
         switch self {
@@ -62,6 +65,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             return "server busy, please try again (\(limit) requests are already waiting)"
         case let .embeddingModel(model, architecture):
             return "\(model) is an embedding model (\(architecture)): it cannot generate text, only embed it"
+        case let .grammar(error):
+            return error.description
         }
     }
 }

@@ -50,15 +50,17 @@ public struct SequenceDecoder {
     ///   - prompt: the whole prompt (cached part included): it fills the sampler's penalty window.
     ///   - cachedPromptTokens: how much of it the cache already held (reported in the statistics).
     ///   - start: when evaluating the prompt began (prompt time and time to first token count from it).
+    /// - Throws: ``RuntimeError/grammar(_:)`` when ``GenerationOptions/format`` does not compile.
     public init(prompt: [Int32], options: GenerationOptions, tokenizer: Tokenizer, capacity: Int,
-                cachedPromptTokens: Int = 0, start: ContinuousClock.Instant = .now) {
+                cachedPromptTokens: Int = 0, start: ContinuousClock.Instant = .now) throws(RuntimeError) {
         self.options = options
         self.capacity = capacity
         self.tokenizer = tokenizer
         self.start = start
-        sampler = Sampler(options: options.sampling)
-        sampler.accept(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
-        if options.sampling.repeatLastN < 0 { sampler.accept(contentsOf: prompt) }
+        // The prompt fills the penalty window only: a grammar constrains generated text, not the prompt.
+        sampler = try Sampler(generation: options, tokenizer: tokenizer)
+        sampler.acceptPrompt(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
+        if options.sampling.repeatLastN < 0 { sampler.acceptPrompt(contentsOf: prompt) }
         detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
         stops = StopSequenceFilter(options.stopSequences)
         stats.promptTokens = prompt.count

@@ -35,6 +35,11 @@ package enum JSONValue: Sendable, Equatable {
     var isNull: Bool { self == .null }
 
     /// Serialized compactly, on one line (NDJSON and SSE need that).
+    package var isObject: Bool {
+        if case .object = self { return true }
+        return false
+    }
+
     package var serialized: String {
         var out = ""
         write(into: &out)

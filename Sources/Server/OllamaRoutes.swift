@@ -203,11 +203,12 @@ struct OllamaRoutes {
         var request = request
         let body = try await state.decode(OllamaGenerateRequest.self, from: &request)
         guard !body.model.isEmpty else { throw ServerError.badRequest("missing field 'model'") }
-        try FieldChecks.rejectFormat(body.format)
+        let format = try FieldChecks.outputFormat(body.format)
         try FieldChecks.rejectImages(body.images, field: "images")
         try FieldChecks.rejectThink(body.think, model: body.model)
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
         var options = try RequestOptions.ollama(body.options, logprobs: body.logprobs, topLogprobs: body.topLogprobs)
+        options.generation.format = format
         if options.contextLength == nil { options.contextLength = state.configuration.defaultContextLength }
         let prompt = body.prompt ?? ""
         let suffix = body.suffix ?? ""
@@ -268,11 +269,12 @@ struct OllamaRoutes {
         var request = request
         let body = try await state.decode(OllamaChatRequest.self, from: &request)
         guard !body.model.isEmpty else { throw ServerError.badRequest("missing field 'model'") }
-        try FieldChecks.rejectFormat(body.format)
+        let format = try FieldChecks.outputFormat(body.format)
         try FieldChecks.rejectTools(body.tools)
         try FieldChecks.rejectThink(body.think, model: body.model)
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
         var options = try RequestOptions.ollama(body.options, logprobs: body.logprobs, topLogprobs: body.topLogprobs)
+        options.generation.format = format
         if options.contextLength == nil { options.contextLength = state.configuration.defaultContextLength }
         let messages = try (body.messages ?? []).enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
         if messages.isEmpty {

@@ -83,14 +83,54 @@ struct OllamaCopyRequest: Decodable, Sendable {
 
 /// Checks shared by every generating endpoint: fields SwiftLM cannot honour yet are refused by name.
 enum FieldChecks {
-    /// `format` (Ollama) / `response_format` (OpenAI): JSON mode and schemas need constrained decoding.
-    static func rejectFormat(_ format: JSONValue?, field: String = "format") throws(ServerError) {
+    /// Ollama's `format`: `"json"` (any JSON object) or a JSON Schema object, enforced by constrained
+    /// sampling. A schema that cannot be enforced is a 400 naming the keyword.
+    static func outputFormat(_ format: JSONValue?, field: String = "format") throws(ServerError) -> OutputFormat? {
+        let result: OutputFormat?
         switch format {
-        case nil, .null?: return
-        case let .string(s)? where s.isEmpty: return
+        case nil, .null?: return nil
+        case let .string(s)? where s.isEmpty: return nil
+        case .string("json")?: result = .json
+        case let schema? where schema.isObject: result = .jsonSchema(schema.serialized)
         default:
-            throw .unsupported(field, "structured output (JSON mode and JSON schemas) has not landed in SwiftLM; send the request without it")
+            throw .badRequest("invalid value for field '\(field)': expected \"json\" or a JSON Schema object")
         }
+        return try checked(result, field: field)
+    }
+
+    /// OpenAI's `response_format`: `{"type":"text"}`, `{"type":"json_object"}` or
+    /// `{"type":"json_schema","json_schema":{"name":…,"schema":{…}}}`.
+    static func responseFormat(_ format: JSONValue?) throws(ServerError) -> OutputFormat? {
+        let field = "response_format"
+        guard let format, !format.isNull else { return nil }
+        guard format.isObject, case let .string(type)? = format["type"] else {
+            throw .badRequest("invalid value for field '\(field)': expected an object with a 'type' of \"text\", \"json_object\" or \"json_schema\"")
+        }
+        switch type {
+        case "text": return nil
+        case "json_object": return try checked(.json, field: field)
+        case "json_schema":
+            guard let spec = format["json_schema"], spec.isObject else {
+                throw .badRequest("missing field 'response_format.json_schema' (an object with 'name' and 'schema')")
+            }
+            guard let schema = spec["schema"] else { return try checked(.json, field: field) }
+            guard schema.isObject || schema == .bool(true) else {
+                throw .badRequest("invalid value for field 'response_format.json_schema.schema': expected a JSON Schema object")
+            }
+            return try checked(.jsonSchema(schema.serialized), field: "response_format.json_schema.schema")
+        default:
+            throw .badRequest("invalid value for field '\(field).type': expected \"text\", \"json_object\" or \"json_schema\", got \"\(type)\"")
+        }
+    }
+
+    /// Compiles the grammar now, so a bad schema is a 400 before any model loads.
+    private static func checked(_ format: OutputFormat?, field: String) throws(ServerError) -> OutputFormat? {
+        do {
+            _ = try format?.compiledGrammar()
+        } catch {
+            throw .badRequest("invalid value for field '\(field)': \(error)")
+        }
+        return format
     }
 
     static func rejectTools(_ tools: [JSONValue]?) throws(ServerError) {

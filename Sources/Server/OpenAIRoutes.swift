@@ -229,9 +229,10 @@ struct OpenAIRoutes {
         let started = ContinuousClock.now
         var request = request
         let body = try await state.decode(OpenAIChatRequest.self, from: &request)
-        try FieldChecks.rejectFormat(Self.structuredFormat(body.responseFormat), field: "response_format")
+        let format = try FieldChecks.responseFormat(body.responseFormat)
         try FieldChecks.rejectTools(body.tools)
         var options = try body.sampling.options(defaultContext: state.configuration.defaultContextLength)
+        options.generation.format = format
         try options.applyLogprobs(body.logprobs, body.topLogprobs)
         try options.validate()
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
@@ -289,13 +290,6 @@ struct OpenAIRoutes {
         }
     }
 
-    /// `response_format` of type `text` asks for nothing special; `json_object` / `json_schema` need
-    /// structured output.
-    static func structuredFormat(_ format: JSONValue?) -> JSONValue? {
-        guard let format, !format.isNull else { return nil }
-        if case .string("text")? = format["type"] { return nil }
-        return format
-    }
 }
 
 /// OpenAI's response objects and SSE chunks, with Ollama's `system_fingerprint`.

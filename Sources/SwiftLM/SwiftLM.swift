@@ -7,3 +7,4 @@
 @_exported import Runtime
 @_exported import Store
 @_exported import Import
+@_exported import Grammar

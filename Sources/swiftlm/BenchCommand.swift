@@ -36,6 +36,8 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     var parallel: Int?
     @Flag(help: "Measure embedding throughput (sentences/s for batches of 1, 32 and 256) instead of pp / tg.")
     var embed = false
+    @Option(help: "Also measure tg constrained by this JSON Schema file (runs alternate with plain tg).")
+    var schema: String?
 
     func validate() throws {
         if p < 0 || n < 0 || p + n == 0 {
@@ -58,16 +60,23 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         if embed { return try runEmbed(loaded) }
         if let parallel { return try await runParallel(loaded, parallel) }
         let quiet = json
+        let format = try schema.map { path in OutputFormat.jsonSchema(decodeText(try readFile(path, what: "JSON Schema file"), from: path)) }
         let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions,
-                                  depth: depth) { step in
+                                  depth: depth, format: format) { step in
             if !quiet { Terminal.redrawStatus(step) }
         }
         if json {
-            let object: [String: Any] = [
+            var object: [String: Any] = [
                 "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions,
                 "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "n_depth": r.depth,
                 "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
             ]
+            if let c = r.constrainedTG {
+                object["tg_schema"] = c
+                object["tg_schema_sd"] = r.constrainedTGStdDev ?? 0
+                object["schema_sample_ms"] = r.constrainedSampleMilliseconds ?? 0
+                object["schema_first_run_sample_ms"] = r.constrainedFirstRunSampleMilliseconds ?? 0
+            }
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             writeStandardOutput(String(decoding: data, as: UTF8.self) + "\n")
             return
@@ -77,6 +86,13 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         let at = depth > 0 ? " @ d\(depth)" : ""
         if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p)\(at) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
         if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n)\(at) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        if let c = r.constrainedTG, let sd = r.constrainedTGStdDev, r.tg > 0 {
+            out += "| \(loaded.name) | \(r.threads) | tg\(n)\(at) schema | \(String(format: "%.2f ± %.2f", c, sd)) "
+                + "(\(String(format: "%+.1f%%", (c / r.tg - 1) * 100))) |\n"
+            out += "\nchoosing a token under the schema: \(String(format: "%.2f", r.constrainedSampleMilliseconds ?? 0)) ms "
+                + "(first run, computing the cached masks: \(String(format: "%.2f", r.constrainedFirstRunSampleMilliseconds ?? 0)) ms); "
+                + "a plain tg token takes \(String(format: "%.1f", 1000 / r.tg)) ms\n"
+        }
         writeStandardOutput(out)
     }
 }

@@ -82,7 +82,7 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         var stepOptions = options
         stepOptions.maxTokens = maxSteps
         stepOptions.stopAtEndOfGeneration = true
-        var decoder = SequenceDecoder(prompt: promptIDs, options: stepOptions, tokenizer: tokenizer, capacity: context.capacity)
+        var decoder = try SequenceDecoder(prompt: promptIDs, options: stepOptions, tokenizer: tokenizer, capacity: context.capacity)
         let clock = ContinuousClock()
         let promptStart = clock.now
         var logits = try context.evaluate(promptIDs, logits: .last)

@@ -24,6 +24,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
     var prompt: String?
     @OptionGroup var sampling: SamplingFlags
     @OptionGroup var modelFlags: ModelFlags
+    @OptionGroup var structured: StructuredFlags
     @Option(help: "System prompt for chat mode.")
     var system: String?
     @Option(help: "A Jinja chat template file to use instead of the model's own.")
@@ -39,6 +40,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
 
     func run() async throws {
         _ = try sampling.options() // reject bad flags before loading anything
+        let format = try structured.outputFormat()
         let overrideTemplate = try template.map { path throws -> ChatTemplate in
             try ChatTemplate(source: decodeText(readFile(path, what: "template file"), from: path))
         }
@@ -55,6 +57,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
         // A created model's Modelfile settings apply under the command-line flags.
         let defaults = ModelDefaults(gguf: loaded.gguf)
         var options = try sampling.options(defaults: defaults.options)
+        options.format = format
         let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength)
         let interrupts = InterruptHandler()
         interrupts.set { context.cancel() }

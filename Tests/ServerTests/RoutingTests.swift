@@ -109,16 +109,20 @@ func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"options":{"num_predict":1e30}}"#,
                                 mentions: "options.num_predict")
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"wizard","content":"hi"}]}"#, mentions: "messages[0].role")
-            try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"format":"json"}"#, mentions: "'format'")
-            try await expect400("/api/generate", #"{"model":"x","prompt":"hi","format":{"type":"object"}}"#, mentions: "'format'")
+            try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"format":"yaml"}"#, mentions: "'format'")
+            try await expect400("/api/generate", #"{"model":"x","prompt":"hi","format":{"type":"object","not":{}}}"#, mentions: "'not'")
+            try await expect400("/api/generate", #"{"model":"x","prompt":"hi","format":{"type":"array","uniqueItems":true}}"#, mentions: "uniqueItems")
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}"#,
                                 mentions: "'tools'")
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"keep_alive":"soon"}"#,
                                 mentions: "keep_alive")
             try await expect400("/api/generate", #"{"model":"x","prompt":"hi","options":{"top_p":5}}"#, mentions: "top-p")
             try await expect400("/api/generate", #"{"model":"x","prompt":"hi","logprobs":true,"top_logprobs":50}"#, mentions: "top_logprobs")
-            try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_object"}}"#,
-                                mentions: "'response_format'")
+            try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"yaml"}}"#,
+                                mentions: "'response_format.type'")
+            try await expect400("/v1/chat/completions",
+                                #"{"model":"x","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"n","schema":{"type":"string","format":"ipv6"}}}}"#,
+                                mentions: "ipv6")
             try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"n":3}"#, mentions: "'n'")
             try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":[{"type":"image_url"}]}]}"#,
                                 mentions: "image_url")
