@@ -86,7 +86,7 @@ public struct ServerError: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func map(_ e: RuntimeError) -> ServerError {
         switch e {
-        case .contextOverflow, .emptyPrompt, .invalidOption, .noChatTemplate, .template, .notEnoughText, .embeddingModel:
+        case .contextOverflow, .emptyPrompt, .invalidOption, .noChatTemplate, .template, .notEnoughText, .embeddingModel, .toolsUnsupported:
             return .badRequest(e.description)
         case .queueFull:
             return .busy
