@@ -37,6 +37,9 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
             help: ArgumentHelp("With --tools: a shell command run for each call (the call's JSON on stdin); its output is the result given back to the model.",
                                valueName: "command"))
     var toolCommand: String?
+    @Option(name: .customLong("max-tool-rounds"), parsing: .unconditional,
+            help: "With --tool-command: the most rounds of calls and results in one turn (default 8).")
+    var maxToolRounds: Int?
     @Flag(help: "Print load time and prompt / generation speed to stderr.")
     var verbose = false
 
@@ -46,6 +49,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
 
     func run() async throws {
         _ = try sampling.options() // reject bad flags before loading anything
+        try validateAtLeastOne(maxToolRounds, "--max-tool-rounds")
         if toolCommand != nil, tools == nil { throw ValidationError("--tool-command needs --tools FILE") }
         if tools != nil, raw { throw ValidationError("--tools needs the chat template; it cannot be used with --raw") }
         let toolList = try tools.map(ToolRunner.loadTools)
@@ -95,7 +99,7 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
         if let toolList {
             if session.toolCallFormat == nil { throw RuntimeError.toolsUnsupported(model: loaded.name) }
             session.tools = toolList
-            runner = ToolRunner(tools: toolList, command: toolCommand)
+            runner = ToolRunner(tools: toolList, command: toolCommand, maxRounds: maxToolRounds ?? ToolRunner.defaultMaxRounds)
         }
         if let promptText, let runner {
             let stats = try await runner.converse(session, first: session.send(promptText), ask: nil)

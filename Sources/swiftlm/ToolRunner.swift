@@ -10,9 +10,10 @@ struct ToolRunner {
     /// Run with `/bin/sh -c` once per call: the call's JSON on stdin, its stdout the result.
     let command: String?
 
-    /// At most this many rounds of calls and results in one turn, so a model that keeps calling
-    /// cannot loop for ever.
-    static let maxRounds = 8
+    /// At most this many replies in one turn (each but the last answering calls with results), so a
+    /// model that keeps calling cannot loop for ever.
+    var maxRounds = defaultMaxRounds
+    static let defaultMaxRounds = 8
 
     /// Reads `--tools FILE`: a JSON list of tools, or an object with a `tools` list (an OpenAI request
     /// body). A tool given as a bare function (`{"name", "parameters"}`) is wrapped in
@@ -110,14 +111,14 @@ struct ToolRunner {
     func converse(_ session: ChatSession, first: AsyncThrowingStream<GenerationEvent, Error>,
                   ask: ((ChatToolCall) -> String?)?) async throws -> GenerationStats? {
         var stream = first
-        for round in 1...Self.maxRounds {
+        for round in 1...max(maxRounds, 1) {
             let (stats, calls) = try await printReply(stream)
             guard !calls.isEmpty, stats?.doneReason == .stop else { return stats }
-            guard let results = try results(for: calls, ask: ask) else { return stats }
-            if round == Self.maxRounds {
-                writeNotice("[stopped after \(Self.maxRounds) rounds of tool calls]")
+            if round == maxRounds {
+                writeNotice("[stopped after \(maxRounds) rounds of tool calls: --max-tool-rounds allows more]")
                 return stats
             }
+            guard let results = try results(for: calls, ask: ask) else { return stats }
             stream = session.send(toolResults: results)
         }
         return nil
