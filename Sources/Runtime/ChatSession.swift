@@ -55,6 +55,8 @@ public final class ChatSession: Sendable {
         var options: GenerationOptions
         var overflowPolicy: ContextOverflowPolicy
         var messages: [ChatMessage] = []
+        var tools: [TemplateValue]?
+        var toolChoice: ToolChoice = .auto
         /// Bumped by ``clear()``, so a reply still streaming when the conversation is cleared is not
         /// written back into the new one.
         var epoch = 0
@@ -83,6 +85,26 @@ public final class ChatSession: Sendable {
     /// The turns so far (the system prompt excluded), without those dropped to make room.
     public var messages: [ChatMessage] { state.withLock { $0.messages } }
 
+    /// The tools the model may call, in OpenAI's function shape
+    /// (`{"type": "function", "function": {"name", "description", "parameters"}}`), rendered into every
+    /// prompt by the chat template. With tools, replies are parsed in ``toolCallFormat`` and their calls
+    /// arrive as ``GenerationEvent/toolCall(_:)`` events; answer them with ``send(toolResults:onContextShift:)``.
+    /// Nil or empty: no tools. Takes effect at the next turn.
+    public var tools: [TemplateValue]? {
+        get { state.withLock { $0.tools } }
+        set { state.withLock { $0.tools = newValue } }
+    }
+
+    /// Whether the next replies may, must, or must not call a tool (default ``ToolChoice/auto``).
+    public var toolChoice: ToolChoice {
+        get { state.withLock { $0.toolChoice } }
+        set { state.withLock { $0.toolChoice = newValue } }
+    }
+
+    /// How this session's template writes tool calls; nil when the template does not render tools,
+    /// in which case a turn with ``tools`` fails with ``RuntimeError/toolsUnsupported(model:)``.
+    public let toolCallFormat: ToolCallFormat?
+
     /// - Parameters:
     ///   - template: overrides the model's own chat template.
     ///   - overflowPolicy: what to do when the conversation outgrows the context.
@@ -95,6 +117,7 @@ public final class ChatSession: Sendable {
         }
         self.context = context
         self.template = t
+        toolCallFormat = ToolCallFormat.detect(template: t.source)
         state = LockedState(State(system: system, options: options, overflowPolicy: overflowPolicy))
     }
 
@@ -111,22 +134,57 @@ public final class ChatSession: Sendable {
     /// generation prompt, special tokens parsed, BOS added only if the model wants one and the template
     /// did not already write it.
     public func promptTokens(for conversation: [ChatMessage]) throws(RuntimeError) -> [Int32] {
-        try promptTokens(for: conversation, system: system)
+        let snapshot = state.withLock { $0 }
+        return try promptTokens(for: conversation, system: snapshot.system, tools: try turnTools(snapshot))
     }
 
-    private func promptTokens(for conversation: [ChatMessage], system: String?) throws(RuntimeError) -> [Int32] {
+    /// The text the template gives for `conversation` with this session's system prompt and tools (and
+    /// the start of a forced call, when ``toolChoice`` asks for one), before tokenization.
+    public func promptText(for conversation: [ChatMessage]) throws(RuntimeError) -> String {
+        let snapshot = state.withLock { $0 }
+        return try promptText(for: conversation, system: snapshot.system, tools: try turnTools(snapshot))
+    }
+
+    /// What a turn renders and parses: the tools (nil when there are none or `toolChoice` is `none`)
+    /// and the forced start of the reply.
+    struct TurnTools {
+        var tools: [TemplateValue]
+        var format: ToolCallFormat
+        var forcedPrefix: String
+    }
+
+    private func turnTools(_ snapshot: State) throws(RuntimeError) -> TurnTools? {
+        guard let tools = snapshot.tools, !tools.isEmpty, snapshot.toolChoice != .none else { return nil }
+        guard let format = toolCallFormat else { throw .toolsUnsupported(model: context.model.name) }
+        let forced: String
+        switch snapshot.toolChoice {
+        case .none, .auto: forced = ""
+        case .required: forced = format.forcedCallPrefix(name: nil)
+        case let .function(name):
+            guard ToolChoice.names(of: tools).contains(name) else {
+                throw .invalidOption(name: "tool_choice", value: name, expected: "the name of one of the tools")
+            }
+            forced = format.forcedCallPrefix(name: name)
+        }
+        return TurnTools(tools: tools, format: format, forcedPrefix: forced)
+    }
+
+    private func promptText(for conversation: [ChatMessage], system: String?, tools: TurnTools?) throws(RuntimeError) -> String {
         var all: [ChatMessage] = []
         if let system, !system.isEmpty { all.append(ChatMessage(role: "system", content: system)) }
         all += conversation
-        let model = context.model
-        let special = model.specialTokenTexts
-        let text: String
+        let special = context.model.specialTokenTexts
         do {
-            text = try template.render(messages: all, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos)
+            return try template.render(messages: all, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos,
+                                       tools: tools?.tools) + (tools?.forcedPrefix ?? "")
         } catch {
             throw .template(error)
         }
-        let tokenizer = model.tokenizer
+    }
+
+    private func promptTokens(for conversation: [ChatMessage], system: String?, tools: TurnTools?) throws(RuntimeError) -> [Int32] {
+        let text = try promptText(for: conversation, system: system, tools: tools)
+        let tokenizer = context.model.tokenizer
         var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
         if tokenizer.addBOS, let bos = tokenizer.bosID, ids.first != bos { ids.insert(bos, at: 0) }
         return ids
@@ -139,12 +197,12 @@ public final class ChatSession: Sendable {
         return maxTokens >= 0 ? min(maxTokens, quarter) : quarter
     }
 
-    /// The prompt for `history + [user]`, dropping the oldest turns of `history` as `policy` allows.
+    /// The prompt for `history + new`, dropping the oldest turns of `history` as `policy` allows.
     /// Returns the prompt, the history it was rendered from, and the shift (nil if nothing was dropped).
-    func fit(history: [ChatMessage], user: ChatMessage, system: String?, options: GenerationOptions,
+    func fit(history: [ChatMessage], new: [ChatMessage], system: String?, tools: TurnTools?, options: GenerationOptions,
              policy: ContextOverflowPolicy) throws(RuntimeError) -> (prompt: [Int32], kept: [ChatMessage], shift: ContextShift?) {
         let capacity = context.capacity
-        let full = try promptTokens(for: history + [user], system: system)
+        let full = try promptTokens(for: history + new, system: system, tools: tools)
         let reserve = Self.replyReserve(capacity: capacity, maxTokens: options.maxTokens)
         guard policy == .dropOldest, !history.isEmpty, full.count + reserve > capacity else {
             // Room for the whole prompt plus the first generated token, or nothing can be done.
@@ -161,7 +219,7 @@ public final class ChatSession: Sendable {
             // Keep user / assistant alternation: templates such as gemma's reject a history that starts
             // with an assistant message.
             while let first = kept.first, first.role != "user" { kept = kept.dropFirst() }
-            prompt = try promptTokens(for: Array(kept) + [user], system: system)
+            prompt = try promptTokens(for: Array(kept) + new, system: system, tools: tools)
         }
         if prompt.count >= capacity { throw .contextOverflow(needed: prompt.count + 1, capacity: capacity) }
         let shift = ContextShift(droppedMessages: history.count - kept.count, keptMessages: kept.count,
@@ -177,32 +235,77 @@ public final class ChatSession: Sendable {
     public func send(_ text: String, onContextShift: (ContextShift) -> Void = { _ in })
         -> AsyncThrowingStream<GenerationEvent, Error>
     {
+        send([ChatMessage(role: "user", content: text)], onContextShift: onContextShift)
+    }
+
+    /// Answers the tool calls of the previous reply and streams the model's next reply, which may use
+    /// the results or call more tools.
+    ///
+    /// ```swift
+    /// session.tools = [weatherTool]
+    /// var calls: [ChatToolCall] = []
+    /// for try await event in session.send("What is the weather in Paris?") {
+    ///     if case let .toolCall(call) = event { calls.append(call) }
+    /// }
+    /// let results = calls.map { ChatMessage.toolResult(for: $0, content: #"{"temperature": 21}"#) }
+    /// let answer = try await session.send(toolResults: results).reply().text
+    /// ```
+    /// - Parameter toolResults: `tool` messages, one per call (see ``Template/ChatMessage/toolResult(for:content:)``).
+    public func send(toolResults: [ChatMessage], onContextShift: (ContextShift) -> Void = { _ in })
+        -> AsyncThrowingStream<GenerationEvent, Error>
+    {
+        send(toolResults, onContextShift: onContextShift)
+    }
+
+    /// Appends `new` (user or tool messages) to the conversation and streams the reply.
+    func send(_ new: [ChatMessage], onContextShift: (ContextShift) -> Void) -> AsyncThrowingStream<GenerationEvent, Error> {
         let snapshot = state.withLock { $0 }
-        let user = ChatMessage(role: "user", content: text)
         let fitted: (prompt: [Int32], kept: [ChatMessage], shift: ContextShift?)
+        let tools: TurnTools?
         do {
-            fitted = try fit(history: snapshot.messages, user: user, system: snapshot.system,
+            tools = try turnTools(snapshot)
+            fitted = try fit(history: snapshot.messages, new: new, system: snapshot.system, tools: tools,
                              options: snapshot.options, policy: snapshot.overflowPolicy)
         } catch {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
         if let shift = fitted.shift { onContextShift(shift) }
         let upstream = context.generate(prompt: fitted.prompt, options: snapshot.options)
-        let turn = fitted.kept + [user]
+        let turn = fitted.kept + new
+        var initialParser = tools.map { ToolCallParser(format: $0.format, toolNames: ToolChoice.names(of: $0.tools)) }
+        // The forced start of a call is part of the reply as far as the parser is concerned.
+        if let prefix = tools?.forcedPrefix, !prefix.isEmpty { _ = initialParser?.feed(prefix) }
         return AsyncThrowingStream { continuation in
-            let task = Task { [state] in
+            let task = Task { [state, initialParser] in
+                var parser = initialParser
                 var reply = ""
+                var calls: [ChatToolCall] = []
+                func deliver(_ events: [ToolCallEvent]) {
+                    for event in events {
+                        switch event {
+                        case let .text(piece):
+                            reply += piece
+                            continuation.yield(.text(piece))
+                        case let .call(call):
+                            calls.append(call)
+                            continuation.yield(.toolCall(call))
+                        }
+                    }
+                }
                 do {
                     for try await event in upstream {
                         switch event {
-                        case let .text(piece): reply += piece
+                        case let .text(piece):
+                            if parser != nil { deliver(parser!.feed(piece)) } else { deliver([.text(piece)]) }
+                            continue
                         case .done:
-                            let assistant = ChatMessage(role: "assistant", content: reply)
+                            if parser != nil { deliver(parser!.finish()) }
+                            let assistant = ChatMessage(role: "assistant", content: reply, toolCalls: calls.isEmpty ? nil : calls)
                             state.withLock {
                                 // A clear() during the reply wins: the turn belongs to the old conversation.
                                 if $0.epoch == snapshot.epoch { $0.messages = turn + [assistant] }
                             }
-                        case .logprobs: break
+                        case .logprobs, .toolCall: break
                         }
                         continuation.yield(event)
                     }
@@ -213,6 +316,32 @@ public final class ChatSession: Sendable {
             }
             continuation.onTermination = { _ in task.cancel() }
         }
+    }
+}
+
+/// Whether a reply may call a tool: OpenAI's `tool_choice`.
+public enum ToolChoice: Sendable, Equatable {
+    /// Tools are not shown to the model, and the reply is plain text.
+    case none
+    /// The model decides (the default).
+    case auto
+    /// The reply starts with a call: the start of the format's call markup is written for the model, so
+    /// it can only continue with a tool name and arguments. (Without a grammar, the arguments are the
+    /// model's own: they are parsed, not constrained.)
+    case required
+    /// The reply is a call of this function: the markup and the name are written for the model.
+    case function(String)
+
+    /// The function names of tools in OpenAI's shape (`function.name`, or a top-level `name`).
+    public static func names(of tools: [TemplateValue]) -> Set<String> {
+        Set(tools.compactMap { $0["function"]?["name"]?.stringValue ?? $0["name"]?.stringValue })
+    }
+}
+
+extension ChatMessage {
+    /// A `tool` message answering `call` with `content` (the tool's output, usually JSON text).
+    public static func toolResult(for call: ChatToolCall, content: String) -> ChatMessage {
+        ChatMessage(role: "tool", content: content, toolCallID: call.id, name: call.name)
     }
 }
 

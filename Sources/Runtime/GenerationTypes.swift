@@ -1,3 +1,5 @@
+import Template
+
 /// What to generate and when to stop.
 public struct GenerationOptions: Sendable, Equatable {
     public var sampling: SamplingOptions
@@ -136,6 +138,9 @@ public enum GenerationEvent: Sendable, Equatable {
     /// sampled, before the text it contributes (which a stop-sequence check or an unfinished UTF-8
     /// character may hold back).
     case logprobs(TokenLogprobs)
+    /// Only from a ``ChatSession`` with ``ChatSession/tools``: a tool call parsed from the reply. Its
+    /// markup never arrives as ``text(_:)``; the text events carry the rest of the reply.
+    case toolCall(ChatToolCall)
 
     /// The text of a ``text(_:)`` event, nil for ``done(_:)``.
     public var text: String? {

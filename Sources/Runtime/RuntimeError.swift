@@ -23,6 +23,9 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
     case noChatTemplate(model: String)
     /// The chat template did not parse, or failed while rendering.
     case template(TemplateError)
+    /// Tools were given, but the model's chat template does not show tools to the model (or writes calls
+    /// in a syntax SwiftLM cannot parse).
+    case toolsUnsupported(model: String)
     /// The model's forward pass failed.
     case model(ModelError)
     /// The work was cancelled by the caller before it finished.
@@ -52,6 +55,8 @@ public enum RuntimeError: Error, Equatable, Sendable, CustomStringConvertible {
             return "\(model) has no chat template (it is a base model), so it cannot format a conversation"
         case let .template(error):
             return "chat template: \(error)"
+        case let .toolsUnsupported(model):
+            return "\(model) does not support tools (its chat template does not render them, or writes calls in a syntax SwiftLM does not parse)"
         case let .model(error):
             return "model: \(error)"
         case .cancelled:

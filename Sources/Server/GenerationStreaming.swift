@@ -4,6 +4,7 @@ import Hummingbird
 import Logging
 import Runtime
 import ServiceLifecycle
+import Template
 
 /// A model lease held for as long as a response needs it: when the last reference goes (the response
 /// body was written, or the request failed before it), the model goes back to the ``ModelManager``
@@ -36,6 +37,8 @@ struct ActiveGeneration: Sendable {
     let truncated: Int
     let started: ContinuousClock.Instant
     let requestedModel: String
+    /// Parses tool calls out of the text, when the request has tools.
+    var toolParser: ToolCallParser? = nil
 }
 
 /// What a response writer turns into bytes.
@@ -43,9 +46,12 @@ enum GenerationOutput: Sendable {
     /// A text piece (possibly empty when only log-probabilities arrived) and the log-probabilities of
     /// the tokens sampled since the previous piece. `index` counts pieces from 0.
     case piece(index: Int, text: String, logprobs: [TokenLogprobs])
+    /// A tool call parsed from the reply (streamed responses only); `index` counts calls from 0.
+    case toolCall(index: Int, ChatToolCall)
     /// The end: statistics, total wall time, the whole reply when the response is not streamed (empty
-    /// otherwise), and log-probabilities not yet sent (all of them when not streamed).
-    case done(GenerationStats, total: Duration, text: String, logprobs: [TokenLogprobs])
+    /// otherwise), log-probabilities not yet sent (all of them when not streamed), and how many tool
+    /// calls the reply made with, when not streamed, the calls themselves.
+    case done(GenerationStats, total: Duration, text: String, logprobs: [TokenLogprobs], toolCalls: [ChatToolCall], callCount: Int)
 }
 
 extension ServerState {
@@ -53,11 +59,13 @@ extension ServerState {
     /// told whether the prompt was truncated).
     func respond<Encoder: OutputEncoder>(_ request: Request, context: ServerRequestContext, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,
                                          capacity: Int, requestedModel: String, started: ContinuousClock.Instant,
+                                         tools: RequestTools? = nil,
                                          makeEncoder: (_ truncated: Bool) -> Encoder) async throws -> Response {
         let generationRequest = GenerationRequest(prompt: prompt.tokens, options: options.generation, contextLength: capacity,
                                                   batchSize: options.batchSize ?? configuration.defaultBatchSize,
                                                   loadDuration: holder.lease.loadDuration)
-        let active = try await start(holder, generationRequest, truncated: prompt.truncated, requestedModel: requestedModel, started: started)
+        var active = try await start(holder, generationRequest, truncated: prompt.truncated, requestedModel: requestedModel, started: started)
+        active.toolParser = tools?.parser()
         return streamingResponse(generation: active, encoder: makeEncoder(prompt.truncated > 0),
                                  monitor: await context.connectionMonitor())
     }
@@ -136,8 +144,32 @@ extension ServerState {
         var pending: [TokenLogprobs] = []
         // A response that is not streamed gets one `.done` with everything.
         var whole = ""
+        var calls: [ChatToolCall] = []
+        var callCount = 0
         var index = 0
         var lastPiece: ContinuousClock.Instant?
+        var parser = generation.toolParser
+        func deliver(_ events: [ToolCallEvent]) {
+            for event in events {
+                switch event {
+                case let .text(t):
+                    if encoder.streams {
+                        sink.yield(encoder.encode(.piece(index: index, text: t, logprobs: pending)))
+                        pending = []
+                    } else {
+                        whole += t
+                    }
+                    index += 1
+                case let .call(call):
+                    if encoder.streams {
+                        sink.yield(encoder.encode(.toolCall(index: callCount, call)))
+                    } else {
+                        calls.append(call)
+                    }
+                    callCount += 1
+                }
+            }
+        }
         do {
             for try await event in generation.events {
                 switch event {
@@ -151,13 +183,9 @@ extension ServerState {
                         metrics.timeToFirstToken.recordInterval(now - generation.started)
                     }
                     lastPiece = now
-                    if encoder.streams {
-                        sink.yield(encoder.encode(.piece(index: index, text: t, logprobs: pending)))
-                        pending = []
-                    } else {
-                        whole += t
-                    }
-                    index += 1
+                    if parser != nil { deliver(parser!.feed(t)) } else { deliver([.text(t)]) }
+                case .toolCall:
+                    break // the scheduler streams raw text; calls are parsed here
                 case let .done(stats):
                     metrics.generatedTokens.increment(by: Int64(stats.generatedTokens))
                     if stats.doneReason == .cancelled {
@@ -165,7 +193,9 @@ extension ServerState {
                         if Task.isShuttingDownGracefully { sink.yield(encoder.errorLine(.shuttingDown)) }
                         return
                     }
-                    sink.yield(encoder.encode(.done(stats, total: ContinuousClock.now - generation.started, text: whole, logprobs: pending)))
+                    if parser != nil { deliver(parser!.finish()) }
+                    sink.yield(encoder.encode(.done(stats, total: ContinuousClock.now - generation.started, text: whole, logprobs: pending,
+                                                    toolCalls: calls, callCount: callCount)))
                     return
                 }
             }

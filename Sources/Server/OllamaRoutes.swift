@@ -270,21 +270,24 @@ struct OllamaRoutes {
         let body = try await state.decode(OllamaChatRequest.self, from: &request)
         guard !body.model.isEmpty else { throw ServerError.badRequest("missing field 'model'") }
         let format = try FieldChecks.outputFormat(body.format)
-        try FieldChecks.rejectTools(body.tools)
         try FieldChecks.rejectThink(body.think, model: body.model)
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
         var options = try RequestOptions.ollama(body.options, logprobs: body.logprobs, topLogprobs: body.topLogprobs)
         options.generation.format = format
         if options.contextLength == nil { options.contextLength = state.configuration.defaultContextLength }
-        let messages = try (body.messages ?? []).enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
+        var messages = try (body.messages ?? []).enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
         if messages.isEmpty {
             return try await loadOrUnload(body.model, keepAlive: keepAlive, chat: true, started: started)
         }
+        let raw = try await state.rawBody(&request)
+        RequestTools.restoreArgumentOrder(&messages, raw: raw)
+        let requestedTools = try RequestTools.requested(raw: raw)
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
-        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
+        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
+        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, tools: tools, truncate: body.truncate ?? false)
         return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
-                                       requestedModel: body.model, started: started) { truncated in
+                                       requestedModel: body.model, started: started, tools: tools) { truncated in
             OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                           truncated: truncated, logprobs: options.generation.logprobs != nil)
         }
@@ -313,10 +316,12 @@ struct OllamaEncoder: OutputEncoder {
     var streams: Bool { stream }
     var contentType: String { stream ? "application/x-ndjson" : "application/json; charset=utf-8" }
 
-    private func content(_ text: String) -> (String, JSONValue) {
+    private func content(_ text: String, toolCalls: [JSONValue] = []) -> (String, JSONValue) {
         switch kind {
         case .generate: return ("response", .string(text))
-        case .chat: return ("message", object(("role", .string("assistant")), ("content", .string(text))))
+        case .chat:
+            return ("message", object(("role", .string("assistant")), ("content", .string(text)),
+                                      ("tool_calls", toolCalls.isEmpty ? nil : .array(toolCalls))))
         }
     }
 
@@ -326,9 +331,15 @@ struct OllamaEncoder: OutputEncoder {
             var pairs: [(String, JSONValue)] = [("model", .string(model)), ("created_at", .string(Timestamp.now())), content(piece), ("done", .bool(false))]
             if self.logprobs, !logprobs.isEmpty { pairs.append(("logprobs", Self.json(logprobs))) }
             return JSONValue.object(pairs).serialized + "\n"
-        case let .done(stats, total, text, logprobs):
+        case let .toolCall(index, call):
+            // Ollama streams each call whole, in a message of its own.
+            let pairs: [(String, JSONValue)] = [("model", .string(model)), ("created_at", .string(Timestamp.now())),
+                                                content("", toolCalls: [call.ollamaJSON(index: index)]), ("done", .bool(false))]
+            return JSONValue.object(pairs).serialized + "\n"
+        case let .done(stats, total, text, logprobs, toolCalls, _):
+            let calls = toolCalls.enumerated().map { $1.ollamaJSON(index: $0) }
             var pairs: [(String, JSONValue)] = [("model", .string(model)), ("created_at", .string(Timestamp.now())),
-                                                content(text), ("done", .bool(true)),
+                                                content(text, toolCalls: calls), ("done", .bool(true)),
                                                 ("done_reason", .string(stats.doneReason == .length ? "length" : "stop"))]
             if kind == .generate { pairs.append(("context", .ints((prompt + stats.tokenIDs).map(Int.init)))) }
             pairs += [

@@ -133,12 +133,6 @@ enum FieldChecks {
         return format
     }
 
-    static func rejectTools(_ tools: [JSONValue]?) throws(ServerError) {
-        if let tools, !tools.isEmpty {
-            throw .unsupported("tools", "tool calling needs structured output, which has not landed in SwiftLM; send the request without tools")
-        }
-    }
-
     static func rejectImages(_ images: [String]?, field: String) throws(ServerError) {
         if let images, !images.isEmpty {
             throw .unsupported(field, "the catalog models read text only")

@@ -75,11 +75,8 @@ struct OpenAIMessage: Decodable, Sendable {
                 guard let function = call["function"], case let .string(name)? = function["name"] else {
                     throw .badRequest("invalid value for field 'messages[\(index)].tool_calls[\(i)]': expected {\"function\": {\"name\": ..., \"arguments\": ...}}")
                 }
-                var arguments = function["arguments"]
-                // OpenAI sends the arguments as a JSON string.
-                if case let .string(s)? = arguments, let parsed = try? JSONDecoder().decode(JSONValue.self, from: Data(s.utf8)) {
-                    arguments = parsed
-                }
+                // OpenAI sends the arguments as a string of JSON (parsed, in key order, by RequestTools).
+                let arguments = function["arguments"]
                 return ChatToolCall(id: call["id"].flatMap { if case let .string(s) = $0 { s } else { nil } }, name: name,
                                     arguments: arguments?.templateValue ?? .object(TemplateObject()))
             }
@@ -134,6 +131,7 @@ struct OpenAIChatRequest: Decodable, Sendable {
     var topLogprobs: Int?
     var responseFormat: JSONValue?
     var tools: [JSONValue]?
+    var toolChoice: JSONValue?
     var truncate: Bool?
     var keepAlive: JSONValue?
     var sampling: OpenAISampling
@@ -141,6 +139,7 @@ struct OpenAIChatRequest: Decodable, Sendable {
     enum CodingKeys: String, CodingKey {
         case model, messages, stream, logprobs, tools, truncate
         case streamOptions = "stream_options", topLogprobs = "top_logprobs", responseFormat = "response_format", keepAlive = "keep_alive"
+        case toolChoice = "tool_choice"
     }
 
     init(from decoder: any Decoder) throws {
@@ -153,6 +152,7 @@ struct OpenAIChatRequest: Decodable, Sendable {
         topLogprobs = try c.decodeIfPresent(Int.self, forKey: .topLogprobs)
         responseFormat = try c.decodeIfPresent(JSONValue.self, forKey: .responseFormat)
         tools = try c.decodeIfPresent([JSONValue].self, forKey: .tools)
+        toolChoice = try c.decodeIfPresent(JSONValue.self, forKey: .toolChoice)
         truncate = try c.decodeIfPresent(Bool.self, forKey: .truncate)
         keepAlive = try c.decodeIfPresent(JSONValue.self, forKey: .keepAlive)
         sampling = try OpenAISampling(from: decoder)
@@ -199,6 +199,7 @@ struct OpenAIRoutes {
     func register(on router: Router<ServerRequestContext>) {
         router.post("/v1/chat/completions") { request, context in try await chat(request, context) }
         router.post("/v1/completions") { request, context in try await completion(request, context) }
+        router.post("/apply-template") { request, _ in try await applyTemplate(request) }
         router.get("/v1/models") { _, _ in models() }
         router.get("/v1/models/{id}") { _, context in try model(context.parameters.require("id")) }
     }
@@ -230,23 +231,45 @@ struct OpenAIRoutes {
         var request = request
         let body = try await state.decode(OpenAIChatRequest.self, from: &request)
         let format = try FieldChecks.responseFormat(body.responseFormat)
-        try FieldChecks.rejectTools(body.tools)
         var options = try body.sampling.options(defaultContext: state.configuration.defaultContextLength)
         options.generation.format = format
         try options.applyLogprobs(body.logprobs, body.topLogprobs)
         try options.validate()
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
-        let messages = try body.messages.enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
+        var messages = try body.messages.enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
         guard !messages.isEmpty else { throw ServerError.badRequest("'messages' must not be empty") }
+        let raw = try await state.rawBody(&request)
+        RequestTools.restoreArgumentOrder(&messages, raw: raw)
+        let requestedTools = try RequestTools.requested(raw: raw)
         let holder = try await lease(body.model, keepAlive: keepAlive)
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
-        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, truncate: body.truncate ?? false)
+        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
+        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, tools: tools, truncate: body.truncate ?? false)
         return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
-                                       requestedModel: body.model, started: started) { truncated in
+                                       requestedModel: body.model, started: started, tools: tools) { truncated in
             OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
                           includeUsage: body.streamOptions?.includeUsage ?? false,
                           logprobs: options.generation.logprobs != nil, truncated: truncated)
         }
+    }
+
+    /// llama.cpp server's `POST /apply-template`: the prompt a chat request (an OpenAI body, tools
+    /// included) renders to, without generating. `{"prompt": "..."}`.
+    func applyTemplate(_ request: Request) async throws -> Response {
+        var request = request
+        let body = try await state.decode(OpenAIChatRequest.self, from: &request)
+        var messages = try body.messages.enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
+        let raw = try await state.rawBody(&request)
+        RequestTools.restoreArgumentOrder(&messages, raw: raw)
+        let requestedTools = try RequestTools.requested(raw: raw)
+        let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
+        let holder = try await lease(body.model, keepAlive: keepAlive)
+        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
+        guard let template = holder.model.chatTemplate else {
+            throw ServerError.badRequest("\(holder.model.name) has no chat template (it is a base model)")
+        }
+        let builder = PromptBuilder(model: holder.model, capacity: Int.max)
+        return .json(object(("prompt", .string(try builder.renderText(messages, template: template, tools: tools)))))
     }
 
     func completion(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
@@ -367,12 +390,19 @@ struct OpenAIEncoder: OutputEncoder {
                ("prompt_tokens_details", object(("cached_tokens", .int(stats.cachedPromptTokens)))))
     }
 
-    private func choice(text: String, logprobs: JSONValue, finish: JSONValue, delta: Bool, role: Bool) -> JSONValue {
+    private func choice(text: String, logprobs: JSONValue, finish: JSONValue, delta: Bool, role: Bool,
+                        toolCalls: [JSONValue] = []) -> JSONValue {
         switch kind {
         case .chat:
             var message: [(String, JSONValue)] = []
             if role || !delta { message.append(("role", .string("assistant"))) }
-            if !(delta && text.isEmpty && !role) { message.append(("content", .string(text))) }
+            if !toolCalls.isEmpty {
+                // As OpenAI answers: no text alongside the calls is `null` content.
+                if !delta || role { message.append(("content", text.isEmpty ? .null : .string(text))) }
+                message.append(("tool_calls", .array(toolCalls)))
+            } else if !(delta && text.isEmpty && !role) {
+                message.append(("content", .string(text)))
+            }
             return object(("index", .int(0)), (delta ? "delta" : "message", .object(message)), ("logprobs", logprobs),
                           ("finish_reason", finish))
         case .completion:
@@ -387,10 +417,24 @@ struct OpenAIEncoder: OutputEncoder {
             sentRole = true
             let chunk = choice(text: piece, logprobs: logprobsJSON(lps), finish: .null, delta: true, role: role)
             return event(envelope(.array([chunk]), usage: includeUsage ? .null : nil))
-        case let .done(stats, _, text, lps):
-            let finish = JSONValue.string(stats.doneReason == .length ? "length" : "stop")
+        case let .toolCall(index, call):
+            // The call's index, id and name first, then its arguments (in one chunk: SwiftLM parses a call
+            // whole before sending it, so a client never sees a call that later fails to parse).
+            let role = !sentRole
+            sentRole = true
+            let head = object(("index", .int(index)), ("id", .string(call.id ?? "")), ("type", .string("function")),
+                              ("function", object(("name", .string(call.name)), ("arguments", .string("")))))
+            let arguments = object(("index", .int(index)), ("function", object(("arguments", .string(call.argumentsString)))))
+            return [head, arguments].map { item in
+                event(envelope(.array([choice(text: "", logprobs: .null, finish: .null, delta: true, role: role && item == head,
+                                              toolCalls: [item])]), usage: includeUsage ? .null : nil))
+            }.joined()
+        case let .done(stats, _, text, lps, toolCalls, callCount):
+            let reason = stats.doneReason == .length ? "length" : callCount > 0 ? "tool_calls" : "stop"
+            let finish = JSONValue.string(reason)
             guard stream else {
-                var value = envelope(.array([choice(text: text, logprobs: logprobsJSON(lps), finish: finish, delta: false, role: true)]),
+                var value = envelope(.array([choice(text: text, logprobs: logprobsJSON(lps), finish: finish, delta: false, role: true,
+                                                    toolCalls: toolCalls.map(\.openAIJSON))]),
                                      usage: usage(stats))
                 if truncated, case var .object(pairs) = value {
                     pairs.append(("truncated", .bool(true)))

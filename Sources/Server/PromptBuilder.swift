@@ -16,8 +16,10 @@ struct PromptBuilder {
         var truncated: Int
     }
 
-    /// Chat: renders `messages` with the model's template (or `template`), adding the generation prompt.
-    func chat(_ messages: [ChatMessage], template override: ChatTemplate? = nil, truncate: Bool) throws(ServerError) -> Result {
+    /// Chat: renders `messages` with the model's template (or `template`), adding the generation prompt,
+    /// the request's tools and the forced start of a call (`tool_choice`).
+    func chat(_ messages: [ChatMessage], template override: ChatTemplate? = nil, tools: RequestTools? = nil,
+              truncate: Bool) throws(ServerError) -> Result {
         guard let template = override ?? model.chatTemplate else {
             if let reason = model.chatTemplateError {
                 throw .badRequest("the model's chat template cannot be used (\(reason)); use /api/generate with \"raw\": true")
@@ -27,7 +29,7 @@ struct PromptBuilder {
         var kept = messages
         var dropped = 0
         while true {
-            let tokens = try render(kept, template: template)
+            let tokens = try render(kept, template: template, tools: tools)
             if tokens.count < capacity { return Result(tokens: tokens, truncated: dropped) }
             // The oldest message that is not a system message, never the last one (the turn to answer).
             guard truncate, let oldest = kept.indices.dropLast().first(where: { kept[$0].role != "system" }) else {
@@ -50,15 +52,19 @@ struct PromptBuilder {
         return Result(tokens: kept, truncated: tokens.count - kept.count)
     }
 
-    func render(_ messages: [ChatMessage], template: ChatTemplate) throws(ServerError) -> [Int32] {
+    func render(_ messages: [ChatMessage], template: ChatTemplate, tools: RequestTools? = nil) throws(ServerError) -> [Int32] {
+        templatedTokens(try renderText(messages, template: template, tools: tools))
+    }
+
+    /// The prompt text: the template's rendering, then the forced start of a call if any.
+    func renderText(_ messages: [ChatMessage], template: ChatTemplate, tools: RequestTools? = nil) throws(ServerError) -> String {
         let special = model.specialTokenTexts
-        let text: String
         do {
-            text = try template.render(messages: messages, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos)
+            return try template.render(messages: messages, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos,
+                                       tools: tools?.tools) + (tools?.forcedPrefix ?? "")
         } catch {
             throw .badRequest("chat template: \(error)")
         }
-        return templatedTokens(text)
     }
 
     /// Plain completion tokens, as `swiftlm run --raw` makes them: BOS when the model's metadata asks

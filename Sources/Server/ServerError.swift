@@ -86,7 +86,8 @@ public struct ServerError: Error, Sendable, Equatable, CustomStringConvertible {
 
     static func map(_ e: RuntimeError) -> ServerError {
         switch e {
-        case .contextOverflow, .emptyPrompt, .invalidOption, .noChatTemplate, .template, .notEnoughText, .embeddingModel, .grammar:
+        case .contextOverflow, .emptyPrompt, .invalidOption, .noChatTemplate, .template, .notEnoughText, .embeddingModel, .grammar,
+             .toolsUnsupported:
             return .badRequest(e.description)
         case .queueFull:
             return .busy

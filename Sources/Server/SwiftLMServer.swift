@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import Runtime
+import Template
 import ServiceLifecycle
 import Store
 
@@ -18,6 +19,12 @@ struct ServerState: Sendable {
     func decode<T: Decodable>(_ type: T.Type, from request: inout Request) async throws -> T {
         let buffer = try await request.collectBody(upTo: configuration.maxBodySize)
         return try RequestDecoding.decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    /// The body of a request already read by ``decode(_:from:)``, parsed keeping the order of object keys.
+    func rawBody(_ request: inout Request) async throws -> TemplateValue {
+        let buffer = try await request.collectBody(upTo: configuration.maxBodySize)
+        return (try? TemplateValue(jsonData: Array(buffer.readableBytesView))) ?? .null
     }
 }
 

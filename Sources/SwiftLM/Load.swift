@@ -57,17 +57,35 @@ extension AsyncThrowingStream where Element == GenerationEvent, Failure == Error
         compactMap(\.text)
     }
 
-    /// Collects the whole reply and the final statistics.
+    /// Collects the whole reply and the final statistics (tool calls, if any, are left out: see ``reply()``).
     public func collect() async throws -> (text: String, stats: GenerationStats) {
-        var text = ""
-        var stats = GenerationStats()
+        let r = try await reply()
+        return (r.text, r.stats)
+    }
+
+    /// Collects the whole reply: its text, the tool calls parsed from it (a ``ChatSession`` with
+    /// tools), and the final statistics.
+    public func reply() async throws -> ChatReply {
+        var r = ChatReply()
         for try await event in self {
             switch event {
-            case let .text(t): text += t
-            case let .done(s): stats = s
+            case let .text(t): r.text += t
+            case let .toolCall(call): r.toolCalls.append(call)
+            case let .done(s): r.stats = s
             case .logprobs: break
             }
         }
-        return (text, stats)
+        return r
     }
+}
+
+/// A whole reply, as ``AsyncThrowingStream/reply()`` collects it.
+public struct ChatReply: Sendable, Equatable {
+    /// The text, without any tool-call markup.
+    public var text = ""
+    /// The calls, in order; answer them with ``ChatSession/send(toolResults:onContextShift:)``.
+    public var toolCalls: [ChatToolCall] = []
+    public var stats = GenerationStats()
+
+    public init() {}
 }

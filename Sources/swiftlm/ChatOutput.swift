@@ -20,7 +20,7 @@ func printStream(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async th
         switch event {
         case let .text(piece): writeStandardOutput(piece)
         case let .done(s): stats = s
-        case .logprobs: break
+        case .logprobs, .toolCall: break
         }
     }
     return stats

@@ -12,6 +12,8 @@ struct ChatREPL {
     let verbose: Bool
     let loadDuration: Duration
     let interrupts: InterruptHandler
+    /// `--tools`: calls are printed, and answered by `--tool-command` or by the user.
+    let tools: ToolRunner?
     /// The line editor on a terminal; nil for plain input (stdin or stdout not a terminal).
     private let editor: LineEditor?
     /// Whether to print `>>> ` in plain mode: only when someone types at a terminal.
@@ -20,8 +22,9 @@ struct ChatREPL {
 
     static let placeholder = "Send a message (/? for help)"
 
-    init(session: ChatSession, verbose: Bool, loadDuration: Duration, interrupts: InterruptHandler) {
+    init(session: ChatSession, verbose: Bool, loadDuration: Duration, interrupts: InterruptHandler, tools: ToolRunner? = nil) {
         self.session = session
+        self.tools = tools
         self.verbose = verbose
         self.loadDuration = loadDuration
         self.interrupts = interrupts
@@ -84,8 +87,18 @@ struct ChatREPL {
                     let hasSystemPrompt = !(session.system ?? "").isEmpty
                     writeNotice(Self.describe(shift, capacity: context.capacity, hasSystemPrompt: hasSystemPrompt))
                 }
-                let stats = try await printStream(stream)
-                writeStandardOutput("\n")
+                let stats: GenerationStats?
+                if let tools {
+                    // Ends its own line; a call without --tool-command asks for the result.
+                    let reader = self
+                    stats = try await tools.converse(session, first: stream) { call in
+                        guard case let .line(text) = reader.readLine(prompt: "result of \(call.name)> ") else { return nil }
+                        return text
+                    }
+                } else {
+                    stats = try await printStream(stream)
+                    writeStandardOutput("\n")
+                }
                 if let stats, let note = lengthNote(stats, options: options, capacity: context.capacity) {
                     writeNotice(note)
                 }

@@ -31,6 +31,16 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
     var template: String?
     @Flag(help: "Plain completion: no chat template; stdout carries only the generated text.")
     var raw = false
+    @Option(help: ArgumentHelp("A JSON file of tools the model may call (OpenAI's function shape); each call is printed as a line of JSON.",
+                               valueName: "file"))
+    var tools: String?
+    @Option(name: .customLong("tool-command"),
+            help: ArgumentHelp("With --tools: a shell command run for each call (the call's JSON on stdin); its output is the result given back to the model.",
+                               valueName: "command"))
+    var toolCommand: String?
+    @Option(name: .customLong("max-tool-rounds"), parsing: .unconditional,
+            help: "With --tool-command: the most rounds of calls and results in one turn (default 8).")
+    var maxToolRounds: Int?
     @Flag(help: "Print load time and prompt / generation speed to stderr.")
     var verbose = false
 
@@ -41,6 +51,10 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
     func run() async throws {
         _ = try sampling.options() // reject bad flags before loading anything
         let format = try structured.outputFormat()
+        try validateAtLeastOne(maxToolRounds, "--max-tool-rounds")
+        if toolCommand != nil, tools == nil { throw ValidationError("--tool-command needs --tools FILE") }
+        if tools != nil, raw { throw ValidationError("--tools needs the chat template; it cannot be used with --raw") }
+        let toolList = try tools.map(ToolRunner.loadTools)
         let overrideTemplate = try template.map { path throws -> ChatTemplate in
             try ChatTemplate(source: decodeText(readFile(path, what: "template file"), from: path))
         }
@@ -84,6 +98,18 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
 
         let session = try ChatSession(context: context, system: system ?? defaults.system, options: options,
                                       template: overrideTemplate)
+        var runner: ToolRunner?
+        if let toolList {
+            if session.toolCallFormat == nil { throw RuntimeError.toolsUnsupported(model: loaded.name) }
+            session.tools = toolList
+            runner = ToolRunner(tools: toolList, command: toolCommand, maxRounds: maxToolRounds ?? ToolRunner.defaultMaxRounds)
+        }
+        if let promptText, let runner {
+            let stats = try await runner.converse(session, first: session.send(promptText), ask: nil)
+            reportCut(stats, options: options, capacity: context.capacity)
+            if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
+            return
+        }
         if let promptText {
             let stats = try await printStream(session.send(promptText))
             writeStandardOutput("\n")
@@ -91,7 +117,8 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }
-        var repl = ChatREPL(session: session, verbose: verbose, loadDuration: loaded.loadDuration, interrupts: interrupts)
+        var repl = ChatREPL(session: session, verbose: verbose, loadDuration: loaded.loadDuration, interrupts: interrupts,
+                            tools: runner)
         try await repl.run()
     }
 
@@ -113,6 +140,8 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
             return "give a PROMPT to continue it as plain text, or --template FILE to chat with a Jinja chat template"
         case RuntimeError.template:
             return template == nil ? "--raw skips the chat template, or --template FILE replaces it" : nil
+        case RuntimeError.toolsUnsupported:
+            return "use a model whose chat template renders tools (such as qwen2.5-coder:0.5b), or --template FILE with one"
         default:
             return nil
         }
@@ -131,7 +160,7 @@ private func printStreamTrackingNewline(_ stream: AsyncThrowingStream<Generation
             writeStandardOutput(piece)
             if let c = piece.last { last = c }
         case let .done(s): stats = s
-        case .logprobs: break
+        case .logprobs, .toolCall: break
         }
     }
     return (stats, last == nil || last == "\n")

@@ -156,7 +156,7 @@ import TestSupport
                 pieces += 1
                 if pieces == 3 { context.cancel() }
             case let .done(s): reason = s.doneReason
-            case .logprobs: break
+            case .logprobs, .toolCall: break
             }
         }
         #expect(reason == .cancelled)

@@ -70,7 +70,7 @@ func collect(_ stream: AsyncThrowingStream<GenerationEvent, Error>) async throws
         switch event {
         case let .text(t): pieces.append(t)
         case let .done(s): stats = s
-        case .logprobs: break
+        case .logprobs, .toolCall: break
         }
     }
     return (pieces, stats)

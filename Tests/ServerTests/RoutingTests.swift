@@ -113,7 +113,11 @@ func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?
             try await expect400("/api/generate", #"{"model":"x","prompt":"hi","format":{"type":"object","not":{}}}"#, mentions: "'not'")
             try await expect400("/api/generate", #"{"model":"x","prompt":"hi","format":{"type":"array","uniqueItems":true}}"#, mentions: "uniqueItems")
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function"}]}"#,
-                                mentions: "'tools'")
+                                mentions: "'tools[0]'")
+            try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"sometimes"}"#,
+                                mentions: "tool_choice")
+            try await expect400("/v1/chat/completions", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"g"}}}"#,
+                                mentions: "'g' is not one of the tools")
             try await expect400("/api/chat", #"{"model":"x","messages":[{"role":"user","content":"hi"}],"keep_alive":"soon"}"#,
                                 mentions: "keep_alive")
             try await expect400("/api/generate", #"{"model":"x","prompt":"hi","options":{"top_p":5}}"#, mentions: "top-p")

@@ -1,0 +1,70 @@
+import Template
+
+/// How a model writes a tool call, which its chat template tells: the template that shows the model
+/// its tools is also the one that shows it, in past assistant turns, how a call looks.
+public enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
+    /// `<tool_call>{"name": ..., "arguments": {...}}</tool_call>`, one block per call: Qwen2.5, Qwen3,
+    /// Hermes 2 Pro / Hermes 3, SmolLM3 and the many templates that copied them.
+    case hermes
+    /// A bare JSON object `{"name": ..., "parameters": {...}}` as the whole reply, several separated by
+    /// `;`, optionally after the `<|python_tag|>` token: Llama 3.1, 3.2 and 3.3.
+    case llama3
+    /// `[TOOL_CALLS][{"name": ..., "arguments": {...}}, ...]` (Mistral v3 to Nemo), or
+    /// `[TOOL_CALLS]name[ARGS]{...}` per call (Mistral Small 3.2, Devstral, Ministral 3).
+    case mistral
+
+    /// The format a chat template uses, or nil when the template never shows the model its tools
+    /// (or shows them in a syntax SwiftLM does not parse).
+    public static func detect(template source: String) -> ToolCallFormat? {
+        // A template that ignores `tools` would render the request as if it had none.
+        guard source.contains("tools") else { return nil }
+        if source.contains("[TOOL_CALLS]") { return .mistral }
+        if source.contains("<tool_call>") { return .hermes }
+        if source.contains("<|python_tag|>") || source.contains("<|start_header_id|>") { return .llama3 }
+        return nil
+    }
+
+    /// The text that opens a call anywhere in a reply.
+    var openTag: String {
+        switch self {
+        case .hermes: return "<tool_call>"
+        case .llama3: return "<|python_tag|>"
+        case .mistral: return "[TOOL_CALLS]"
+        }
+    }
+
+    /// The text that closes one call, for formats that have one.
+    var closeTag: String? { self == .hermes ? "</tool_call>" : nil }
+
+    /// The key this format's models write the arguments under (both are accepted when parsing).
+    var argumentsKey: String { self == .llama3 ? "parameters" : "arguments" }
+
+    /// Special tokens whose text the parser must see: they are control tokens in these models'
+    /// vocabularies, which the detokenizer otherwise drops (Qwen's `<tool_call>` is ordinary text).
+    public var markupTokens: [String] {
+        switch self {
+        case .hermes: return ["<tool_call>", "</tool_call>"]
+        case .llama3: return ["<|python_tag|>"]
+        case .mistral: return ["[TOOL_CALLS]", "[ARGS]"]
+        }
+    }
+
+    /// The start of a reply that commits the model to a call (`tool_choice` `required`), or to a call
+    /// of `name`: appended to the prompt after the generation prompt, and fed to the parser first.
+    public func forcedCallPrefix(name: String?) -> String {
+        let head: String
+        switch self {
+        case .hermes: head = "<tool_call>\n"
+        case .llama3: head = ""
+        case .mistral: head = "[TOOL_CALLS]["
+        }
+        guard let name else { return head + #"{"name": ""# }
+        return head + #"{"name": "# + TemplateValue.string(name).jsonString + #", ""# + argumentsKey + #"": "#
+    }
+}
+
+/// What a ``ToolCallParser`` makes of a model's reply: text for the user, or a call for the program.
+public enum ToolCallEvent: Sendable, Equatable {
+    case text(String)
+    case call(ChatToolCall)
+}
