@@ -26,7 +26,7 @@ func generate(_ model: LoadedModel, prompt: String, format: OutputFormat, maxTok
         switch event {
         case let .text(t): text += t
         case let .done(s): stats = s
-        case .logprobs: break
+        case .logprobs, .toolCall: break
         }
     }
     return (text, stats)
