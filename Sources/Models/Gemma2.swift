@@ -15,11 +15,12 @@ enum Gemma2 {
     static let swaPeriod = 2
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .geluTanh,
-                                  layout: BlockTensors(postNorms: .required), adjust: adjust)
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, configure: configure) {
+            b, i, c throws(ModelError) in try Gemma3.Block(b, layer: i, c, attention: try Attention(b, layer: i, c))
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let a = architecture
         c.embeddingScale = Float(c.embeddingLength).squareRoot()
         c.attentionScale = c.layerCount == 46

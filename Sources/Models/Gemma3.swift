@@ -19,11 +19,43 @@ enum Gemma3 {
     static let swaPeriod = 6
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .geluTanh,
-                                  layout: BlockTensors(qkNorm: .required, postNorms: .required), adjust: adjust)
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, configure: configure) {
+            b, i, c throws(ModelError) in try Block(b, layer: i, c, attention: try Qwen3.attention(b, layer: i, c))
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    /// Gemma's sandwich: RMSNorm before and after each sub-layer, the second before the residual add
+    /// (`attn_norm` / `post_attention_norm`, `ffn_norm` / `post_ffw_norm`); GEGLU FFN. Gemma 2 shares it.
+    struct Block: TransformerBlock {
+        var attentionNorm: RMSNorm, attention: Attention, postAttentionNorm: RMSNorm
+        var ffnNorm: RMSNorm, ffn: GatedFFN, postFFNNorm: RMSNorm
+
+        init(_ b: WeightBinder, layer i: Int, _ c: TransformerConfig, attention: Attention) throws(ModelError) {
+            func norm(_ t: GGUFTensorName.BlockTensor) throws(ModelError) -> RMSNorm {
+                try RMSNorm(b, GGUFTensorName.block(i, t), width: c.embeddingLength)
+            }
+            attentionNorm = try norm(.attnNorm)
+            self.attention = attention
+            postAttentionNorm = try norm(.postAttentionNorm)
+            ffnNorm = try norm(.ffnNorm)
+            ffn = try GatedFFN(b, layer: i, c, activation: .geluTanh)
+            postFFNNorm = try norm(.postFFNNorm)
+        }
+
+        func forward(_ c: BlockContext) {
+            let s = c.scratch
+            attentionNorm(c, s.x, into: s.h)
+            attention(c, s.h, into: s.o)
+            postAttentionNorm(c, s.o, into: s.o)
+            c.addResidual(s.o)
+            ffnNorm(c, s.x, into: s.h)
+            ffn(c, s.h, into: s.o)
+            postFFNNorm(c, s.o, into: s.o)
+            c.addResidual(s.o)
+        }
+    }
+
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let a = architecture
         c.embeddingScale = Float(c.embeddingLength).squareRoot()
         c.attentionScale = c.layerCount == 62

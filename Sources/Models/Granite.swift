@@ -11,14 +11,21 @@ enum Granite {
     static let architecture = "granite"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, activation: .silu,
-                                  layout: BlockTensors(qkvBias: .optional, ropeFrequencies: .optional), adjust: adjust)
+        let m = MetadataReader(gguf: gguf, arch: architecture)
+        var residualScale: Float = 1
+        if let s = try m.optionalFloat(GGUFKey.residualScale(architecture)), s != 0 { residualScale = s }
+        return try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, configure: configure) {
+            b, i, c throws(ModelError) in
+            var block = try Llama.block(b, layer: i, c)
+            block.residualScale = residualScale
+            return block
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let a = architecture
+        try Llama.configure(&c, m, b)
         if let s = try m.optionalFloat(GGUFKey.embeddingScale(a)), s != 0 { c.embeddingScale = s }
-        if let s = try m.optionalFloat(GGUFKey.residualScale(a)), s != 0 { c.residualScale = s }
         if let s = try m.optionalFloat(GGUFKey.attentionScale(a)), s != 0 { c.attentionScale = s }
         let logit = try m.float(GGUFKey.logitScale(a))
         guard logit != 0, logit.isFinite else { throw .invalidMetadata(key: GGUFKey.logitScale(a), reason: "must be a non-zero number") }

@@ -11,7 +11,18 @@ enum Llama {
     static let architecture = "llama"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, activation: .silu,
-                                  layout: BlockTensors(qkvBias: .optional, ropeFrequencies: .optional))
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: false, configure: configure) {
+            b, i, c throws(ModelError) in try block(b, layer: i, c)
+        }
+    }
+
+    static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
+        c.ropeFactors = try b.optionalVector(GGUFTensorName.ropeFrequencies, count: c.rotaryDims / 2, .optional)
+    }
+
+    /// Pre-norm attention (Q/K/V biases when the file has them) and a SwiGLU FFN.
+    static func block(_ b: WeightBinder, layer i: Int, _ c: TransformerConfig) throws(ModelError) -> PreNormBlock<GatedFFN> {
+        try PreNormBlock(b, layer: i, c, attention: try Attention(b, layer: i, c, biases: .optional),
+                         ffn: try GatedFFN(b, layer: i, c, activation: .silu))
     }
 }

@@ -12,12 +12,38 @@ enum Olmo2 {
     static let architecture = "olmo2"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .silu,
-                                  layout: BlockTensors(qkNorm: .required, postNorms: .required, preNorms: .absent,
-                                                       qkNormAcrossHeads: true), adjust: adjust)
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, configure: configure) {
+            b, i, c throws(ModelError) in try Block(b, layer: i, c)
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    /// `x += norm(attention(x))`, `x += norm(ffn(x))`: the sub-layers read the residual stream itself.
+    struct Block: TransformerBlock {
+        var attention: Attention, postAttentionNorm: RMSNorm, ffn: GatedFFN, postFFNNorm: RMSNorm
+
+        init(_ b: WeightBinder, layer i: Int, _ c: TransformerConfig) throws(ModelError) {
+            func name(_ t: GGUFTensorName.BlockTensor) -> String { GGUFTensorName.block(i, t) }
+            attention = try Attention(b, layer: i, c)
+            // Over all heads of a row at once.
+            attention.qNorm = try RMSNorm(b, name(.attnQNorm), width: c.queryWidth)
+            attention.kNorm = try RMSNorm(b, name(.attnKNorm), width: c.keyWidth)
+            postAttentionNorm = try RMSNorm(b, name(.postAttentionNorm), width: c.embeddingLength)
+            ffn = try GatedFFN(b, layer: i, c, activation: .silu)
+            postFFNNorm = try RMSNorm(b, name(.postFFNNorm), width: c.embeddingLength)
+        }
+
+        func forward(_ c: BlockContext) {
+            let s = c.scratch
+            attention(c, s.x, into: s.o)
+            postAttentionNorm(c, s.o, into: s.o)
+            c.addResidual(s.o)
+            ffn(c, s.x, into: s.o)
+            postFFNNorm(c, s.o, into: s.o)
+            c.addResidual(s.o)
+        }
+    }
+
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let key = GGUFKey.slidingWindow(architecture)
         if try m.int(key, default: 0) > 0 {
             throw .invalidMetadata(key: key, reason: "OLMo 3's sliding-window attention is not supported yet")

@@ -14,17 +14,30 @@ enum Phi3 {
     static let architecture = "phi3"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .silu,
-                                  layout: BlockTensors(fusedQKV: true, fusedGateUp: true), adjust: adjust, bind: bindFactors)
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, configure: configure) {
+            b, i, c throws(ModelError) in try block(b, layer: i, c)
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    /// A llama block whose Q/K/V and gate/up are row ranges of the fused tensors.
+    private static func block(_ b: WeightBinder, layer i: Int, _ c: TransformerConfig) throws(ModelError) -> PreNormBlock<GatedFFN> {
+        func name(_ t: GGUFTensorName.BlockTensor) -> String { GGUFTensorName.block(i, t) }
+        let e = c.embeddingLength, q = c.queryWidth, k = c.keyWidth, v = c.valueWidth, f = c.feedForwardLength
+        let qkv = try b.matrix(name(.attnQKV), rows: q + k + v, cols: e)
+        let attention = Attention(wq: try b.rows(qkv, 0 ..< q), wk: try b.rows(qkv, q ..< q + k),
+                                  wv: try b.rows(qkv, q + k ..< q + k + v),
+                                  wo: try b.matrix(name(.attnOutput), rows: e, cols: c.headCount * c.valueLength))
+        let gateUp = try b.matrix(name(.ffnUp), rows: 2 * f, cols: e)
+        let ffn = GatedFFN(gate: try b.rows(gateUp, 0 ..< f), up: try b.rows(gateUp, f ..< 2 * f),
+                           down: try b.matrix(name(.ffnDown), rows: e, cols: f), activation: .silu)
+        return try PreNormBlock(b, layer: i, c, attention: attention, ffn: ffn)
+    }
+
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         // head size is n_embd / n_head in llama.cpp's phi3 (the key is not read).
         c.keyLength = c.embeddingLength / c.headCount
         c.valueLength = c.keyLength
-    }
 
-    private static func bindFactors(_ c: inout TransformerConfig, _ b: WeightBinder, _ m: MetadataReader) throws(ModelError) {
         let half = c.rotaryDims / 2
         let short = try b.optionalVector(GGUFTensorName.ropeFactorsShort, count: half, .optional)
         let long = try b.optionalVector(GGUFTensorName.ropeFactorsLong, count: half, .optional)

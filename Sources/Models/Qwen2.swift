@@ -11,7 +11,9 @@ enum Qwen2 {
     static let architecture = "qwen2"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .silu,
-                                  layout: BlockTensors(qkvBias: .required))
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true) { b, i, c throws(ModelError) in
+            try PreNormBlock(b, layer: i, c, attention: try Attention(b, layer: i, c, biases: .required),
+                             ffn: try GatedFFN(b, layer: i, c, activation: .silu))
+        }
     }
 }

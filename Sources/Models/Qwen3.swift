@@ -10,7 +10,17 @@ enum Qwen3 {
     static let architecture = "qwen3"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .silu,
-                                  layout: BlockTensors(qkNorm: .required))
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true) { b, i, c throws(ModelError) in
+            try PreNormBlock(b, layer: i, c, attention: try attention(b, layer: i, c),
+                             ffn: try GatedFFN(b, layer: i, c, activation: .silu))
+        }
+    }
+
+    /// Q/K/V without biases, then Q and K RMSNormed per head (`[key_length]` weights) before RoPE.
+    static func attention(_ b: WeightBinder, layer i: Int, _ c: TransformerConfig) throws(ModelError) -> Attention {
+        var a = try Attention(b, layer: i, c)
+        a.qNorm = try RMSNorm(b, GGUFTensorName.block(i, .attnQNorm), width: c.keyLength)
+        a.kNorm = try RMSNorm(b, GGUFTensorName.block(i, .attnKNorm), width: c.keyLength)
+        return a
     }
 }

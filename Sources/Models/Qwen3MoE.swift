@@ -12,11 +12,15 @@ enum Qwen3MoE {
     static let architecture = "qwen3moe"
 
     static func load(_ gguf: GGUFFile, pool: ThreadPool) throws(ModelError) -> any LanguageModel {
-        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, activation: .silu,
-                                  layout: BlockTensors(qkNorm: .required, experts: true), adjust: adjust)
+        try TransformerModel.load(gguf, pool: pool, architecture: architecture, ropeNeox: true, configure: configure) {
+            b, i, c throws(ModelError) in
+            guard let experts = c.experts else { throw .missingMetadata(key: GGUFKey.expertCount(architecture)) }
+            return try PreNormBlock(b, layer: i, c, attention: try Qwen3.attention(b, layer: i, c),
+                                    ffn: try ExpertFFN(b, layer: i, c, experts))
+        }
     }
 
-    private static func adjust(_ c: inout TransformerConfig, _ m: MetadataReader) throws(ModelError) {
+    private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let a = architecture
         let count = try m.int(GGUFKey.expertCount(a)), used = try m.int(GGUFKey.expertUsedCount(a))
         // llama.cpp's fallback when the expert width is absent: the dense width split over the used experts.

@@ -1,10 +1,10 @@
 import GGUF
 
-/// Hyperparameters of a decoder-only transformer, as the shared forward pass (``TransformerModel``)
-/// needs them. Each architecture file decodes its own from GGUF metadata and sets the quirks.
+/// Hyperparameters of a decoder-only transformer that the shared machinery needs: geometry (buffers, shape
+/// checks, the KV cache), the attention core's RoPE, windows, scale and soft-cap, and what happens outside
+/// the blocks (embedding scale, logit scale and soft-cap). Each architecture file decodes its own from GGUF
+/// metadata; quirks inside a block (activation, norms, residual multipliers) belong to its block, not here.
 struct TransformerConfig: Sendable {
-    enum Activation: Sendable { case silu, geluTanh }
-
     var architecture: String
     var vocabSize: Int
     var contextLength: Int
@@ -34,7 +34,6 @@ struct TransformerConfig: Sendable {
     var attentionScale: Float
     /// Multiplies the token embeddings (gemma: sqrt(n_embd)); nil for none.
     var embeddingScale: Float?
-    var activation: Activation
     /// gemma-style `cap · tanh(logits / cap)`; nil for none.
     var finalLogitSoftcap: Float?
     /// Per layer: RoPE base and sliding window (nil = attends to every past position).
@@ -42,12 +41,15 @@ struct TransformerConfig: Sendable {
     var layerWindow: [Int?]
     /// gemma2-style `cap · tanh(score / cap)` on the scaled attention scores; nil for none.
     var attentionSoftcap: Float? = nil
-    /// Multiplies each sub-block's output before the residual add (granite's `residual_scale`); nil for 1.
-    var residualScale: Float? = nil
     /// Divides the logits (granite's `logit_scale`); nil for none.
     var logitScale: Float? = nil
     /// Mixture-of-experts FFN: expert count, experts per token, and each expert's FFN width.
     var experts: ExpertConfig? = nil
+
+    /// Widths of a row of Q, K and V (all heads).
+    var queryWidth: Int { headCount * keyLength }
+    var keyWidth: Int { kvHeadCount * keyLength }
+    var valueWidth: Int { kvHeadCount * valueLength }
 
     /// The RoPE rotation of layer `l`, for a cache of `capacity` positions (LongRoPE depends on it).
     func rope(layer l: Int, capacity: Int) -> RoPEFrequencies {
@@ -153,9 +155,9 @@ struct MetadataReader {
 
 extension TransformerConfig {
     /// The hyperparameters every llama-family GGUF spells the same way; architectures then adjust
-    /// RoPE style, activation and their quirks. Defaults follow llama.cpp's loader (head size =
+    /// RoPE style and their quirks. Defaults follow llama.cpp's loader (head size =
     /// embd / heads, KV heads = heads, RoPE dims = head size, base 10000).
-    static func common(_ m: MetadataReader, ropeNeox: Bool, activation: Activation) throws(ModelError) -> TransformerConfig {
+    static func common(_ m: MetadataReader, ropeNeox: Bool) throws(ModelError) -> TransformerConfig {
         let a = m.arch
         let embd = try m.int(GGUFKey.embeddingLength(a))
         let heads = try m.int(GGUFKey.headCount(a))
@@ -185,7 +187,6 @@ extension TransformerConfig {
             ropeAttentionFactor: try m.float(GGUFKey.ropeScalingAttentionFactor(a), default: 1),
             attentionScale: 1 / Float(keyLength).squareRoot(),
             embeddingScale: nil,
-            activation: activation,
             finalLogitSoftcap: nil,
             layerRopeBase: Array(repeating: base, count: max(0, layers)),
             layerWindow: Array(repeating: nil, count: max(0, layers)))

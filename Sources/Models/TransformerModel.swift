@@ -6,9 +6,10 @@ import Glibc
 import Darwin
 #endif
 
-/// The decoder-only transformer the three architectures share: pre-norm blocks of grouped-query
-/// attention with RoPE and a gated FFN, with the per-architecture quirks (QKV biases, QK-norm,
-/// post-norms, embedding scale, sliding windows, logit softcap) switched on by config and weights.
+/// The decoder-only transformer machinery every architecture shares: a forward batch of several sequences
+/// run chunk by chunk, the token embedding, each architecture's own blocks (``TransformerBlock``, one per
+/// layer), the final norm and the output projection, and the attention core the blocks' ``Attention``
+/// calls (RoPE tables per row position, K/V appended to each sequence's cache, causal or windowed attention).
 ///
 /// Prefill runs each matmul over the whole chunk of tokens at once (`Linear.matmul` with
 /// `batch = n`); attention for the chunk is split across the pool by head.
@@ -19,7 +20,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private let gguf: GGUFFile
     private let pool: ThreadPool
     private let globals: GlobalWeights
-    private let layers: [LayerWeights]
+    private let layers: [any TransformerBlock]
     private let scratch: Scratch
     /// Serializes forward calls: they share `scratch`.
     private let lock = ForwardLock()
@@ -39,7 +40,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private static let inlineAttentionWork = 1 << 21
 
     init(config: TransformerConfig, gguf: GGUFFile, pool: ThreadPool, globals: GlobalWeights,
-         layers: [LayerWeights]) {
+         layers: [any TransformerBlock]) {
         self.config = config
         self.info = config.info
         self.gguf = gguf
@@ -185,21 +186,16 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     }
 
     private func block(_ l: Int, count n: Int, pieces: [Piece], mode: MatmulMode) {
-        let c = config, s = scratch, w = layers[l], e = c.embeddingLength
-        let qDim = c.headCount * c.keyLength, kDim = c.kvHeadCount * c.keyLength, vDim = c.kvHeadCount * c.valueLength
+        layers[l].forward(BlockContext(rows: n, layer: l, scratch: scratch, pool: pool, mode: mode,
+                                       epsilon: config.rmsEpsilon, model: self, pieces: pieces))
+    }
 
-        // Attention sub-block (olmo2 has no pre-norm: the projections read the residual stream itself).
-        var input = UnsafePointer(s.x)
-        if let norm = w.attnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
-        Linear.matmul(w.wq, input, batch: n, s.q, pool: pool, mode: mode)
-        Linear.matmul(w.wk, input, batch: n, s.k, pool: pool, mode: mode)
-        Linear.matmul(w.wv, input, batch: n, s.v, pool: pool, mode: mode)
-        addBias(s.q, w.bq, rows: n)
-        addBias(s.k, w.bk, rows: n)
-        addBias(s.v, w.bv, rows: n)
-        // Q/K norm per head (width keyLength) or, olmo2, over all heads of a row (width qDim / kDim).
-        if let qn = w.qNorm { rmsNormRows(s.q, s.q, qn, rows: n * qDim / qn.count, width: qn.count) }
-        if let kn = w.kNorm { rmsNormRows(s.k, s.k, kn, rows: n * kDim / kn.count, width: kn.count) }
+    /// Attention of layer `l` from the chunk's Q, K, V rows in the scratch (`[rows x heads·dk]`,
+    /// `[rows x kvHeads·dk]`, `[rows x kvHeads·dv]`) to its heads' output `scratch.attn` (`[rows x heads·dv]`):
+    /// RoPE on Q and K at each row's position, K and V appended to each piece's cache, then attention.
+    func attentionCore(layer l: Int, pieces: [Piece]) {
+        let c = config, s = scratch
+        let qDim = c.queryWidth, kDim = c.keyWidth, vDim = c.valueWidth
         let half = c.rotaryDims / 2
         for p in pieces {
             // LongRoPE picks its factors by the sequence's context size, so each piece by its own cache.
@@ -214,28 +210,6 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
         for p in pieces { storeKV(layer: l, piece: p, kDim: kDim, vDim: vDim) }
         attention(layer: l, pieces: pieces)
-        Linear.matmul(w.wo, s.attn, batch: n, s.o, pool: pool, mode: mode)
-        if let pn = w.postAttnNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
-
-        // Feed-forward sub-block.
-        input = UnsafePointer(s.x)
-        if let norm = w.ffnNorm { rmsNormRows(s.h, s.x, norm, rows: n, width: e); input = UnsafePointer(s.h) }
-        switch w.ffn {
-        case let .gated(gate, up, down):
-            let f = gate.rows
-            Linear.matmul(gate, input, batch: n, s.gate, pool: pool, mode: mode)
-            Linear.matmul(up, input, batch: n, s.up, pool: pool, mode: mode)
-            switch c.activation {
-            case .silu: Ops.siluMul(s.gate, s.up, count: n * f)
-            case .geluTanh: Ops.geluMul(s.gate, s.up, count: n * f)
-            }
-            Linear.matmul(down, s.gate, batch: n, s.o, pool: pool, mode: mode)
-        case let .experts(experts):
-            experts.apply(input, rows: n, embd: e, into: s.o, scratch: s.experts!, pool: pool, mode: mode)
-        }
-        if let pn = w.postFFNNorm { rmsNormRows(s.o, s.o, pn, rows: n, width: e) }
-        Ops.axpy(s.x, c.residualScale ?? 1, s.o, count: n * e)
     }
 
     private func rmsNormRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: [Float],
@@ -244,13 +218,6 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
             for r in 0 ..< rows {
                 Ops.rmsNorm(y + r * width, x + r * width, weight: wb.baseAddress!, epsilon: config.rmsEpsilon, count: width)
             }
-        }
-    }
-
-    private func addBias(_ y: UnsafeMutablePointer<Float>, _ bias: [Float]?, rows: Int) {
-        guard let bias else { return }
-        bias.withUnsafeBufferPointer { b in
-            for r in 0 ..< rows { Ops.axpy(y + r * b.count, 1, b.baseAddress!, count: b.count) }
         }
     }
 
