@@ -43,6 +43,11 @@ public enum GGUFKey {
     public static func residualScale(_ arch: String) -> String { "\(arch).residual_scale" }
     public static func attentionScale(_ arch: String) -> String { "\(arch).attention.scale" }
     public static func logitScale(_ arch: String) -> String { "\(arch).logit_scale" }
+    /// Llama 4 / Mistral 3 attention temperature: Q times `1 + scale · ln(floor(pos / original_context) + 1)`.
+    public static func attentionTemperatureScale(_ arch: String) -> String { "\(arch).attention.temperature_scale" }
+    public static func ropeScalingYarnLogMultiplier(_ arch: String) -> String { "\(arch).rope.scaling.yarn_log_multiplier" }
+    public static func ropeScalingYarnBetaFast(_ arch: String) -> String { "\(arch).rope.scaling.yarn_beta_fast" }
+    public static func ropeScalingYarnBetaSlow(_ arch: String) -> String { "\(arch).rope.scaling.yarn_beta_slow" }
     /// LayerNorm epsilon of encoders (BERT); decoders use ``rmsEpsilon(_:)``.
     public static func layerNormEpsilon(_ arch: String) -> String { "\(arch).attention.layer_norm_epsilon" }
     /// False for bidirectional encoders.

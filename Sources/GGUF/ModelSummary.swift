@@ -77,6 +77,7 @@ public struct ModelSummary: Sendable, Equatable {
         }
         if file.tensor(named: GGUFTensorName.ropeFrequencies) != nil { out.append("RoPE frequency factors (llama3 scaling)") }
         if let w = file.int(GGUFKey.slidingWindow(a)), w > 0 { out.append("sliding window \(w)") }
+        if let t = file.float(GGUFKey.attentionTemperatureScale(a)), t != 0 { out.append("attention temperature \(number(Double(t)))") }
         if let c = file.float(GGUFKey.attentionLogitSoftcapping(a)), c > 0 { out.append("attention softcap \(number(Double(c)))") }
         if let c = file.float(GGUFKey.finalLogitSoftcapping(a)), c > 0 { out.append("final logit softcap \(number(Double(c)))") }
         if let n = file.int(GGUFKey.expertCount(a)), n > 0 {

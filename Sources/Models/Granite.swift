@@ -24,7 +24,7 @@ enum Granite {
 
     private static func configure(_ c: inout TransformerConfig, _ m: MetadataReader, _ b: WeightBinder) throws(ModelError) {
         let a = architecture
-        try Llama.configure(&c, m, b)
+        c.ropeFactors = try b.optionalVector(GGUFTensorName.ropeFrequencies, count: c.rotaryDims / 2, .optional)
         if let s = try m.optionalFloat(GGUFKey.embeddingScale(a)), s != 0 { c.embeddingScale = s }
         if let s = try m.optionalFloat(GGUFKey.attentionScale(a)), s != 0 { c.attentionScale = s }
         let logit = try m.float(GGUFKey.logitScale(a))

@@ -69,6 +69,13 @@ struct BlockContext {
         Ops.axpy(scratch.x, scale, y, count: count)
     }
 
+    /// Calls `body(row, position)` for every row of the chunk: its index and its position in its sequence.
+    func forEachRow(_ body: (_ row: Int, _ position: Int) -> Void) {
+        for p in pieces {
+            for t in p.rows { body(t, p.start + t - p.rows.lowerBound) }
+        }
+    }
+
     func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int? = nil, into y: UnsafeMutablePointer<Float>) {
         Linear.matmul(w, x, batch: n ?? rows, y, pool: pool, mode: mode)
     }
@@ -133,6 +140,13 @@ struct Attention: BlockSublayer {
 
     /// `out = attention(input)`, both `[rows x embd]`; Q, K, V and the heads' output go through the scratch.
     func callAsFunction(_ c: BlockContext, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
+        project(c, input)
+        attend(c, into: out)
+    }
+
+    /// The first half: Q, K, V rows of `input` into `scratch.q/k/v`, biased and normed (an architecture may
+    /// adjust them before ``attend(_:into:)``, as mistral3 scales Q by position).
+    func project(_ c: BlockContext, _ input: UnsafePointer<Float>) {
         let s = c.scratch, n = c.rows
         c.matmul(wq, input, into: s.q)
         c.matmul(wk, input, into: s.k)
@@ -142,6 +156,11 @@ struct Attention: BlockSublayer {
         Self.addBias(s.v, bv, rows: n)
         qNorm?(c, s.q, into: s.q, count: n * wq.rows)
         kNorm?(c, s.k, into: s.k, count: n * wk.rows)
+    }
+
+    /// The second half: RoPE, the cache and attention over `scratch.q/k/v`, then the output projection.
+    func attend(_ c: BlockContext, into out: UnsafeMutablePointer<Float>) {
+        let s = c.scratch
         c.model.attentionCore(layer: c.layer, pieces: c.pieces)
         c.matmul(wo, s.attn, into: out)
     }

@@ -15,6 +15,7 @@ public enum ModelRegistry {
         (Olmo2.architecture, { g, p throws(ModelError) in try Olmo2.load(g, pool: p) }),
         (Granite.architecture, { g, p throws(ModelError) in try Granite.load(g, pool: p) }),
         (Phi3.architecture, { g, p throws(ModelError) in try Phi3.load(g, pool: p) }),
+        (Mistral3.architecture, { g, p throws(ModelError) in try Mistral3.load(g, pool: p) }),
         (BertModel.architecture, { g, p throws(ModelError) in try BertModel.load(g, pool: p) }),
     ]
 

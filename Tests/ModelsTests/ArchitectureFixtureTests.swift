@@ -12,7 +12,8 @@ import Testing
     static let pool = ThreadPool(threads: 2)
 
     /// Variants SwiftLM runs: each must match llama.cpp.
-    static let supported = ["llama-linear", "llama-llama3", "llama-yarn", "qwen3", "qwen3moe", "gemma2", "olmo2", "granite", "phi3"]
+    static let supported = ["llama-linear", "llama-llama3", "llama-yarn", "qwen3", "qwen3moe", "gemma2", "olmo2", "granite", "phi3",
+                            "llama-swa", "mistral3"]
     /// Fixtures whose architecture SwiftLM does not run yet, and why. Every fixture is in exactly one of
     /// the two lists (``everyFixtureIsAccountedFor()``), so none is silently left out.
     static let pending: [String: String] = [:]
@@ -107,6 +108,18 @@ import Testing
         let c = fixture.cases[0]
         let (delta, _) = Self.compare(try Self.logits(plain, c), c)
         #expect(delta > 10 * Self.maxLogitDelta, "without rope_freqs the logits moved only \(delta)")
+    }
+
+    /// The quirks a metadata key switches on must move the numbers well past the bound, so their fixtures test
+    /// them: llama's sliding window (llama.cpp's reference past the window is windowed, see the script) and
+    /// mistral3's attention temperature.
+    @Test(arguments: [("llama-swa", GGUFKey.slidingWindow("llama")), ("mistral3", GGUFKey.attentionTemperatureScale("mistral3"))])
+    func quirkKeyMatters(variant: String, key: String) throws {
+        let fixture = try ArchitectureFixture.load(variant)
+        let plain = try ModelRegistry.load(try fixture.gguf(removingKeys: [key]), pool: Self.pool)
+        let c = fixture.cases[0]
+        let (delta, _) = Self.compare(try Self.logits(plain, c), c)
+        #expect(delta > 10 * Self.maxLogitDelta, "without \(key) the logits moved only \(delta)")
     }
 
     /// A tensor the architecture does not use is an error naming it, never silently ignored.

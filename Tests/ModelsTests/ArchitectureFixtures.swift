@@ -117,10 +117,12 @@ struct ArchitectureFixture: Decodable {
     }
 
     /// The GGUF bytes: the spec's metadata and F32 tensors (no tokenizer: the tests feed token ids).
-    /// `transform` may edit the tensor list (e.g. add a tensor the architecture must refuse).
-    func gguf(transform: (inout [(name: String, dims: [Int], values: [Float])]) -> Void = { _ in }) throws -> GGUFFile {
+    /// `transform` may edit the tensor list (e.g. add a tensor the architecture must refuse); the keys in
+    /// `removingKeys` are left out (to show what a quirk's key changes).
+    func gguf(removingKeys: Set<String> = [],
+              transform: (inout [(name: String, dims: [Int], values: [Float])]) -> Void = { _ in }) throws -> GGUFFile {
         var metadata: [(key: String, value: GGUFValue)] = []
-        for m in spec.metadata {
+        for m in spec.metadata where !removingKeys.contains(m.key) {
             switch (m.type, m.value) {
             case let ("u32", .number(d)): metadata.append((m.key, .uint32(UInt32(d))))
             case let ("f32", .number(d)): metadata.append((m.key, .float32(Float(d))))

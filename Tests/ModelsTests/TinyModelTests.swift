@@ -75,7 +75,7 @@ struct TinyModelTests {
     @Test func unknownArchitectureListsSupported() throws {
         var tiny = TinyModel(arch: "llama")
         tiny.arch = "mamba9"
-        #expect(throws: ModelError.unknownArchitecture("mamba9", supported: ["llama", "qwen2", "gemma3", "qwen3", "qwen3moe", "gemma2", "olmo2", "granite", "phi3", "bert"])) {
+        #expect(throws: ModelError.unknownArchitecture("mamba9", supported: ["llama", "qwen2", "gemma3", "qwen3", "qwen3moe", "gemma2", "olmo2", "granite", "phi3", "mistral3", "bert"])) {
             try tiny.load(pool: Self.pool)
         }
         let message = ModelError.unknownArchitecture("mamba9", supported: ModelRegistry.supportedArchitectures).description
