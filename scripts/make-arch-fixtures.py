@@ -28,6 +28,7 @@ import argparse
 import json
 import math
 import os
+import subprocess
 import tempfile
 
 import gguf
@@ -366,6 +367,36 @@ VARIANTS = {
 WINDOWED = {"llama-swa": SWA_WINDOW}
 
 
+# Quantized variants, "<variant>-<suffix>": the F32 file through llama-quantize --pure (one type for every
+# matrix; llama-quantize falls back to Q5_0 where a row is not a whole number of 256-blocks, so the Q4_K files
+# hold Q4_K and Q5_0). The spec lists each quantized tensor's type and an FNV-1a 64 hash of its bytes: the
+# test quantizes the regenerated F32 values with SwiftLM's own quantizer (bit-exact with ggml's reference)
+# and checks the hash, so the two files are provably the same.
+QUANTS = {"q8_0": "Q8_0", "q4_k": "Q4_K_S"}
+QUANTIZE = os.environ.get("LLAMA_QUANTIZE", "/work/llamacpp-build/bin/llama-quantize")
+
+
+def fnv1a64(data):
+    h = 0xCBF29CE484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001B3) & MASK
+    return f"{h:016x}"
+
+
+def quantize(src, dst, ftype):
+    """Runs llama-quantize; returns [{name, type, fnv}] for every tensor it did not leave F32."""
+    subprocess.run([QUANTIZE, "--pure", src, dst, ftype], check=True, capture_output=True)
+    out = []
+    for t in gguf.GGUFReader(dst).tensors:
+        if t.tensor_type.name != "F32":
+            out.append({"name": t.name, "type": t.tensor_type.name, "fnv": fnv1a64(bytes(t.data.tobytes()))})
+    return out
+
+
+def all_variants():
+    return list(VARIANTS) + [f"{v}-{q}" for v in VARIANTS for q in QUANTS]
+
+
 # ---- llama.cpp ----------------------------------------------------------------------------------------
 
 def top_pairs(row):
@@ -423,14 +454,25 @@ def prompt_tokens(seed, n):
 
 
 def make(name, vocab, out_dir, keep):
-    build, long_case = VARIANTS[name]
+    base, quant = name, None
+    for q in QUANTS:
+        if name.endswith("-" + q):
+            base, quant = name[: -len(q) - 1], q
+    build, long_case = VARIANTS[base]
     spec = build()
     tmp = tempfile.TemporaryDirectory()
     path = os.path.join(keep or tmp.name, f"{name}.gguf")
-    spec.write(path, vocab)
+    quantized = None
+    if quant:
+        f32 = os.path.join(tmp.name, f"{name}.f32.gguf")
+        spec.write(f32, vocab)
+        quantized = quantize(f32, path, QUANTS[quant])
+        long_case = False
+    else:
+        spec.write(path, vocab)
     prompt = prompt_tokens(spec.seed, PROMPT_LEN)
-    if name in WINDOWED:
-        continuation, logits = evaluate_windowed(path, prompt, N_CTX, PROMPT_LEN, STEPS, WINDOWED[name])
+    if base in WINDOWED:
+        continuation, logits = evaluate_windowed(path, prompt, N_CTX, PROMPT_LEN, STEPS, WINDOWED[base])
         _, full = evaluate(path, prompt + continuation, N_CTX, 0, 0, sequential=True)
         print(f"{name}: the window moves llama.cpp's logits by {float(np.abs(logits - full).max()):.3f} against full attention")
         seq = logits  # the windowed reference is itself token by token
@@ -439,10 +481,10 @@ def make(name, vocab, out_dir, keep):
         _, seq = evaluate(path, prompt + continuation, N_CTX, 0, 0, sequential=True)
     doc = {"generator": f"scripts/make-arch-fixtures.py, llama-cpp-python {llama_cpp_version}, F32 KV cache, "
                         "no flash attention, prompt in one batch then greedy steps one at a time",
-           "variant": name, "architecture": spec.arch, "top": TOP, "spec": spec.json(),
+           "variant": name, "architecture": spec.arch, "top": TOP, "spec": dict(spec.json(), quantized=quantized),
            "cases": [{"name": "short", "context": N_CTX, "prompt": prompt, "continuation": continuation,
                       "positions_from": 0,
-                      "sequential_max_delta": None if name in WINDOWED else round(float(np.abs(logits - seq).max()), 6),
+                      "sequential_max_delta": None if base in WINDOWED else round(float(np.abs(logits - seq).max()), 6),
                       "positions": [top_pairs(r) for r in logits]}]}
     if long_case:
         long_prompt = prompt_tokens(spec.seed + 1, LONG_LEN)
@@ -463,13 +505,13 @@ def main():
     ap.add_argument("--vocab", required=True, help="ggml-vocab-llama-spm.gguf from llama.cpp's models/")
     ap.add_argument("--out", help="output directory (default: Tests/ModelsTests/Fixtures/arch)")
     ap.add_argument("--keep", help="also keep the GGUFs in this directory (outside the repo)")
-    ap.add_argument("variants", nargs="*", help=f"default: all of {', '.join(VARIANTS)}")
+    ap.add_argument("variants", nargs="*", help=f"default: all of {', '.join(all_variants())}")
     args = ap.parse_args()
     out_dir = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "ModelsTests", "Fixtures", "arch")
     os.makedirs(out_dir, exist_ok=True)
     if args.keep:
         os.makedirs(args.keep, exist_ok=True)
-    for name in args.variants or VARIANTS:
+    for name in args.variants or all_variants():
         make(name, args.vocab, out_dir, args.keep)
 
 

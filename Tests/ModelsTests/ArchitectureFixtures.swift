@@ -38,9 +38,19 @@ struct ArchitectureFixture: Decodable {
         var sum: Double
     }
 
+    /// A tensor llama-quantize stored quantized in the reference file: its ggml type name (`Q8_0`, `Q5_0`,
+    /// `Q4_K`) and the FNV-1a 64 hash of its bytes.
+    struct Quantized: Decodable {
+        var name: String
+        var type: String
+        var fnv: String
+    }
+
     struct Spec: Decodable {
         var metadata: [Metadata]
         var tensors: [Tensor]
+        /// Quantized variants: the tensors to quantize (with SwiftLM's quantizer) and what llama-quantize made.
+        var quantized: [Quantized]?
     }
 
     struct Case: Decodable {
@@ -84,6 +94,13 @@ struct ArchitectureFixture: Decodable {
         let dir = Bundle.module.url(forResource: "arch", withExtension: nil, subdirectory: "Fixtures")
         let files = dir.flatMap { try? FileManager.default.contentsOfDirectory(atPath: $0.path) } ?? []
         return files.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
+    }
+
+    /// FNV-1a, 64 bits (the script's `fnv1a64`).
+    static func fnv1a64(_ bytes: [UInt8]) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
+        return h
     }
 
     /// The script's generator: splitmix64 of `seed + i · golden` (i from 1), top 24 bits to `k / 2^23 - 1`,
@@ -134,9 +151,21 @@ struct ArchitectureFixture: Decodable {
         var tensors: [(name: String, dims: [Int], values: [Float])] = []
         for t in spec.tensors { tensors.append((t.name, t.dims, try values(t))) }
         transform(&tensors)
-        let written = tensors.map { t in
-            GGUFWriter.Tensor(name: t.name, dimensions: t.dims, type: .f32,
-                              data: t.values.withUnsafeBufferPointer { Array(UnsafeRawBufferPointer($0)) })
+        let quantized = Dictionary((spec.quantized ?? []).map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let written = try tensors.map { t in
+            guard let q = quantized[t.name] else {
+                return GGUFWriter.Tensor(name: t.name, dimensions: t.dims, type: .f32,
+                                         data: t.values.withUnsafeBufferPointer { Array(UnsafeRawBufferPointer($0)) })
+            }
+            guard let type = GGMLType.allCases.first(where: { $0.name == q.type }) else {
+                throw FixtureError.badValue("tensor \(t.name) of unknown type \(q.type)")
+            }
+            let bytes = try Quantizer.quantize(t.values, to: type)
+            let hash = String(format: "%016llx", Self.fnv1a64(bytes))
+            guard hash == q.fnv else {
+                throw FixtureError.drift("\(t.name): SwiftLM's \(q.type) bytes hash to \(hash), llama-quantize's to \(q.fnv)")
+            }
+            return GGUFWriter.Tensor(name: t.name, dimensions: t.dims, type: type, data: bytes)
         }
         let bytes = GGUFWriter(metadata: metadata, tensors: written).bytes()
         return try GGUFFile(mapping: MappedFile(copying: bytes, name: "\(variant).gguf"))
