@@ -1,6 +1,8 @@
+import GGUF
 import Kernels
 import Models
 import Testing
+import TestSupport
 
 /// f16 and q8_0 KV caches keep every promise the f32 cache makes: batched equals solo bit for bit,
 /// prefill equals token-by-token decode, copied prefixes and wrapped sliding-window rings continue
@@ -97,6 +99,22 @@ struct KVCacheTypeTests {
         let rewound = try filled(1200)
         #expect(rewound.truncate(to: 1150) == 1150)
         #expect(try next(rewound) == next(try filled(1150)), "\(type): truncated cache")
+    }
+
+    /// The real models with f16 and q8_0 caches: 8 sequences of mixed rows, gemma3 past its window too.
+    @Test(arguments: ["smollm2:135m", "gemma3:270m"])
+    func realModelBatchEqualsSolo(name: String) throws {
+        guard let path = try RealModels.pathOrSkip(name) else { return }
+        let model = try ModelRegistry.load(try GGUFFile(path: path), pool: sharedPool)
+        var sets = [BatchedForwardTests.shapeSets[2]]
+        if name.hasPrefix("gemma3") { sets.append([(history: 1100, new: 1), (0, 40), (600, 8)]) }
+        for type in Self.stored {
+            for (i, shapes) in sets.enumerated() {
+                try BatchedForwardTests.checkBatchEqualsAlone(
+                    model, BatchedForwardTests.sequences(shapes, vocab: model.info.vocabSize, seed: UInt64(i + 21)),
+                    label: "\(name) \(type) \(shapes.count) sequences", cacheType: type)
+            }
+        }
     }
 
     @Test func bytesPerType() throws {
