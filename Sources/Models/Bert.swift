@@ -173,9 +173,12 @@ final class BertModel: EmbeddingModel, LanguageModel, @unchecked Sendable {
 
     static let notGenerative = "'bert' is an encoder-only embedding model: it has no next-token logits (use `swiftlm embed`)"
 
-    func makeCache(capacity: Int) -> KVCache {
-        KVCache(capacity: capacity, layerWindows: [], ringSlack: 0, kvHeadCount: 0, keyLength: 0, valueLength: 0, owner: self)
+    func makeCache(capacity: Int, type: KVCacheType) throws(ModelError) -> KVCache {
+        KVCache(capacity: capacity, type: type, layerWindows: [], ringSlack: 0, kvHeadCount: 0, keyLength: 0, valueLength: 0,
+                owner: self)
     }
+
+    func cacheBytes(capacity: Int, type: KVCacheType) -> Int? { 0 }
 
     func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
         throw .invalidInput(Self.notGenerative)

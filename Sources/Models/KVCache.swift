@@ -1,8 +1,10 @@
-/// Keys and values of the past positions of one sequence, for every layer, in F32.
+import Kernels
+
+/// Keys and values of the past positions of one sequence, for every layer, stored as its ``type``
+/// (f32, f16 or q8_0; attention converts rows on the fly, see ``KVRows``).
 ///
-/// F32 rather than F16: the cache of these models is small (24-36 KB per position) and attention
-/// reads it once per head per token, so halving it saves little bandwidth while costing a conversion
-/// on every read; F32 also keeps prefill and token-by-token decode bit-identical in what they store.
+/// Every type stores a row from the same f32 projection whatever the batch, so prefill and
+/// token-by-token decode store the same bytes and results stay batch-invariant for each type.
 ///
 /// Layout per layer: `[kvHead][slot][headDim]`. A global layer has one slot per position (slot =
 /// position). A sliding-window layer of window `W` only ever reads the last `W` keys, so it keeps a
@@ -18,6 +20,8 @@ public final class KVCache: @unchecked Sendable {
     public let capacity: Int
     /// Bytes of key and value storage the cache allocated.
     public let byteCount: Int
+    /// How keys and values are stored.
+    public let type: KVCacheType
 
     let layerCount: Int
     let kvHeadCount: Int
@@ -30,16 +34,39 @@ public final class KVCache: @unchecked Sendable {
     private var validFrom: [Int]
     /// Identifies the model geometry that made the cache, so a foreign cache is rejected, not misread.
     let ownerID: ObjectIdentifier
-    private let keys: UnsafeMutablePointer<Float>
-    private let values: UnsafeMutablePointer<Float>
+    /// Bytes of one stored key (`keyLength` values) and one stored value row in ``type``.
+    let keyRowBytes: Int
+    let valueRowBytes: Int
+    private let keys: UnsafeMutableRawPointer
+    private let values: UnsafeMutableRawPointer
+    /// Byte offsets of each layer's keys and values.
     private let keyOffsets: [Int]
     private let valueOffsets: [Int]
 
-    /// - Parameter ringSlack: extra ring slots past a window: the most positions one forward chunk writes.
-    init(capacity: Int, layerWindows: [Int?], ringSlack: Int, kvHeadCount: Int, keyLength: Int, valueLength: Int,
-         owner: AnyObject) {
+    /// Bytes a cache of `type` takes for `capacity` positions of a model with this geometry, rings
+    /// included, or nil when `type` cannot store its rows (q8_0 needs head sizes that are multiples of 32).
+    static func byteCount(type: KVCacheType, capacity: Int, layerWindows: [Int?], ringSlack: Int, kvHeadCount: Int,
+                          keyLength: Int, valueLength: Int) -> Int? {
+        guard let k = type.rowBytes(count: keyLength), let v = type.rowBytes(count: valueLength) else { return nil }
         let capacity = max(0, capacity)
+        return layerWindows.reduce(0) { sum, w in
+            let slots = w.flatMap { $0 >= 1 ? min(capacity, $0 + max(0, ringSlack)) : nil } ?? capacity
+            return sum + kvHeadCount * slots * (k + v)
+        }
+    }
+
+    /// - Parameter ringSlack: extra ring slots past a window: the most positions one forward chunk writes.
+    /// - Precondition: `type` can store rows of `keyLength` and `valueLength` (see ``byteCount(type:capacity:layerWindows:ringSlack:kvHeadCount:keyLength:valueLength:)``).
+    init(capacity: Int, type: KVCacheType = .f32, layerWindows: [Int?], ringSlack: Int, kvHeadCount: Int, keyLength: Int,
+         valueLength: Int, owner: AnyObject) {
+        let capacity = max(0, capacity)
+        guard let keyRow = type.rowBytes(count: keyLength), let valueRow = type.rowBytes(count: valueLength) else {
+            preconditionFailure("a \(type.rawValue) KV cache cannot store rows of \(keyLength) / \(valueLength) values")
+        }
         self.capacity = capacity
+        self.type = type
+        self.keyRowBytes = keyRow
+        self.valueRowBytes = valueRow
         self.layerCount = layerWindows.count
         self.kvHeadCount = kvHeadCount
         self.keyLength = keyLength
@@ -51,17 +78,17 @@ public final class KVCache: @unchecked Sendable {
         var kOff: [Int] = [], vOff: [Int] = [], k = 0, v = 0
         for slots in layerSlots {
             kOff.append(k); vOff.append(v)
-            k += kvHeadCount * slots * keyLength
-            v += kvHeadCount * slots * valueLength
+            k += kvHeadCount * slots * keyRow
+            v += kvHeadCount * slots * valueRow
         }
         keyOffsets = kOff
         valueOffsets = vOff
-        byteCount = (k + v) * MemoryLayout<Float>.stride
-        keys = .allocate(capacity: max(1, k))
-        values = .allocate(capacity: max(1, v))
+        byteCount = k + v
+        keys = .allocate(byteCount: max(1, k), alignment: 64)
+        values = .allocate(byteCount: max(1, v), alignment: 64)
         // Zeroed so a read bug shows up as wrong-but-finite numbers rather than NaN garbage.
-        keys.initialize(repeating: 0, count: max(1, k))
-        values.initialize(repeating: 0, count: max(1, v))
+        keys.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, k))
+        values.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, v))
     }
 
     deinit {
@@ -108,7 +135,8 @@ public final class KVCache: @unchecked Sendable {
     /// - Returns: the positions copied: `min(count, source.count, capacity)`, or 0.
     @discardableResult
     public func copyPrefix(from source: KVCache, count: Int) -> Int {
-        precondition(source.ownerID == ownerID && source.layerCount == layerCount, "copyPrefix between caches of different models")
+        precondition(source.ownerID == ownerID && source.layerCount == layerCount && source.type == type,
+                     "copyPrefix between caches of different models or types")
         clear()
         let n = min(max(0, count), source.count, capacity)
         guard n > 0, n >= source.earliestReusablePosition, source !== self else { return 0 }
@@ -124,8 +152,8 @@ public final class KVCache: @unchecked Sendable {
                     // Runs of positions contiguous in both layouts.
                     let s = p % srcSlots, d = p % dstSlots
                     let run = min(n - p, srcSlots - s, dstSlots - d)
-                    (dk + d * keyLength).update(from: sk + s * keyLength, count: run * keyLength)
-                    (dv + d * valueLength).update(from: sv + s * valueLength, count: run * valueLength)
+                    (dk + d * keyRowBytes).copyMemory(from: sk + s * keyRowBytes, byteCount: run * keyRowBytes)
+                    (dv + d * valueRowBytes).copyMemory(from: sv + s * valueRowBytes, byteCount: run * valueRowBytes)
                     p += run
                 }
             }
@@ -141,16 +169,16 @@ public final class KVCache: @unchecked Sendable {
         for l in validFrom.indices { validFrom[l] = 0 }
     }
 
-    /// Keys of `layer`, `head`: `layerSlots[layer] x keyLength` floats, slot-major.
+    /// Keys of `layer`, `head`: `layerSlots[layer]` rows of ``keyRowBytes``, slot-major.
     @inline(__always)
-    func keys(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        keys + keyOffsets[layer] + head * layerSlots[layer] * keyLength
+    func keys(layer: Int, head: Int) -> UnsafeMutableRawPointer {
+        keys + keyOffsets[layer] + head * layerSlots[layer] * keyRowBytes
     }
 
-    /// Values of `layer`, `head`: `layerSlots[layer] x valueLength` floats, slot-major.
+    /// Values of `layer`, `head`: `layerSlots[layer]` rows of ``valueRowBytes``, slot-major.
     @inline(__always)
-    func values(layer: Int, head: Int) -> UnsafeMutablePointer<Float> {
-        values + valueOffsets[layer] + head * layerSlots[layer] * valueLength
+    func values(layer: Int, head: Int) -> UnsafeMutableRawPointer {
+        values + valueOffsets[layer] + head * layerSlots[layer] * valueRowBytes
     }
 
     /// Called by the model once a batch has been written into every layer.

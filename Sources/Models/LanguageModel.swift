@@ -87,8 +87,14 @@ public struct ForwardBatch {
 public protocol LanguageModel: AnyObject, Sendable {
     var info: ModelInfo { get }
 
-    /// A fresh cache for up to `capacity` positions.
-    func makeCache(capacity: Int) -> KVCache
+    /// A fresh cache for up to `capacity` positions, storing keys and values as `type`.
+    /// - Throws: ``ModelError/invalidInput(_:)`` when `type` cannot store this model's rows (q8_0 needs
+    ///   head sizes that are multiples of 32).
+    func makeCache(capacity: Int, type: KVCacheType) throws(ModelError) -> KVCache
+
+    /// Bytes a cache of `capacity` positions of `type` allocates (sliding-window rings included), or nil
+    /// when `type` cannot store this model's rows.
+    func cacheBytes(capacity: Int, type: KVCacheType) -> Int?
 
     /// Runs every segment's tokens, appending their keys and values to the segment's cache.
     ///
@@ -109,6 +115,12 @@ public protocol LanguageModel: AnyObject, Sendable {
 }
 
 extension LanguageModel {
+    /// A fresh f32 cache for up to `capacity` positions: the exact type, which model-level tests compare
+    /// against llama.cpp's f32-cache logits. Generation defaults to ``KVCacheType/default`` (f16) instead.
+    public func makeCache(capacity: Int) -> KVCache {
+        do { return try makeCache(capacity: capacity, type: .f32) } catch { preconditionFailure("an f32 cache stores any row: \(error)") }
+    }
+
     /// One sequence: runs `tokens[i]` at `positions[i]`, appending their keys and values to `cache`.
     ///
     /// Positions must continue the cache (`cache.count, cache.count + 1, ...`); they are checked, and are

@@ -62,9 +62,17 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                           scoreItems: config.headCount * Self.attentionItemsPerHead)
     }
 
-    func makeCache(capacity: Int) -> KVCache {
-        KVCache(capacity: capacity, layerWindows: config.layerWindow, ringSlack: Self.chunkSize,
-                kvHeadCount: config.kvHeadCount, keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
+    func makeCache(capacity: Int, type: KVCacheType) throws(ModelError) -> KVCache {
+        guard cacheBytes(capacity: capacity, type: type) != nil else {
+            throw .invalidInput("a \(type.rawValue) KV cache needs head sizes that are multiples of 32; this model's are \(config.keyLength) (keys) and \(config.valueLength) (values)")
+        }
+        return KVCache(capacity: capacity, type: type, layerWindows: config.layerWindow, ringSlack: Self.chunkSize,
+                       kvHeadCount: config.kvHeadCount, keyLength: config.keyLength, valueLength: config.valueLength, owner: self)
+    }
+
+    func cacheBytes(capacity: Int, type: KVCacheType) -> Int? {
+        KVCache.byteCount(type: type, capacity: capacity, layerWindows: config.layerWindow, ringSlack: Self.chunkSize,
+                          kvHeadCount: config.kvHeadCount, keyLength: config.keyLength, valueLength: config.valueLength)
     }
 
     func forward(_ batch: ForwardBatch, mode: MatmulMode) throws(ModelError) -> [Float] {
@@ -221,17 +229,19 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         }
     }
 
-    /// Copies a piece's K and V rows (`[token][kvHead][dim]`) into its cache's `[kvHead][slot][dim]`
-    /// (slot = position modulo the layer's slots: a ring on sliding-window layers).
+    /// Stores a piece's K and V rows (`[token][kvHead][dim]`, f32) into its cache's `[kvHead][slot][row]`
+    /// in the cache's type (slot = position modulo the layer's slots: a ring on sliding-window layers).
     private func storeKV(layer l: Int, piece p: Piece, kDim: Int, vDim: Int) {
-        let c = config, slots = p.cache.layerSlots[l]
+        let c = config, cache = p.cache, slots = cache.layerSlots[l]
         precondition(p.rows.count <= Self.chunkSize, "a chunk larger than the ring slack would overwrite keys it still reads")
         for h in 0 ..< c.kvHeadCount {
-            let kc = p.cache.keys(layer: l, head: h), vc = p.cache.values(layer: l, head: h)
+            let kc = cache.keys(layer: l, head: h), vc = cache.values(layer: l, head: h)
             for (i, t) in p.rows.enumerated() {
                 let slot = (p.start + i) % slots
-                (kc + slot * c.keyLength).update(from: scratch.k + t * kDim + h * c.keyLength, count: c.keyLength)
-                (vc + slot * c.valueLength).update(from: scratch.v + t * vDim + h * c.valueLength, count: c.valueLength)
+                KVRows.store(cache.type, scratch.k + t * kDim + h * c.keyLength, into: kc + slot * cache.keyRowBytes,
+                             count: c.keyLength)
+                KVRows.store(cache.type, scratch.v + t * vDim + h * c.valueLength, into: vc + slot * cache.valueRowBytes,
+                             count: c.valueLength)
             }
         }
     }
@@ -279,8 +289,9 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         let c = config, s = scratch
         let heads = c.headCount, group = c.headCount / c.kvHeadCount
         let dk = c.keyLength, dv = c.valueLength, scale = c.attentionScale
-        let window = c.layerWindow[l], slots = piece.cache.layerSlots[l]
-        let keys = piece.cache.keys(layer: l, head: h / group), values = piece.cache.values(layer: l, head: h / group)
+        let cache = piece.cache, type = cache.type, kRow = cache.keyRowBytes, vRow = cache.valueRowBytes
+        let window = c.layerWindow[l], slots = cache.layerSlots[l]
+        let keys = cache.keys(layer: l, head: h / group), values = cache.values(layer: l, head: h / group)
         var i = split
         while i < piece.rows.count {
             let t = piece.rows.lowerBound + i, p = piece.start + i
@@ -289,14 +300,14 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
             // [lo, p] in slots: one run up to the end of the ring, then the rest from slot 0.
             let first = lo % slots, run1 = min(span, slots - first)
             let qv = s.q + t * heads * dk + h * dk
-            for j in 0 ..< run1 { sc[j] = Ops.dot(qv, keys + (first + j) * dk, count: dk) * scale }
-            for j in run1 ..< span { sc[j] = Ops.dot(qv, keys + (j - run1) * dk, count: dk) * scale }
+            KVRows.dots(type, query: qv, rows: keys + first * kRow, stride: kRow, count: run1, length: dk, scale: scale, into: sc)
+            KVRows.dots(type, query: qv, rows: keys, stride: kRow, count: span - run1, length: dk, scale: scale, into: sc + run1)
             if let cap = c.attentionSoftcap { for j in 0 ..< span { sc[j] = cap * tanhf(sc[j] / cap) } }
             Ops.softmax(sc, count: span)
             let o = s.attn + t * heads * dv + h * dv
             o.update(repeating: 0, count: dv)
-            for j in 0 ..< run1 { Ops.axpy(o, sc[j], values + (first + j) * dv, count: dv) }
-            for j in run1 ..< span { Ops.axpy(o, sc[j], values + (j - run1) * dv, count: dv) }
+            KVRows.accumulate(type, into: o, weights: sc, rows: values + first * vRow, stride: vRow, count: run1, length: dv)
+            KVRows.accumulate(type, into: o, weights: sc + run1, rows: values, stride: vRow, count: span - run1, length: dv)
             i += splits
         }
     }

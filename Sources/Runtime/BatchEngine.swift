@@ -40,11 +40,14 @@ final class BatchEngine: Sendable {
     let maxQueue: Int
     /// Most rows in one forward pass (decode rows always fit: there are at most `parallel`).
     let tickTokens: Int
+    /// How every slot's cache stores keys and values (checked by the scheduler before a job is queued).
+    let kvType: KVCacheType
     let shared = LockedState(Shared())
     private let wake = DispatchSemaphore(value: 0)
 
-    init(model: LoadedModel, parallel: Int, maxQueue: Int, tickTokens: Int = 512) {
+    init(model: LoadedModel, parallel: Int, maxQueue: Int, tickTokens: Int = 512, kvType: KVCacheType = .default) {
         self.model = model
+        self.kvType = kvType
         self.parallel = max(1, parallel)
         self.maxQueue = max(0, maxQueue)
         self.tickTokens = max(1, tickTokens)
@@ -195,8 +198,14 @@ private struct OwnerLoop {
         slot.lastUsed = clock
         if slot.cache?.capacity != job.capacity {
             slot.cache = nil // free the old cache before allocating the new one
-            slot.cache = engine.model.model.makeCache(capacity: job.capacity)
             slot.tokens = []
+            do {
+                slot.cache = try engine.model.makeCache(capacity: job.capacity, type: engine.kvType)
+            } catch {
+                slots[chosen] = slot
+                job.continuation.finish(throwing: error)
+                return
+            }
         }
         let cache = slot.cache!
         var kept = cache.truncate(to: shared(slot))

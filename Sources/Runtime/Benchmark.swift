@@ -1,5 +1,6 @@
 import Foundation
 import Grammar
+import Kernels
 
 /// Throughput figures measured the way llama-bench measures them.
 public struct BenchmarkResult: Sendable, Equatable {
@@ -37,7 +38,7 @@ public enum Benchmark {
     /// with 0 tokens is skipped (reported as 0).
     public static func run(model: LoadedModel, promptTokens: Int = 512, generatedTokens: Int = 128,
                            repetitions: Int = 5, batchSize: Int = 512, depth: Int = 0, format: OutputFormat? = nil,
-                           progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
+                           kvType: KVCacheType = .default, progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
         guard promptTokens >= 0, generatedTokens >= 0, promptTokens + generatedTokens > 0 else {
             throw .invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)", expected: "token counts >= 0, not both 0")
         }
@@ -50,7 +51,7 @@ public enum Benchmark {
         let needed = depth + max(promptTokens, generatedTokens)
         let trained = model.trainedContextLength
         if trained > 0, needed > trained { throw .contextOverflow(needed: needed, capacity: trained) }
-        let context = try InferenceContext(model: model, contextLength: needed, batchSize: batchSize)
+        let context = try InferenceContext(model: model, contextLength: needed, batchSize: batchSize, kvType: kvType)
         var rng = Xoshiro256(seed: 1234)
         let vocab = UInt64(model.model.info.vocabSize)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % vocab) } }
@@ -182,7 +183,7 @@ extension Benchmark {
     /// requests) to its first sampled token. One untimed warm-up
     /// round runs first.
     public static func parallel(model: LoadedModel, parallel: Int, promptTokens: Int = 128, generatedTokens: Int = 128,
-                                repetitions: Int = 3, progress: @Sendable (String) -> Void = { _ in }) async throws -> ParallelBenchmarkResult {
+                                repetitions: Int = 3, kvType: KVCacheType = .default, progress: @Sendable (String) -> Void = { _ in }) async throws -> ParallelBenchmarkResult {
         guard parallel >= 1 else {
             throw RuntimeError.invalidOption(name: "parallel", value: String(parallel), expected: "an integer >= 1")
         }
@@ -196,7 +197,7 @@ extension Benchmark {
         let context = promptTokens + generatedTokens
         let trained = model.trainedContextLength
         if trained > 0, context > trained { throw RuntimeError.contextOverflow(needed: context, capacity: trained) }
-        let scheduler = RequestScheduler(model: model, maxQueue: parallel, parallel: parallel)
+        let scheduler = RequestScheduler(model: model, maxQueue: parallel, parallel: parallel, kvType: kvType)
         var rng = Xoshiro256(seed: 4321)
         let vocab = UInt64(model.model.info.vocabSize)
         let options = GenerationOptions(sampling: .greedy, maxTokens: generatedTokens, stopAtEndOfGeneration: false)

@@ -20,6 +20,8 @@ public final class InferenceContext: @unchecked Sendable {
     /// Tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int32] = []
     let cache: KVCache
+    /// How the cache stores keys and values.
+    public var kvType: KVCacheType { cache.type }
 
     private let state = NSLock()
     private var busy = false
@@ -32,8 +34,11 @@ public final class InferenceContext: @unchecked Sendable {
     ///   - contextLength: positions to allocate; nil means ``defaultContextLength``. Always capped at the
     ///     model's trained context length.
     ///   - batchSize: prompt tokens per forward call.
-    /// - Throws: ``RuntimeError/model(_:)`` for an embedding model (an encoder generates nothing).
-    public init(model: LoadedModel, contextLength: Int? = nil, batchSize: Int = 512) throws(RuntimeError) {
+    ///   - kvType: how the cache stores keys and values (llama.cpp's and Ollama's default, f16, unless given).
+    /// - Throws: ``RuntimeError/model(_:)`` for an embedding model (an encoder generates nothing) or a
+    ///   `kvType` that cannot store this model's rows.
+    public init(model: LoadedModel, contextLength: Int? = nil, batchSize: Int = 512,
+                kvType: KVCacheType = .default) throws(RuntimeError) {
         let requested = contextLength ?? Self.defaultContextLength
         guard requested >= 1 else {
             throw .invalidOption(name: "ctx", value: String(requested), expected: "an integer >= 1")
@@ -48,7 +53,7 @@ public final class InferenceContext: @unchecked Sendable {
         self.model = model
         self.capacity = trained > 0 ? min(requested, trained) : requested
         self.batchSize = batchSize
-        cache = model.model.makeCache(capacity: capacity)
+        cache = try model.makeCache(capacity: capacity, type: kvType)
     }
 
     /// Forgets every evaluated token.

@@ -78,6 +78,22 @@ public final class LoadedModel: Sendable {
     /// The model's trained context length.
     public var trainedContextLength: Int { model.info.contextLength }
 
+    /// A KV cache of `capacity` positions storing keys and values as `type`.
+    /// - Throws: ``RuntimeError/model(_:)`` when `type` cannot store this model's rows (q8_0 needs head
+    ///   sizes that are multiples of 32).
+    func makeCache(capacity: Int, type: KVCacheType) throws(RuntimeError) -> KVCache {
+        do { return try model.makeCache(capacity: capacity, type: type) } catch { throw .model(error) }
+    }
+
+    /// Bytes one sequence's KV cache of `capacity` positions takes as `type` (sliding-window rings
+    /// included): what `ps` and `show` report per slot. Nil when `type` cannot store this model's rows.
+    public func cacheBytes(capacity: Int, type: KVCacheType) -> Int? { model.cacheBytes(capacity: capacity, type: type) }
+
+    /// Throws the error ``makeCache(capacity:type:)`` would for `type`, before any cache is made.
+    func checkCacheType(_ type: KVCacheType) throws(RuntimeError) {
+        if cacheBytes(capacity: 1, type: type) == nil { _ = try makeCache(capacity: 1, type: type) }
+    }
+
     /// Runs one forward pass of one sequence (the model serializes its own forward calls).
     func forward(tokens: [Int32], positions: [Int32], cache: KVCache, outputRows: [Int],
                  mode: MatmulMode) throws(RuntimeError) -> [Float] {

@@ -1,3 +1,5 @@
+import Kernels
+
 /// One generation to run on a ``RequestScheduler``'s model.
 public struct GenerationRequest: Sendable, Equatable {
     /// Token ids, BOS included if wanted (see ``InferenceContext/generate(prompt:options:loadDuration:)``).
@@ -47,15 +49,20 @@ public actor RequestScheduler {
     public nonisolated let parallel: Int
     /// Slots used when the caller gives none (llama.cpp's server and this one's `--parallel` default).
     public static let defaultParallel = 4
+    /// How every slot's KV cache stores keys and values.
+    public nonisolated let kvType: KVCacheType
     private nonisolated let engine: BatchEngine
 
-    /// - Parameter batchSize: most tokens in one forward pass (prompt chunks of all slots together).
+    /// - Parameters:
+    ///   - batchSize: most tokens in one forward pass (prompt chunks of all slots together).
+    ///   - kvType: how the slots' KV caches store keys and values (f16, llama.cpp's default, unless given).
     public init(model: LoadedModel, maxQueue: Int = 512, parallel: Int = RequestScheduler.defaultParallel,
-                batchSize: Int = 512) {
+                batchSize: Int = 512, kvType: KVCacheType = .default) {
         self.model = model
         self.maxQueue = max(0, maxQueue)
         self.parallel = max(1, parallel)
-        engine = BatchEngine(model: model, parallel: parallel, maxQueue: maxQueue, tickTokens: batchSize)
+        self.kvType = kvType
+        engine = BatchEngine(model: model, parallel: parallel, maxQueue: maxQueue, tickTokens: batchSize, kvType: kvType)
     }
 
     deinit { engine.shutdown() }
@@ -84,6 +91,7 @@ public actor RequestScheduler {
         if model.isEmbeddingModel {
             throw .embeddingModel(model: model.name, architecture: model.model.info.architecture)
         }
+        try model.checkCacheType(kvType)
         // A format that does not compile fails here, as a bad request, not later on the engine's thread;
         // the compiled constraint is cached for the engine.
         if let format = request.options.format {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Logging
 import Runtime
 import Store
@@ -25,6 +26,11 @@ public actor ModelManager {
         public let fileSize: Int
         public let cacheBytes: Int
         public let contextLength: Int
+        /// How the slots' KV caches store keys and values, how many slots there are, and the bytes one
+        /// slot's cache takes at ``contextLength`` (allocated when a request first uses the slot).
+        public let kvType: KVCacheType
+        public let parallel: Int
+        public let cacheBytesPerSlot: Int
         /// nil: kept until evicted or the server stops.
         public let expiresAt: Date?
         public let model: LoadedModel
@@ -83,6 +89,7 @@ public actor ModelManager {
             let threads = configuration.threads
             let maxQueue = configuration.maxQueue
             let parallel = configuration.parallel
+            let kvType = configuration.kvType
             let digest = (try? store.manifest(named: name)).map { $0.sha256 } ?? ""
             let logger = self.logger
             task = Task.detached {
@@ -90,7 +97,7 @@ public actor ModelManager {
                 let model = try LoadedModel(path: path, threads: threads, name: name)
                 logger.info("model loaded", metadata: ["model": "\(name)", "seconds": "\(model.loadDuration.seconds)"])
                 return Entry(name: name, path: path, digest: digest, model: model,
-                             scheduler: RequestScheduler(model: model, maxQueue: maxQueue, parallel: parallel),
+                             scheduler: RequestScheduler(model: model, maxQueue: maxQueue, parallel: parallel, kvType: kvType),
                              lastUsed: .now, expiresAt: nil)
             }
             loading[name] = task
@@ -153,10 +160,13 @@ public actor ModelManager {
             } else {
                 expires = nil
             }
-            let context = await entry.scheduler.contextCapacity
+            let capacity = await entry.scheduler.contextCapacity
+            let context = capacity > 0 ? capacity : entry.scheduler.effectiveContextLength(configuration.defaultContextLength)
+            let kvType = entry.scheduler.kvType
             out.append(Loaded(name: entry.name, path: entry.path, digest: entry.digest, fileSize: entry.model.gguf.fileSize,
-                              cacheBytes: await entry.scheduler.cacheByteCount,
-                              contextLength: context > 0 ? context : entry.scheduler.effectiveContextLength(configuration.defaultContextLength),
+                              cacheBytes: await entry.scheduler.cacheByteCount, contextLength: context, kvType: kvType,
+                              parallel: entry.scheduler.parallel,
+                              cacheBytesPerSlot: entry.model.cacheBytes(capacity: context, type: kvType) ?? 0,
                               expiresAt: expires, model: entry.model))
         }
         return out

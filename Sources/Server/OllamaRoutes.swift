@@ -69,7 +69,10 @@ struct OllamaRoutes {
                 ("name", .string(m.name)), ("model", .string(m.name)), ("size", .int(m.fileSize + m.cacheBytes)),
                 ("digest", .string(m.digest)), ("details", Self.details(summary, quantization: nil)),
                 ("expires_at", .string(Timestamp.string(expires))), ("size_vram", .int(0)),
-                ("context_length", .int(m.contextLength)))
+                ("context_length", .int(m.contextLength)),
+                // SwiftLM's own: the KV cache type (OLLAMA_KV_CACHE_TYPE) and what one slot's cache takes.
+                ("kv_cache_type", .string(m.kvType.rawValue)), ("kv_cache_bytes_per_slot", .int(m.cacheBytesPerSlot)),
+                ("parallel", .int(m.parallel)))
         }
         return .json(object(("models", .array(models))))
     }

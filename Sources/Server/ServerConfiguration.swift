@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 
 /// Everything `swiftlm serve` can be told, with Ollama's defaults.
 public struct ServerConfiguration: Sendable {
@@ -10,6 +11,8 @@ public struct ServerConfiguration: Sendable {
     public var maxQueue: Int = 512
     /// Sequences per model decoded together (slots of the model's ``RequestScheduler``).
     public var parallel: Int = 4
+    /// How every slot's KV cache stores keys and values (`--kv-type`, OLLAMA_KV_CACHE_TYPE); f16 like Ollama.
+    public var kvType: KVCacheType = .default
     /// How long a model stays loaded after its last request when the request does not say.
     public var defaultKeepAlive: KeepAlive = .duration(.seconds(300))
     /// Context size when a request gives no `num_ctx` (capped at each model's trained length).

@@ -39,6 +39,9 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
     @Option(help: "Also measure tg constrained by this JSON Schema file (runs alternate with plain tg).")
     var schema: String?
 
+    @Option(name: .customLong("kv-type"), help: "KV cache type: f32, f16 or q8_0 (default f16, like llama-bench's -ctk/-ctv).")
+    var kvType: KVCacheType = .default
+
     func validate() throws {
         if p < 0 || n < 0 || p + n == 0 {
             throw ValidationError("invalid values -p \(p) -n \(n): expected token counts >= 0, not both 0")
@@ -62,13 +65,13 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         let quiet = json
         let format = try schema.map { path in OutputFormat.jsonSchema(decodeText(try readFile(path, what: "JSON Schema file"), from: path)) }
         let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions,
-                                  depth: depth, format: format) { step in
+                                  depth: depth, format: format, kvType: kvType) { step in
             if !quiet { Terminal.redrawStatus(step) }
         }
         if json {
             var object: [String: Any] = [
                 "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions,
-                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "n_depth": r.depth,
+                "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "n_depth": r.depth, "type_kv": kvType.rawValue,
                 "pp": r.pp, "pp_sd": r.ppStdDev, "tg": r.tg, "tg_sd": r.tgStdDev,
             ]
             if let c = r.constrainedTG {
@@ -82,10 +85,10 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
             return
         }
         Terminal.clearStatus()
-        var out = "| model | threads | test | t/s |\n|---|---|---|---|\n"
-        let at = depth > 0 ? " @ d\(depth)" : ""
-        if p > 0 { out += "| \(loaded.name) | \(r.threads) | pp\(p)\(at) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
-        if n > 0 { out += "| \(loaded.name) | \(r.threads) | tg\(n)\(at) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
+        var out = "| model | threads | type_kv | test | t/s |\n|---|---|---|---|---|\n"
+        let at = depth > 0 ? " @ d\(depth)" : "", kv = kvType.rawValue
+        if p > 0 { out += "| \(loaded.name) | \(r.threads) | \(kv) | pp\(p)\(at) | \(String(format: "%.2f ± %.2f", r.pp, r.ppStdDev)) |\n" }
+        if n > 0 { out += "| \(loaded.name) | \(r.threads) | \(kv) | tg\(n)\(at) | \(String(format: "%.2f ± %.2f", r.tg, r.tgStdDev)) |\n" }
         if let c = r.constrainedTG, let sd = r.constrainedTGStdDev, r.tg > 0 {
             out += "| \(loaded.name) | \(r.threads) | tg\(n)\(at) schema | \(String(format: "%.2f ± %.2f", c, sd)) "
                 + "(\(String(format: "%+.1f%%", (c / r.tg - 1) * 100))) |\n"
@@ -102,13 +105,14 @@ extension BenchCommand {
     func runParallel(_ loaded: LoadedModel, _ parallel: Int) async throws {
         let quiet = json
         let r = try await Benchmark.parallel(model: loaded, parallel: parallel, promptTokens: p, generatedTokens: n,
-                                             repetitions: repetitions) { step in
+                                             repetitions: repetitions, kvType: kvType) { step in
             if !quiet { writeStandardError("\r\u{1B}[K\(step)") }
         }
         if json {
             let object: [String: Any] = [
                 "model": loaded.name, "threads": r.threads, "repetitions": r.repetitions, "parallel": r.parallel,
                 "n_prompt": r.promptTokens, "n_gen": r.generatedTokens, "tg": r.tg, "tg_sd": r.tgStdDev,
+                "type_kv": kvType.rawValue,
                 "ttft_p50": r.ttftP50, "ttft_p99": r.ttftP99,
             ]
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])

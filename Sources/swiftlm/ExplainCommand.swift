@@ -57,7 +57,7 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         if sampling.anySamplingFlag { defaults.sampling = SamplingOptions() }
         let options = try sampling.options(defaults: defaults)
         let loaded = try await loadModel(model, threads: modelFlags.threads)
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx)
+        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx, kvType: modelFlags.kvType)
         let tokenizer = loaded.tokenizer
         let promptIDs: [Int32]
         if chat {

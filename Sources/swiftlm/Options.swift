@@ -65,11 +65,17 @@ struct ModelFlags: ParsableArguments {
     var ctx: Int?
     @Option(parsing: .unconditional, help: "Kernel threads (default: physical cores, or SWIFTLM_THREADS; at most the CPU count).")
     var threads: Int?
+    @Option(name: .customLong("kv-type"), help: "KV cache type: f32, f16 or q8_0 (default f16, like llama.cpp).")
+    var kvType: KVCacheType = .default
 
     func validate() throws {
         try validateAtLeastOne(ctx, "--ctx")
         try validateAtLeastOne(threads, "--threads")
     }
+}
+
+extension KVCacheType: ExpressibleByArgument {
+    public static var allValueStrings: [String] { allCases.map(\.rawValue) }
 }
 
 /// A range error for a count option that must be positive.

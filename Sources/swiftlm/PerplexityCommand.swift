@@ -28,6 +28,9 @@ struct PerplexityCommand: AsyncParsableCommand, CommandErrorHints {
         try validateAtLeastOne(threads, "--threads")
     }
 
+    @Option(name: .customLong("kv-type"), help: "KV cache type: f32, f16 or q8_0 (default f16, like llama-perplexity's -ctk/-ctv).")
+    var kvType: KVCacheType = .default
+
     func hint(for error: any Error) -> String? {
         if case RuntimeError.notEnoughText = error { return "use a longer --file or a smaller --ctx" }
         return nil
@@ -37,7 +40,7 @@ struct PerplexityCommand: AsyncParsableCommand, CommandErrorHints {
         let data = try readFile(file, what: "text file")
         let text = decodeText(data, from: file)
         let loaded = try await loadModel(model, threads: threads)
-        let context = try InferenceContext(model: loaded, contextLength: ctx)
+        let context = try InferenceContext(model: loaded, contextLength: ctx, kvType: kvType)
         let tokens = loaded.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
         let start = ContinuousClock.now
         let result = try context.perplexity(tokens: tokens, chunkLength: context.capacity) { done, ppl in

@@ -24,6 +24,9 @@ struct PsCommand: AsyncParsableCommand {
             var size: Int64?
             var expires_at: String?
             var context_length: Int?
+            var kv_cache_type: String?
+            var kv_cache_bytes_per_slot: Int64?
+            var parallel: Int?
         }
         var models: [Model]
     }
@@ -54,16 +57,22 @@ struct PsCommand: AsyncParsableCommand {
             return
         }
         let listing = try JSONDecoder().decode(Listing.self, from: data)
-        let rows = [["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "UNTIL"]] + listing.models.map { m in
+        let rows = [["NAME", "ID", "SIZE", "PROCESSOR", "CONTEXT", "KV CACHE", "UNTIL"]] + listing.models.map { m in
             [m.name, String((m.digest ?? "").prefix(12)), m.size.map(HumanFormat.bytes) ?? "", "100% CPU",
-             m.context_length.map(String.init) ?? "", Self.until(m.expires_at)]
+             m.context_length.map(String.init) ?? "", Self.kvCache(m), Self.until(m.expires_at)]
         }
-        let widths = (0..<6).map { column in rows.map { $0[column].count }.max() ?? 0 }
+        let widths = (0..<7).map { column in rows.map { $0[column].count }.max() ?? 0 }
         for row in rows {
             print(row.enumerated().map { column, cell in
                 column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
             }.joined(separator: "    "))
         }
+    }
+
+    /// "24 MB/slot f16 x 4": one slot's KV cache at the listed context, its type and the slots.
+    static func kvCache(_ m: Listing.Model) -> String {
+        guard let bytes = m.kv_cache_bytes_per_slot, let type = m.kv_cache_type else { return "" }
+        return "\(HumanFormat.bytes(bytes))/slot \(type)" + (m.parallel.map { " x \($0)" } ?? "")
     }
 
     /// "4 minutes from now", "Forever" (more than a century away), or "Stopping..." when due.

@@ -72,7 +72,8 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
         let defaults = ModelDefaults(gguf: loaded.gguf)
         var options = try sampling.options(defaults: defaults.options)
         options.format = format
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength)
+        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength,
+                                           kvType: modelFlags.kvType)
         let interrupts = InterruptHandler()
         interrupts.set { context.cancel() }
 

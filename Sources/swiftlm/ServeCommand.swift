@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Kernels
 import Logging
 import Server
 
@@ -31,6 +32,8 @@ struct ServeCommand: AsyncParsableCommand {
     var ctx: Int?
     @Option(help: "Kernel threads per model (default: physical cores, or SWIFTLM_THREADS).")
     var threads: Int?
+    @Option(name: .customLong("kv-type"), help: "KV cache type of every slot: f32, f16 or q8_0 (default f16, or OLLAMA_KV_CACHE_TYPE).")
+    var kvType: KVCacheType?
     @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on every request (or SWIFTLM_API_KEY).")
     var apiKey: String?
     @Option(name: .customLong("max-body-mb"), help: "Largest request body accepted, in MiB (default 32).")
@@ -57,6 +60,14 @@ struct ServeCommand: AsyncParsableCommand {
         config.maxQueue = maxQueue ?? envInt("OLLAMA_MAX_QUEUE") ?? config.maxQueue
         config.parallel = parallel ?? envInt("OLLAMA_NUM_PARALLEL") ?? config.parallel
         config.defaultContextLength = ctx ?? envInt("OLLAMA_CONTEXT_LENGTH")
+        if let kvType {
+            config.kvType = kvType
+        } else if let text = env["OLLAMA_KV_CACHE_TYPE"]?.trimmingCharacters(in: .whitespaces).lowercased(), !text.isEmpty {
+            guard let type = KVCacheType(rawValue: text) else {
+                throw ValidationError("OLLAMA_KV_CACHE_TYPE: '\(text)' is not one of f32, f16, q8_0")
+            }
+            config.kvType = type
+        }
         guard config.maxLoaded >= 1 else { throw ValidationError("--max-loaded must be at least 1") }
         guard config.maxQueue >= 0 else { throw ValidationError("--max-queue must be at least 0") }
         guard config.parallel >= 1 else { throw ValidationError("--parallel must be at least 1") }
@@ -83,7 +94,7 @@ struct ServeCommand: AsyncParsableCommand {
             return handler
         }
         let logger = Logger(label: "swiftlm.server")
-        logger.info("swiftlm serve listening on \(config.host):\(config.port) (max-loaded \(config.maxLoaded), max-queue \(config.maxQueue), parallel \(config.parallel))")
+        logger.info("swiftlm serve listening on \(config.host):\(config.port) (max-loaded \(config.maxLoaded), max-queue \(config.maxQueue), parallel \(config.parallel), kv-type \(config.kvType.rawValue))")
         try await SwiftLMServer(configuration: config, logger: logger).run()
     }
 }

@@ -33,11 +33,12 @@ struct BatchedForwardTests {
 
     /// Runs `seqs` alone and then together, and checks logits (and one more decode step on every cache
     /// afterwards, which reads what the batch stored) are bit-identical.
-    static func checkBatchEqualsAlone(_ model: any LanguageModel, _ seqs: [Sequence], label: String) throws {
+    static func checkBatchEqualsAlone(_ model: any LanguageModel, _ seqs: [Sequence], label: String,
+                                      cacheType: KVCacheType = .f32) throws {
         let vocab = model.info.vocabSize
         func prepared() throws -> [KVCache] {
             try seqs.map { s in
-                let cache = model.makeCache(capacity: s.history.count + s.new.count + 1)
+                let cache = try model.makeCache(capacity: s.history.count + s.new.count + 1, type: cacheType)
                 if !s.history.isEmpty {
                     _ = try model.forward(tokens: s.history, positions: (0 ..< s.history.count).map(Int32.init),
                                           cache: cache, outputRows: [])

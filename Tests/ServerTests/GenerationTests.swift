@@ -176,6 +176,10 @@ let smol = "smollm2:135m"
             try await client.execute(uri: "/api/ps", method: .get) { response async throws in
                 let models = try #require(try decodeObject(response.body)["models"] as? [[String: Any]])
                 #expect(models.map { $0["name"] as? String } == [smol])
+                // The default f16 cache: smollm2's 30 layers x 3 KV heads x 64 x (K + V) x 2 bytes per position.
+                #expect(models.first?["kv_cache_type"] as? String == "f16")
+                let context = try #require(models.first?["context_length"] as? Int)
+                #expect(models.first?["kv_cache_bytes_per_slot"] as? Int == context * 30 * 3 * 64 * 2 * 2)
             }
             try await client.execute(uri: "/api/chat", method: .post,
                                      body: json(#"{"model":"smollm2:135m","messages":[],"keep_alive":0}"#)) { response async throws in

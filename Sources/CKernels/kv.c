@@ -1,0 +1,284 @@
+// KV cache rows in f32, f16 or q8_0; see include/kv.h. Each entry point picks the AVX2 body once
+// (CPU features read at first call) or the portable one; both are deterministic per row, so an
+// attention row's result never depends on what else is in the batch.
+#include "kv.h"
+#include "CKernels.h"
+#include <math.h>
+#include <string.h>
+
+// ---------------------------------------------------------------------------------------------
+// Portable bodies (and the scalar tails of the vector ones).
+// ---------------------------------------------------------------------------------------------
+
+static float kv_h2f(uint16_t h) {
+    uint32_t sign = (uint32_t)(h & 0x8000) << 16, exp = (h >> 10) & 0x1F, mant = h & 0x3FF;
+    if (exp == 0) {
+        float v = (float)mant * (1.0f / 16777216.0f); // subnormal: mant * 2^-24
+        return sign ? -v : v;
+    }
+    uint32_t bits = exp == 31 ? (sign | 0x7F800000u | (mant << 13)) : (sign | ((exp + 112) << 23) | (mant << 13));
+    float f;
+    memcpy(&f, &bits, 4);
+    return f;
+}
+
+/// Round-to-nearest-even float -> fp16, as F16C's vcvtps2ph with rounding mode 0.
+static uint16_t kv_f2h(float value) {
+    uint32_t bits;
+    memcpy(&bits, &value, 4);
+    uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    int exp = (int)((bits >> 23) & 0xFF);
+    uint32_t mant = bits & 0x7FFFFF;
+    if (exp == 0xFF) return sign | 0x7C00 | (mant ? 0x200 : 0);
+    int e = exp - 127 + 15;
+    if (e >= 31) return sign | 0x7C00;
+    if (e <= 0) {
+        if (e < -10) return sign;
+        mant |= 0x800000;
+        uint32_t shift = (uint32_t)(14 - e), half = mant >> shift, rem = mant & ((1u << shift) - 1), mid = 1u << (shift - 1);
+        if (rem > mid || (rem == mid && (half & 1))) half++;
+        return sign | (uint16_t)half;
+    }
+    uint32_t half = mant >> 13, rem = mant & 0x1FFF;
+    if (rem > 0x1000 || (rem == 0x1000 && (half & 1))) {
+        half++;
+        if (half == 0x400) { half = 0; e++; if (e >= 31) return sign | 0x7C00; }
+    }
+    return sign | (uint16_t)(e << 10) | (uint16_t)half;
+}
+
+static float kv_load(int type, const uint8_t *row, int64_t i) {
+    switch (type) {
+    case SL_F16: return kv_h2f(((const uint16_t *)row)[i]);
+    case SL_Q8_0: {
+        const sl_block_q8_0 *b = (const sl_block_q8_0 *)row + i / SL_QK;
+        return kv_h2f(b->d) * (float)b->qs[i % SL_QK];
+    }
+    default: return ((const float *)row)[i];
+    }
+}
+
+static void store_q8_0_portable(const float *x, sl_block_q8_0 *y, int64_t n) {
+    for (int64_t b = 0; b < n / SL_QK; b++, x += SL_QK) {
+        float amax = 0;
+        for (int i = 0; i < SL_QK; i++) amax = fmaxf(amax, fabsf(x[i]));
+        y[b].d = kv_f2h(amax / 127.f);
+        const float id = amax != 0.0f ? 127.f / amax : 0.0f;
+        for (int i = 0; i < SL_QK; i++) y[b].qs[i] = (int8_t)nearbyintf(x[i] * id); // default mode: half to even
+    }
+}
+
+static void dots_portable(int type, const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
+                          float scale, float *out) {
+    for (int64_t j = 0; j < count; j++) {
+        const uint8_t *row = rows + j * stride;
+        float s = 0;
+        if (type == SL_Q8_0) {
+            for (int64_t b = 0; b < n / SL_QK; b++) {
+                const sl_block_q8_0 *blk = (const sl_block_q8_0 *)row + b;
+                float bs = 0;
+                for (int i = 0; i < SL_QK; i++) bs += q[b * SL_QK + i] * (float)blk->qs[i];
+                s += kv_h2f(blk->d) * bs;
+            }
+        } else {
+            for (int64_t i = 0; i < n; i++) s += q[i] * kv_load(type, row, i);
+        }
+        out[j] = s * scale;
+    }
+}
+
+static void accumulate_portable(int type, float *o, const float *p, const uint8_t *rows, size_t stride,
+                                int64_t count, int64_t n) {
+    for (int64_t j = 0; j < count; j++) {
+        const uint8_t *row = rows + j * stride;
+        if (type == SL_Q8_0) {
+            for (int64_t b = 0; b < n / SL_QK; b++) {
+                const sl_block_q8_0 *blk = (const sl_block_q8_0 *)row + b;
+                const float w = p[j] * kv_h2f(blk->d);
+                for (int i = 0; i < SL_QK; i++) o[b * SL_QK + i] += w * (float)blk->qs[i];
+            }
+        } else {
+            for (int64_t i = 0; i < n; i++) o[i] += p[j] * kv_load(type, row, i);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// AVX2 + FMA + F16C bodies.
+// ---------------------------------------------------------------------------------------------
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define KV_AVX2 __attribute__((target("avx2,fma,f16c")))
+
+KV_AVX2 static inline float kv_hsum(__m256 v) {
+    __m128 lo = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+    lo = _mm_add_ps(lo, _mm_movehl_ps(lo, lo));
+    lo = _mm_add_ss(lo, _mm_movehdup_ps(lo));
+    return _mm_cvtss_f32(lo);
+}
+
+KV_AVX2 static inline __m256 kv_ld_f16(const uint16_t *p) { return _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)); }
+KV_AVX2 static inline __m256 kv_ld_i8(const int8_t *p) {
+    return _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)p)));
+}
+
+KV_AVX2 static void store_avx2(int type, const float *x, void *dst, int64_t n) {
+    if (type == SL_F16) {
+        uint16_t *h = dst;
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) _mm_storeu_si128((__m128i *)(h + i), _mm256_cvtps_ph(_mm256_loadu_ps(x + i), 0));
+        for (; i < n; i++) h[i] = kv_f2h(x[i]);
+        return;
+    }
+    // q8_0 as ggml's AVX2 quantize_row_q8_0: the same formula as the portable body, which _mm256_round_ps
+    // (nearest, half to even) and _mm256_cvtps_ph reproduce lane for lane.
+    store_q8_0_portable(x, dst, n);
+}
+
+KV_AVX2 static void dots_f16_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
+                                  float scale, float *out) {
+    for (int64_t j = 0; j < count; j++) {
+        const uint16_t *k = (const uint16_t *)(rows + j * stride);
+        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+        int64_t i = 0;
+        for (; i + 32 <= n; i += 32) {
+            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_f16(k + i), s0);
+            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), kv_ld_f16(k + i + 8), s1);
+            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), kv_ld_f16(k + i + 16), s2);
+            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), kv_ld_f16(k + i + 24), s3);
+        }
+        for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_f16(k + i), s0);
+        float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+        for (; i < n; i++) s += q[i] * _cvtsh_ss(k[i]);
+        out[j] = s * scale;
+    }
+}
+
+KV_AVX2 static void dots_q8_0_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
+                                   float scale, float *out) {
+    const int64_t nb = n / SL_QK;
+    for (int64_t j = 0; j < count; j++) {
+        const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(rows + j * stride);
+        __m256 acc = _mm256_setzero_ps();
+        for (int64_t b = 0; b < nb; b++) {
+            const float *qb = q + b * SL_QK;
+            __m256 p = _mm256_mul_ps(_mm256_loadu_ps(qb), kv_ld_i8(blk[b].qs));
+            p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 8), kv_ld_i8(blk[b].qs + 8), p);
+            p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 16), kv_ld_i8(blk[b].qs + 16), p);
+            p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 24), kv_ld_i8(blk[b].qs + 24), p);
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(_cvtsh_ss(blk[b].d)), p, acc);
+        }
+        out[j] = kv_hsum(acc) * scale;
+    }
+}
+
+/// Dims in blocks of 32 held in four registers across all rows (each row's contribution is one fma per
+/// lane, in row order), then the 8-wide and scalar tails the same way.
+KV_AVX2 static void accumulate_f16_avx2(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
+                                        int64_t n) {
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
+        __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
+        for (int64_t j = 0; j < count; j++) {
+            const uint16_t *v = (const uint16_t *)(rows + j * stride) + i;
+            const __m256 w = _mm256_set1_ps(p[j]);
+            a0 = _mm256_fmadd_ps(w, kv_ld_f16(v), a0);
+            a1 = _mm256_fmadd_ps(w, kv_ld_f16(v + 8), a1);
+            a2 = _mm256_fmadd_ps(w, kv_ld_f16(v + 16), a2);
+            a3 = _mm256_fmadd_ps(w, kv_ld_f16(v + 24), a3);
+        }
+        _mm256_storeu_ps(o + i, a0); _mm256_storeu_ps(o + i + 8, a1);
+        _mm256_storeu_ps(o + i + 16, a2); _mm256_storeu_ps(o + i + 24, a3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        __m256 a = _mm256_loadu_ps(o + i);
+        for (int64_t j = 0; j < count; j++)
+            a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), kv_ld_f16((const uint16_t *)(rows + j * stride) + i), a);
+        _mm256_storeu_ps(o + i, a);
+    }
+    for (; i < n; i++) {
+        float a = o[i];
+        for (int64_t j = 0; j < count; j++) a = fmaf(p[j], _cvtsh_ss(((const uint16_t *)(rows + j * stride))[i]), a);
+        o[i] = a;
+    }
+}
+
+KV_AVX2 static void accumulate_q8_0_avx2(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
+                                         int64_t n) {
+    for (int64_t b = 0; b < n / SL_QK; b++) {
+        float *ob = o + b * SL_QK;
+        __m256 a0 = _mm256_loadu_ps(ob), a1 = _mm256_loadu_ps(ob + 8);
+        __m256 a2 = _mm256_loadu_ps(ob + 16), a3 = _mm256_loadu_ps(ob + 24);
+        for (int64_t j = 0; j < count; j++) {
+            const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(rows + j * stride) + b;
+            const __m256 w = _mm256_set1_ps(p[j] * _cvtsh_ss(blk->d));
+            a0 = _mm256_fmadd_ps(w, kv_ld_i8(blk->qs), a0);
+            a1 = _mm256_fmadd_ps(w, kv_ld_i8(blk->qs + 8), a1);
+            a2 = _mm256_fmadd_ps(w, kv_ld_i8(blk->qs + 16), a2);
+            a3 = _mm256_fmadd_ps(w, kv_ld_i8(blk->qs + 24), a3);
+        }
+        _mm256_storeu_ps(ob, a0); _mm256_storeu_ps(ob + 8, a1);
+        _mm256_storeu_ps(ob + 16, a2); _mm256_storeu_ps(ob + 24, a3);
+    }
+}
+
+static int kv_fast(void) {
+    static int cached = -1;
+    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX2 ? 1 : 0; // honours SWIFTLM_ISA=scalar
+    return cached;
+}
+#else
+static int kv_fast(void) { return 0; }
+#endif
+
+// ---------------------------------------------------------------------------------------------
+// Entry points.
+// ---------------------------------------------------------------------------------------------
+
+size_t sl_kv_row_size(int type, int64_t n) {
+    switch (type) {
+    case SL_F32: return (size_t)n * 4;
+    case SL_F16: return (size_t)n * 2;
+    case SL_Q8_0: return n % SL_QK == 0 ? (size_t)(n / SL_QK) * sizeof(sl_block_q8_0) : 0;
+    default: return 0;
+    }
+}
+
+void sl_kv_store(int type, const float *x, void *dst, int64_t n) {
+    if (type == SL_F32) { memcpy(dst, x, (size_t)n * 4); return; }
+#if defined(__x86_64__)
+    if (kv_fast()) { store_avx2(type, x, dst, n); return; }
+#endif
+    if (type == SL_F16) {
+        for (int64_t i = 0; i < n; i++) ((uint16_t *)dst)[i] = kv_f2h(x[i]);
+    } else {
+        store_q8_0_portable(x, dst, n);
+    }
+}
+
+void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64_t count, int64_t n,
+                float scale, float *out) {
+#if defined(__x86_64__)
+    if (kv_fast() && type == SL_F16) { dots_f16_avx2(q, rows, stride, count, n, scale, out); return; }
+    if (kv_fast() && type == SL_Q8_0) { dots_q8_0_avx2(q, rows, stride, count, n, scale, out); return; }
+#endif
+    if (type == SL_F32) {
+        for (int64_t j = 0; j < count; j++) out[j] = sl_ops_dot(q, (const float *)((const uint8_t *)rows + j * stride), n) * scale;
+        return;
+    }
+    dots_portable(type, q, rows, stride, count, n, scale, out);
+}
+
+void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size_t stride, int64_t count,
+                      int64_t n) {
+#if defined(__x86_64__)
+    if (kv_fast() && type == SL_F16) { accumulate_f16_avx2(o, p, rows, stride, count, n); return; }
+    if (kv_fast() && type == SL_Q8_0) { accumulate_q8_0_avx2(o, p, rows, stride, count, n); return; }
+#endif
+    if (type == SL_F32) {
+        for (int64_t j = 0; j < count; j++) sl_ops_axpy(o, p[j], (const float *)((const uint8_t *)rows + j * stride), n);
+        return;
+    }
+    accumulate_portable(type, o, p, rows, stride, count, n);
+}

@@ -1,0 +1,133 @@
+import CKernels
+
+/// How a KV cache stores its keys and values (llama.cpp's `--cache-type-k/-v`, Ollama's `OLLAMA_KV_CACHE_TYPE`).
+///
+/// Attention reads the stored rows directly: ``KVRows`` converts them inside its dot products and
+/// weighted sums, so a smaller type saves memory and bandwidth without a widened copy.
+public enum KVCacheType: String, CaseIterable, Sendable, Codable {
+    /// 4 bytes per value: exactly what the projections produced.
+    case f32
+    /// 2 bytes per value, rounded to nearest even. llama.cpp's and Ollama's default.
+    case f16
+    /// 34 bytes per 32 values (ggml's Q8_0 block: an fp16 scale and 32 int8); head sizes must be
+    /// multiples of 32.
+    case q8_0
+
+    /// The default of llama.cpp and Ollama.
+    public static let `default`: KVCacheType = .f16
+
+    /// The ggml type id the C kernels take.
+    @usableFromInline var ggmlType: Int32 {
+        switch self {
+        case .f32: 0
+        case .f16: 1
+        case .q8_0: 8
+        }
+    }
+
+    /// Bytes of one stored row of `count` values, or nil when this type cannot store such a row
+    /// (q8_0 with a length not a multiple of 32).
+    public func rowBytes(count: Int) -> Int? {
+        let size = sl_kv_row_size(ggmlType, Int64(count))
+        return size > 0 || count == 0 ? Int(size) : nil
+    }
+}
+
+/// Attention's reads and writes of KV cache rows, in any ``KVCacheType``.
+///
+/// The bodies are C (`Sources/CKernels/kv.c`: AVX2 + FMA + F16C chosen at run time, portable C
+/// otherwise); ``KVRowsReference`` holds the scalar Swift definitions the tests hold them to. Each row's
+/// arithmetic depends only on that row, so results are batch-invariant. Pointers are unchecked.
+public enum KVRows {
+    /// Stores `count` floats as one row of `type` at `destination` (``KVCacheType/rowBytes(count:)`` bytes).
+    @inlinable
+    public static func store(_ type: KVCacheType, _ x: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer,
+                             count: Int) {
+        sl_kv_store(type.ggmlType, x, destination, Int64(count))
+    }
+
+    /// `out[j] = scale · (q · row j)` for `j < rows`: rows of `length` values, `stride` bytes apart.
+    @inlinable
+    public static func dots(_ type: KVCacheType, query q: UnsafePointer<Float>, rows: UnsafeRawPointer, stride: Int,
+                            count: Int, length: Int, scale: Float, into out: UnsafeMutablePointer<Float>) {
+        sl_kv_dots(type.ggmlType, q, rows, stride, Int64(count), Int64(length), scale, out)
+    }
+
+    /// `o[i] += Σ_j weights[j] · row_j[i]`, rows in order, for `i < length`.
+    @inlinable
+    public static func accumulate(_ type: KVCacheType, into o: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
+                                  rows: UnsafeRawPointer, stride: Int, count: Int, length: Int) {
+        sl_kv_accumulate(type.ggmlType, o, weights, rows, stride, Int64(count), Int64(length))
+    }
+}
+
+/// Scalar definitions of ``KVRows``: what the fast kernels must compute (to rounding, for the sums).
+public enum KVRowsReference {
+    /// One row of `type` from `x`. q8_0 rounds as ggml's x86 `quantize_row_q8_0`, which llama.cpp's
+    /// set_rows uses for a q8_0 K/V cache on AVX2 machines: d = amax / 127 (stored as fp16), codes
+    /// round-half-even(x · 127 / amax). (ggml's scalar `quantize_row_q8_0_ref`, used for weights, rounds
+    /// half away from zero with 1 / d instead; the two differ only on exact ties.)
+    public static func store(_ type: KVCacheType, _ x: [Float]) -> [UInt8] {
+        var out = [UInt8]()
+        switch type {
+        case .f32:
+            for v in x { withUnsafeBytes(of: v.bitPattern.littleEndian) { out += $0 } }
+        case .f16:
+            for v in x { withUnsafeBytes(of: floatToHalf(v).littleEndian) { out += $0 } }
+        case .q8_0:
+            precondition(x.count % 32 == 0, "q8_0 rows are whole 32-value blocks")
+            for b in stride(from: 0, to: x.count, by: 32) {
+                let block = x[b ..< b + 32]
+                let amax = block.reduce(Float(0)) { max($0, abs($1)) }
+                withUnsafeBytes(of: floatToHalf(amax / 127).littleEndian) { out += $0 }
+                let id: Float = amax != 0 ? 127 / amax : 0
+                for v in block { out.append(UInt8(bitPattern: Int8((v * id).rounded(.toNearestOrEven)))) }
+            }
+        }
+        return out
+    }
+
+    /// The values of a stored row of `count` values.
+    public static func load(_ type: KVCacheType, _ row: [UInt8], count: Int) -> [Float] {
+        row.withUnsafeBytes { raw in
+            (0 ..< count).map { i in
+                switch type {
+                case .f32: Float(bitPattern: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))
+                case .f16: halfToFloat(raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))
+                case .q8_0:
+                    halfToFloat(raw.loadUnaligned(fromByteOffset: 34 * (i / 32), as: UInt16.self))
+                        * Float(raw.load(fromByteOffset: 34 * (i / 32) + 2 + i % 32, as: Int8.self))
+                }
+            }
+        }
+    }
+
+    /// `scale · (q · row)` for each row. q8_0 sums each block's products before applying its scale, as the kernel does.
+    public static func dots(_ type: KVCacheType, query q: [Float], rows: [[UInt8]], scale: Float) -> [Float] {
+        rows.map { row in
+            var s: Float = 0
+            if type == .q8_0 {
+                for b in stride(from: 0, to: q.count, by: 32) {
+                    let d = halfToFloat(UInt16(row[34 * (b / 32)]) | UInt16(row[34 * (b / 32) + 1]) << 8)
+                    var bs: Float = 0
+                    for i in 0 ..< 32 { bs += q[b + i] * Float(Int8(bitPattern: row[34 * (b / 32) + 2 + i])) }
+                    s += d * bs
+                }
+            } else {
+                let k = load(type, row, count: q.count)
+                for i in q.indices { s += q[i] * k[i] }
+            }
+            return s * scale
+        }
+    }
+
+    /// `o + Σ_j weights[j] · row_j`, rows in order.
+    public static func accumulate(_ type: KVCacheType, _ o: [Float], weights: [Float], rows: [[UInt8]]) -> [Float] {
+        var o = o
+        for (w, row) in zip(weights, rows) {
+            let v = load(type, row, count: o.count)
+            for i in o.indices { o[i] += w * v[i] }
+        }
+        return o
+    }
+}
