@@ -10,6 +10,11 @@
 //   qs[4][32] vector c: lane l = bytes 4c..4c+3 of row l's qs (low nibbles: elements 4c..4c+3, high
 //             nibbles: elements 16 + 4c..16 + 4c + 3, as ggml packs them)
 // sl_block_q4_1x8: d[8], m[8] (F16, row order), then qs as above (Q4_1 has no fifth bit).
+// sl_block_q4_Kx8 and sl_block_q6_Kx8 (256-element superblocks, see CKernels.h) follow the same rule:
+// every 256-bit vector of codes holds the same 4 bytes of the 8 rows, one 32-bit lane per row, so each
+// 4 activation bytes broadcast to the lanes meet 8 rows at once. Q4_K's packed 6-bit scales are kept
+// as they are (decoded for 8 rows at once in vector registers); Q6_K's int8 scales are transposed so
+// one 8-byte load gives a group's scale for the 8 rows.
 // Groups follow each other, each holding its blocks in order: group g starts at 8 * g * row bytes.
 #include "internal.h"
 #include <stdlib.h>
@@ -22,14 +27,77 @@
 
 _Static_assert(sizeof(sl_block_q5_0x8) == 8 * sizeof(sl_block_q5_0), "a packed group is 8 blocks, permuted");
 _Static_assert(sizeof(sl_block_q4_1x8) == 8 * sizeof(sl_block_q4_1), "a packed group is 8 blocks, permuted");
+_Static_assert(sizeof(sl_block_q4_Kx8) == 8 * sizeof(sl_block_q4_K), "a packed group is 8 blocks, permuted");
+_Static_assert(sizeof(sl_block_q6_Kx8) == 8 * sizeof(sl_block_q6_K), "a packed group is 8 blocks, permuted");
 
 size_t sl_packed_size(int wtype, int64_t rows, int64_t cols) {
-    if (rows <= 0 || rows % 8 != 0 || cols <= 0 || cols % SL_QK != 0) return 0;
-    const size_t blocks = (size_t)rows * (size_t)(cols / SL_QK);
+    if (rows <= 0 || rows % 8 != 0 || cols <= 0) return 0;
+    const int k_quant = wtype == SL_Q4_K || wtype == SL_Q6_K;
+    if (cols % (k_quant ? SL_QK_K : SL_QK) != 0) return 0;
+    const size_t blocks = (size_t)rows * (size_t)(cols / (k_quant ? SL_QK_K : SL_QK));
     switch (wtype) {
     case SL_Q5_0: return blocks * sizeof(sl_block_q5_0);
     case SL_Q4_1: return blocks * sizeof(sl_block_q4_1);
+    case SL_Q4_K: return blocks * sizeof(sl_block_q4_K);
+    case SL_Q6_K: return blocks * sizeof(sl_block_q6_K);
     default: return 0;
+    }
+}
+
+/// Moves the 4-byte chunks of the 8 rows of one group between ggml's layout and lanes: `lanes` holds
+/// `chunks` vectors of 32 bytes (chunk v of row l at lanes + 32v + 4l), `rows[l]` row l's bytes.
+static void interleave4(uint8_t *lanes, uint8_t *const rows[8], int chunks, int to_lanes) {
+    for (int v = 0; v < chunks; v++)
+        for (int l = 0; l < 8; l++) {
+            if (to_lanes) memcpy(lanes + 32 * v + 4 * l, rows[l] + 4 * v, 4);
+            else memcpy(rows[l] + 4 * v, lanes + 32 * v + 4 * l, 4);
+        }
+}
+
+/// Q4_K between ggml's layout (`w`, rows x nb superblocks) and sl_block_q4_Kx8 (`p`), either way.
+static void convert_q4_K(sl_block_q4_K *w, sl_block_q4_Kx8 *p, int64_t rows, int64_t nb, int to_packed) {
+    for (int64_t g = 0; g < rows / 8; g++) {
+        for (int64_t i = 0; i < nb; i++) {
+            sl_block_q4_Kx8 *o = p + g * nb + i;
+            uint8_t *qs[8];
+            for (int l = 0; l < 8; l++) {
+                sl_block_q4_K *x = w + (g * 8 + l) * nb + i;
+                qs[l] = x->qs;
+                if (to_packed) {
+                    o->d[l] = x->d;
+                    o->dmin[l] = x->dmin;
+                    for (int k = 0; k < 3; k++) memcpy(&o->scales[k][l], x->scales + 4 * k, 4);
+                } else {
+                    x->d = o->d[l];
+                    x->dmin = o->dmin[l];
+                    for (int k = 0; k < 3; k++) memcpy(x->scales + 4 * k, &o->scales[k][l], 4);
+                }
+            }
+            interleave4(&o->qs[0][0][0], qs, 32, to_packed);
+        }
+    }
+}
+
+/// Q6_K between ggml's layout and sl_block_q6_Kx8, either way.
+static void convert_q6_K(sl_block_q6_K *w, sl_block_q6_Kx8 *p, int64_t rows, int64_t nb, int to_packed) {
+    for (int64_t g = 0; g < rows / 8; g++) {
+        for (int64_t i = 0; i < nb; i++) {
+            sl_block_q6_Kx8 *o = p + g * nb + i;
+            uint8_t *ql[8], *qh[8];
+            for (int l = 0; l < 8; l++) {
+                sl_block_q6_K *x = w + (g * 8 + l) * nb + i;
+                ql[l] = x->ql;
+                qh[l] = x->qh;
+                if (to_packed) o->d[l] = x->d;
+                else x->d = o->d[l];
+                for (int k = 0; k < 16; k++) {
+                    if (to_packed) o->scales[k][l] = x->scales[k];
+                    else x->scales[k] = o->scales[k][l];
+                }
+            }
+            interleave4(&o->ql[0][0][0][0], ql, 32, to_packed);
+            interleave4(&o->qh[0][0][0], qh, 16, to_packed);
+        }
     }
 }
 
@@ -64,6 +132,12 @@ static void unpack_q4_1(const sl_block_q4_1x8 *in, int64_t rows, int64_t nb, sl_
 int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
     if (!sl_packed_size(wtype, rows, cols)) return -1;
     const int64_t nb = cols / SL_QK;
+    if (wtype == SL_Q4_K || wtype == SL_Q6_K) {
+        // The converters run both ways, so they take the plain layout as mutable; packing only reads it.
+        if (wtype == SL_Q4_K) convert_q4_K((sl_block_q4_K *)(uintptr_t)src, dst, rows, cols / SL_QK_K, 1);
+        else convert_q6_K((sl_block_q6_K *)(uintptr_t)src, dst, rows, cols / SL_QK_K, 1);
+        return 0;
+    }
     if (wtype == SL_Q4_1) {
         pack_q4_1(src, rows, nb, dst);
         return 0;
@@ -93,6 +167,11 @@ int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
 int sl_unpack(int wtype, const void *packed, int64_t rows, int64_t cols, void *dst) {
     if (!sl_packed_size(wtype, rows, cols)) return -1;
     const int64_t nb = cols / SL_QK;
+    if (wtype == SL_Q4_K || wtype == SL_Q6_K) {
+        if (wtype == SL_Q4_K) convert_q4_K(dst, (sl_block_q4_Kx8 *)(uintptr_t)packed, rows, cols / SL_QK_K, 0);
+        else convert_q6_K(dst, (sl_block_q6_Kx8 *)(uintptr_t)packed, rows, cols / SL_QK_K, 0);
+        return 0;
+    }
     if (wtype == SL_Q4_1) {
         unpack_q4_1(packed, rows, nb, dst);
         return 0;

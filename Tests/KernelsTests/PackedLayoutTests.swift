@@ -12,15 +12,30 @@ import Testing
         #expect(SIMDKernels.packedSize(.q4_1, rows: 16, cols: 64) == 32 * GGMLType.q4_1.typeSize)
         #expect(SIMDKernels.packedSize(.q5_0, rows: 12, cols: 32) == 0)  // rows off the 8-row group
         #expect(SIMDKernels.packedSize(.q4_0, rows: 8, cols: 32) == 0)
+        #expect(SIMDKernels.packedSize(.q4_K, rows: 8, cols: 256) == 8 * GGMLType.q4_K.typeSize)
+        #expect(SIMDKernels.packedSize(.q6_K, rows: 16, cols: 512) == 32 * GGMLType.q6_K.typeSize)
+        #expect(SIMDKernels.packedSize(.q6_K, rows: 20, cols: 256) == 0)
+        #expect(SIMDKernels.packedSize(.q5_K, rows: 8, cols: 256) == 0)
     }
 
     /// pack then unpack gives back every byte, random bytes included (no field is re-encoded).
     static let packedTypes: [GGMLType] = [.q5_0, .q4_1]
 
+    /// The k-quants, whose superblocks are 256 elements.
+    static let packedKTypes: [GGMLType] = [.q4_K, .q6_K]
+
     @Test(arguments: packedTypes, [(8, 32), (16, 96), (24, 160), (8, 896)])
     func roundTripIsExact(type: GGMLType, shape: (rows: Int, cols: Int)) {
-        let (rows, cols) = shape
-        let bytes = rows * cols / 32 * type.typeSize
+        roundTrip(type: type, rows: shape.rows, cols: shape.cols)
+    }
+
+    @Test(arguments: packedKTypes, [(8, 256), (16, 768), (24, 512), (8, 4864)])
+    func kQuantRoundTripIsExact(type: GGMLType, shape: (rows: Int, cols: Int)) {
+        roundTrip(type: type, rows: shape.rows, cols: shape.cols)
+    }
+
+    func roundTrip(type: GGMLType, rows: Int, cols: Int) {
+        let bytes = rows * cols / type.blockSize * type.typeSize
         var rng = TestRandom(seed: UInt64(rows * cols))
         let original = (0 ..< bytes).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         var packed = [UInt8](repeating: 0, count: SIMDKernels.packedSize(type, rows: rows, cols: cols))
@@ -39,14 +54,63 @@ import Testing
     /// activation tiles, block counts 1 to 28: the scalar reference computes the same integer dot
     /// products, so only float summation order differs (1e-5 of the row's magnitude; a wrong lane,
     /// fifth bit or scale costs far more). Then the same rows in chunks, and through the batch-1
-    /// (`.fastest`) path, must be bit-identical.
+    /// (`.fastest`) path, must be bit-identical (see `checkPacked`).
     @Test(arguments: packedTypes, [(8, 32), (16, 160), (24, 96), (40, 896)])
     func packedMatmulMatchesScalarAndIsBatchInvariant(type: GGMLType, shape: (rows: Int, cols: Int)) throws {
-        let (rows, cols) = shape
-        var rng = TestRandom(seed: UInt64(rows + cols))
+        var rng = TestRandom(seed: UInt64(shape.rows + shape.cols))
+        try checkPacked(type, quantized(type, rng.floats(shape.rows * shape.cols)), rows: shape.rows, cols: shape.cols, rng: &rng)
+    }
+
+    /// Q4_K and Q6_K at 1 to 19 superblocks (4864: qwen's ffn_down), from quantized floats.
+    @Test(arguments: packedKTypes, [(8, 256), (16, 768), (24, 512), (40, 4864)])
+    func packedKQuantMatmulMatchesScalarAndIsBatchInvariant(type: GGMLType, shape: (rows: Int, cols: Int)) throws {
+        var rng = TestRandom(seed: UInt64(shape.rows * 7 + shape.cols))
+        try checkPacked(type, quantized(type, rng.floats(shape.rows * shape.cols)), rows: shape.rows, cols: shape.cols, rng: &rng)
+    }
+
+    /// The same from random bytes: every scale, min and code value occurs, the extremes included (Q6_K
+    /// scale -128, codes 63 and 15), against activations scaled to hit +-127, which is where an int16
+    /// sum in the AVX2 kernels would saturate if its bound were wrong. Only the F16 factors are set to a
+    /// finite value.
+    @Test(arguments: packedKTypes)
+    func packedKQuantMatmulHoldsOnEveryCode(type: GGMLType) throws {
+        let (rows, cols) = (16, 1024)
+        var rng = TestRandom(seed: 0xC0DE + UInt64(type.rawValue))
+        var wq = (0 ..< rows * cols / 256 * type.typeSize).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let f16Fields = type == .q4_K ? [0, 2] : [208]  // d, dmin (Q4_K); d (Q6_K)
+        for block in 0 ..< rows * cols / 256 {
+            for offset in f16Fields {
+                let at = block * type.typeSize + offset
+                wq[at] = UInt8(truncatingIfNeeded: rng.next())
+                wq[at + 1] = 0x20 + UInt8(truncatingIfNeeded: rng.next() % 8)  // 2^-7 .. 2^-5: finite, positive
+            }
+        }
+        try checkPacked(type, wq, rows: rows, cols: cols, rng: &rng, extremes: true)
+    }
+
+    /// Rows off the 8-row group keep the plain kernels (no packed layout): still held to the reference.
+    @Test(arguments: packedKTypes)
+    func kQuantRowsOffTheGroupStillMatchScalar(type: GGMLType) throws {
+        let (rows, cols) = (13, 512)
+        var rng = TestRandom(seed: 99)
+        #expect(SIMDKernels.packedSize(type, rows: rows, cols: cols) == 0)
         let wq = quantized(type, rng.floats(rows * cols))
+        let x = rng.floats(5 * cols, scale: 3)
+        let reference = try product(type, wq, rows: rows, cols: cols, x, count: 5, path: .scalar, mode: .batchInvariant, pool: Self.pool)
+        for path in simdPaths {
+            let y = try product(type, wq, rows: rows, cols: cols, x, count: 5, path: path, mode: .batchInvariant, pool: Self.pool)
+            let scale = max(reference.map(abs).max()!, 1e-3)
+            let err = zip(y, reference).map { abs($0 - $1) }.max()!
+            #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path): off by \(err)")
+        }
+    }
+
+    /// Through the packed kernel against the scalar reference (same integer products: 1e-5 of the row's
+    /// magnitude), then in chunks and through the batch-1 path: bit-identical to the whole batch.
+    /// `extremes`: every activation is +-3, so every Q8_K code is +-127.
+    func checkPacked(_ type: GGMLType, _ wq: [UInt8], rows: Int, cols: Int, rng: inout TestRandom, extremes: Bool = false) throws {
         let batch = 21
-        let x = rng.floats(batch * cols, scale: 3)
+        let x = rng.floats(batch * cols, scale: 3).map { extremes ? ($0 < 0 ? -3 : 3) : $0 }
         let reference = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: .scalar, mode: .batchInvariant, pool: Self.pool)
         for path in simdPaths {
             let whole = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: path, mode: .batchInvariant, pool: Self.pool)
