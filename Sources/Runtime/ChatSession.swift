@@ -270,7 +270,10 @@ public final class ChatSession: Sendable {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
         if let shift = fitted.shift { onContextShift(shift) }
-        let upstream = context.generate(prompt: fitted.prompt, options: snapshot.options)
+        var options = snapshot.options
+        // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
+        if let tools { options.visibleControlTokens += tools.format.markupTokens }
+        let upstream = context.generate(prompt: fitted.prompt, options: options)
         let turn = fitted.kept + new
         var initialParser = tools.map { ToolCallParser(format: $0.format, toolNames: ToolChoice.names(of: $0.tools)) }
         // The forced start of a call is part of the reply as far as the parser is concerned.
