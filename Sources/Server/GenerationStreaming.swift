@@ -64,6 +64,9 @@ extension ServerState {
         var generation = options.generation
         // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
         if let tools { generation.visibleControlTokens += tools.format.markupTokens }
+        // A forced call's name and arguments are generated under the tools' grammar (it replaces `format`:
+        // the reply is a call, not a document).
+        if let forced = tools?.forcedFormat { generation.format = forced }
         let generationRequest = GenerationRequest(prompt: prompt.tokens, options: generation, contextLength: capacity,
                                                   batchSize: options.batchSize ?? configuration.defaultBatchSize,
                                                   loadDuration: holder.lease.loadDuration)
