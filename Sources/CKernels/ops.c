@@ -3,6 +3,9 @@
 #include "ops.h"
 #include "CKernels.h"
 #include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <string.h>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -70,30 +73,16 @@ SL_AVX2 static __m256 exp256(__m256 x) {
     return _mm256_mul_ps(p, _mm256_castsi256_ps(e));
 }
 
-/// g[i] = g[i] * sigmoid(k * z(g[i])) * u[i] over 8 lanes, z = g (SiLU, k = 1) or the GELU tanh
-/// argument (k = 2, since 0.5 (1 + tanh(z)) = sigmoid(2z)).
-SL_AVX2 static void gated_avx2(float *g, const float *u, int64_t n, int gelu) {
+/// g[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i] over 8 lanes.
+SL_AVX2 static void silu_mul_avx2(float *g, const float *u, int64_t n) {
     const __m256 one = _mm256_set1_ps(1.0f);
     int64_t i = 0;
     for (; i + 8 <= n; i += 8) {
         const __m256 v = _mm256_loadu_ps(g + i);
-        __m256 z = v;
-        if (gelu) {
-            // -2 * sqrt(2/pi) * v * (1 + 0.044715 v^2)
-            const __m256 v2 = _mm256_mul_ps(v, v);
-            z = _mm256_mul_ps(_mm256_mul_ps(v, _mm256_set1_ps(-1.5957691216057308f)),
-                              _mm256_fmadd_ps(v2, _mm256_set1_ps(0.044715f), one));
-        } else {
-            z = _mm256_sub_ps(_mm256_setzero_ps(), v);
-        }
-        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp256(z)));
+        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp256(_mm256_sub_ps(_mm256_setzero_ps(), v))));
         _mm256_storeu_ps(g + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
     }
-    const float c = 0.7978845608028654f;
-    for (; i < n; i++) {
-        const float v = g[i];
-        g[i] = (gelu ? 0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))) : v / (1.0f + expf(-v))) * u[i];
-    }
+    for (; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 #else
 static int has_avx2(void) { return 0; }
@@ -150,30 +139,62 @@ void sl_ops_softmax(float *x, int64_t n) {
 
 void sl_ops_silu_mul(float *g, const float *u, int64_t n) {
 #if defined(__x86_64__)
-    if (has_avx2()) { gated_avx2(g, u, n, 0); return; }
+    if (has_avx2()) { silu_mul_avx2(g, u, n); return; }
 #endif
     for (int64_t i = 0; i < n; i++) g[i] = g[i] / (1.0f + expf(-g[i])) * u[i];
 }
 
-void sl_ops_gelu_mul(float *g, const float *u, int64_t n) {
-    // ggml's GEGLU on CPU (GGML_GELU_FP16): the gate is rounded to F16, its tanh GELU computed in
-    // float and rounded to F16 (what ggml_table_gelu_f16 holds), then multiplied by the up value;
-    // 0 at or below -10, the identity at or above 10. 3e-4 from the exact GELU, which is enough
-    // to move 8-bit codes of the next matmul (issue 16), so SwiftLM computes the same numbers.
+// ggml's GEGLU on CPU (GGML_GELU_FP16): the gate is rounded to F16 and its tanh GELU looked up in a
+// table of every F16 input's GELU (computed in float, rounded to F16), then multiplied by the up
+// value; 0 at or below -10, the identity at or above 10. 3e-4 from the exact GELU, which is enough to
+// move 8-bit codes of the next matmul (issue 16), so SwiftLM computes the same numbers. The table
+// (as floats, 256 KiB: one gather per 8 lanes) replaces a tanhf per element.
+static float gelu_table[1 << 16];
+static pthread_once_t gelu_table_once = PTHREAD_ONCE_INIT;
+
+static void fill_gelu_table(void) {
     const float c = 0.79788456080286535587989211986876f; // sqrt(2/pi)
-    for (int64_t i = 0; i < n; i++) {
-        const float x = g[i];
-        float y;
-        if (x <= -10.0f) {
-            y = 0.0f;
-        } else if (x >= 10.0f) {
-            y = x;
-        } else {
-            const float v = (float)(_Float16)x;
-            y = (float)(_Float16)(0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))));
-        }
-        g[i] = y * u[i];
+    for (uint32_t h = 0; h < (1u << 16); h++) {
+        const uint16_t bits = (uint16_t)h;
+        _Float16 f;
+        memcpy(&f, &bits, sizeof f);
+        const float v = (float)f;
+        gelu_table[h] = (float)(_Float16)(0.5f * v * (1.0f + tanhf(c * v * (1.0f + 0.044715f * v * v))));
     }
+}
+
+static inline float gelu_f16(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    const _Float16 h = (_Float16)x;
+    uint16_t bits;
+    memcpy(&bits, &h, sizeof bits);
+    return gelu_table[bits];
+}
+
+#if defined(__x86_64__)
+__attribute__((target("avx2,fma,f16c"))) static void gelu_mul_avx2(float *g, const float *u, int64_t n) {
+    const __m256 lo = _mm256_set1_ps(-10.0f), hi = _mm256_set1_ps(10.0f);
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 x = _mm256_loadu_ps(g + i);
+        // Round to nearest even, as the C conversion in gelu_f16 does.
+        const __m256i idx = _mm256_cvtepu16_epi32(_mm256_cvtps_ph(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
+        __m256 y = _mm256_i32gather_ps(gelu_table, idx, 4);
+        y = _mm256_andnot_ps(_mm256_cmp_ps(x, lo, _CMP_LE_OQ), y);
+        y = _mm256_blendv_ps(y, x, _mm256_cmp_ps(x, hi, _CMP_GE_OQ));
+        _mm256_storeu_ps(g + i, _mm256_mul_ps(y, _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) g[i] = gelu_f16(g[i]) * u[i];
+}
+#endif
+
+void sl_ops_gelu_mul(float *g, const float *u, int64_t n) {
+    pthread_once(&gelu_table_once, fill_gelu_table);
+#if defined(__x86_64__)
+    if (has_avx2()) { gelu_mul_avx2(g, u, n); return; }
+#endif
+    for (int64_t i = 0; i < n; i++) g[i] = gelu_f16(g[i]) * u[i];
 }
 
 void sl_ops_rope(float *x, int64_t heads, int64_t head_dim, int64_t rot, const float *cos_t,

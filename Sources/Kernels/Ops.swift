@@ -95,6 +95,14 @@ public enum OpsReference {
         return Float(0.5 * x * (1 + tanh(inner)))
     }
 
+    /// ggml's GEGLU gate on CPU, which ``Ops/geluMul(_:_:count:)`` follows: the input rounded to F16,
+    /// its tanh GELU rounded to F16 (ggml's table), 0 at or below -10 and the identity at or above 10.
+    public static func geluF16(_ v: Float) -> Float {
+        if v <= -10 { return 0 }
+        if v >= 10 { return v }
+        return Float(Float16(geluTanh(Float(Float16(v)))))
+    }
+
     /// Rotation of one head vector at `position` with frequency base `base` over `rotaryDims`.
     public static func rope(_ x: [Float], position: Int, base: Float, rotaryDims: Int, neox: Bool) -> [Float] {
         var y = x

@@ -85,8 +85,11 @@ import TestSupport
             #expect(await scheduler.isIdle)
             rss.append(residentBytes())
         }
-        // Slots keep their caches between rounds; nothing else may accumulate.
-        #expect(rss[2] <= rss[0] + 8 << 20, "resident memory grew from \(rss[0]) to \(rss[2]) bytes")
+        // Slots keep their caches between rounds; nothing else may accumulate. The bound allows for
+        // the other suites that allocate in this process meanwhile (8 MiB was exceeded by 1 MiB in a
+        // full parallel run); leaking one request's KV cache and buffers would cost 32 requests x 2
+        // rounds x a few MiB, far above it.
+        #expect(rss[2] <= rss[0] + 32 << 20, "resident memory grew from \(rss[0]) to \(rss[2]) bytes")
     }
 
     @Test func cancellationFreesTheSlotAndTheQueueIsBounded() async throws {

@@ -7,13 +7,19 @@ import Server
 import TestSupport
 
 /// A server over the real model store (the catalog models the tests pull).
-func withRealServer(_ configure: (inout ServerConfiguration) -> Void = { _ in },
+/// `preload` models are loaded before the first request: the test client gives every request a fixed
+/// 15 s deadline, which loading a larger model can exceed while other suites keep both cores busy.
+func withRealServer(preload: [String] = [], _ configure: (inout ServerConfiguration) -> Void = { _ in },
                     _ body: @escaping @Sendable (any TestClientProtocol, SwiftLMServer) async throws -> Void) async throws {
     var config = ServerConfiguration()
     config.port = 0
     config.threads = 2
     configure(&config)
     let server = SwiftLMServer(configuration: config)
+    for name in preload {
+        let lease = try await server.manager.acquire(name)
+        await server.manager.release(lease, keepAlive: .forever)
+    }
     try await server.makeApplication().test(.ahc(.http)) { client in try await body(client, server) }
 }
 

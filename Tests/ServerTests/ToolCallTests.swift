@@ -38,7 +38,7 @@ private func events(_ buffer: ByteBuffer?) throws -> [[String: Any]] {
         _ = try RealModels.path(qwen)
         let requests = try fixtureRequests()
         #expect(requests.count == 3)
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [qwen]) { client, _ in
             for (name, body, prompt) in requests {
                 try await client.execute(uri: "/apply-template", method: .post, body: json(body)) { response async throws in
                     #expect(response.status == .ok)
@@ -52,7 +52,7 @@ private func events(_ buffer: ByteBuffer?) throws -> [[String: Any]] {
     /// the result sent back as a `tool` message gives an answer that uses it.
     @Test func openAIRoundTrip() async throws {
         _ = try RealModels.path(qwen)
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [qwen]) { client, _ in
             let first = #"{"model":"qwen2.5-coder:0.5b","messages":[\#(question)],"tools":[\#(weatherTool)],\#(deterministic)}"#
             var call: [String: Any] = [:]
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(first)) { response async throws in
@@ -92,7 +92,7 @@ private func events(_ buffer: ByteBuffer?) throws -> [[String: Any]] {
     /// empty arguments, then the arguments; the last chunk says `tool_calls`.
     @Test func openAIStreamedDeltas() async throws {
         _ = try RealModels.path(qwen)
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [qwen]) { client, _ in
             let body = #"{"model":"qwen2.5-coder:0.5b","stream":true,"messages":[\#(question)],"tools":[\#(weatherTool)],\#(deterministic)}"#
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(body)) { response async throws in
                 let chunks = try events(response.body)
@@ -121,7 +121,7 @@ private func events(_ buffer: ByteBuffer?) throws -> [[String: Any]] {
     /// `tool` message with `tool_name` in the history.
     @Test func ollamaShapes() async throws {
         _ = try RealModels.path(qwen)
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [qwen]) { client, _ in
             for stream in [false, true] {
                 let body = #"{"model":"qwen2.5-coder:0.5b","stream":\#(stream),"messages":[\#(question)],"tools":[\#(weatherTool)],"options":{\#(deterministic)}}"#
                 try await client.execute(uri: "/api/chat", method: .post, body: json(body)) { response async throws in
@@ -152,7 +152,7 @@ private func events(_ buffer: ByteBuffer?) throws -> [[String: Any]] {
     @Test func toolChoiceAndUnsupportedModels() async throws {
         _ = try RealModels.path(qwen)
         _ = try RealModels.path("smollm2:135m")
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [qwen]) { client, _ in
             let forced = #"{"model":"qwen2.5-coder:0.5b","messages":[{"role":"user","content":"Is it raining in Oslo?"}],"tools":[\#(weatherTool)],"tool_choice":{"type":"function","function":{"name":"get_weather"}},\#(deterministic)}"#
             try await client.execute(uri: "/v1/chat/completions", method: .post, body: json(forced)) { response async throws in
                 let choice = try #require((try decodeObject(response.body)["choices"] as? [[String: Any]])?.first)
