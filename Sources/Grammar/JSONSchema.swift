@@ -40,15 +40,40 @@ public enum JSONSchemaGrammar {
         c.rules.insert(("root", body), at: 0)
         return c.text
     }
+
+    /// The grammar of text that is one of `alternatives` (a literal `lead`, then JSON matching its
+    /// `schema`), then the literal `trailer`: the rest of a forced tool call, such as
+    /// `get_weather", "arguments": {...}}</tool_call>`, one alternative per tool. Each schema's `$ref`s
+    /// resolve inside that schema.
+    public static func gbnf(alternatives: [(lead: String, schema: JSONValue)], trailer: String) throws(GrammarError) -> String {
+        precondition(!alternatives.isEmpty, "a choice of nothing")
+        var c = SchemaConverter(root: .object([]))
+        var options: [String] = []
+        for (i, alternative) in alternatives.enumerated() {
+            c.startDocument(alternative.schema)
+            let body = try c.visit(alternative.schema, name: "alternative-\(i)", path: "")
+            options.append(alternative.lead.isEmpty ? "(\(body))" : "\(SchemaConverter.literal(alternative.lead)) (\(body))")
+        }
+        let tail = trailer.isEmpty ? "" : " " + SchemaConverter.literal(trailer)
+        c.rules.insert(("root", "(" + options.joined(separator: " | ") + ")" + tail), at: 0)
+        return c.text
+    }
 }
 
 struct SchemaConverter {
-    let root: JSONValue
+    /// The document `$ref`s resolve in.
+    private(set) var root: JSONValue
     var rules: [(String, String)] = []
     private var used: Set<String> = ["root"]
     private var refRules: [String: String] = [:]
 
     init(root: JSONValue) { self.root = root }
+
+    /// Makes `document` the one `$ref`s resolve in (rules already made stay; their names stay taken).
+    mutating func startDocument(_ document: JSONValue) {
+        root = document
+        refRules = [:]
+    }
 
     var text: String { rules.map { "\($0.0) ::= \($0.1)" }.joined(separator: "\n") + "\n" }
 

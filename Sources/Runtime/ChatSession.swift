@@ -151,6 +151,8 @@ public final class ChatSession: Sendable {
         var tools: [TemplateValue]
         var format: ToolCallFormat
         var forcedPrefix: String
+        /// The grammar of the rest of a forced call (see ``ToolCallFormat/forcedCallFormat(tools:name:)``).
+        var forcedFormat: OutputFormat?
     }
 
     private func turnTools(_ snapshot: State) throws(RuntimeError) -> TurnTools? {
@@ -166,7 +168,13 @@ public final class ChatSession: Sendable {
             }
             forced = format.forcedCallPrefix(name: name)
         }
-        return TurnTools(tools: tools, format: format, forcedPrefix: forced)
+        var forcedFormat: OutputFormat?
+        switch snapshot.toolChoice {
+        case .none, .auto: forcedFormat = nil
+        case .required: forcedFormat = try format.forcedCallFormat(tools: tools, name: nil)
+        case let .function(name): forcedFormat = try format.forcedCallFormat(tools: tools, name: name)
+        }
+        return TurnTools(tools: tools, format: format, forcedPrefix: forced, forcedFormat: forcedFormat)
     }
 
     private func promptText(for conversation: [ChatMessage], system: String?, tools: TurnTools?) throws(RuntimeError) -> String {
@@ -270,7 +278,12 @@ public final class ChatSession: Sendable {
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
         if let shift = fitted.shift { onContextShift(shift) }
-        let upstream = context.generate(prompt: fitted.prompt, options: snapshot.options)
+        var options = snapshot.options
+        // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
+        if let tools { options.visibleControlTokens += tools.format.markupTokens }
+        // A forced call's name and arguments follow the tools' grammar (it replaces `format`: the reply is a call).
+        if let forced = tools?.forcedFormat { options.format = forced }
+        let upstream = context.generate(prompt: fitted.prompt, options: options)
         let turn = fitted.kept + new
         var initialParser = tools.map { ToolCallParser(format: $0.format, toolNames: ToolChoice.names(of: $0.tools)) }
         // The forced start of a call is part of the reply as far as the parser is concerned.

@@ -17,6 +17,12 @@ public struct GenerationOptions: Sendable, Equatable {
     /// The shape the generated text must have (JSON, a JSON Schema, a GBNF grammar); nil leaves it free.
     /// Enforced token by token by the sampler (constrained sampling), see ``OutputFormat``.
     public var format: OutputFormat?
+    /// Control tokens, by their text, that the output shows instead of dropping: tool-call markup that is a
+    /// special token in the model's vocabulary (Mistral's `[TOOL_CALLS]`, Llama 3's `<|python_tag|>`), so
+    /// a ``ToolCallParser`` sees it. ``ChatSession`` and the server set it from
+    /// ``ToolCallFormat/markupTokens`` when a request has tools. Texts that are not a control token of
+    /// the vocabulary are ignored (they are ordinary text already).
+    public var visibleControlTokens: [String] = []
 
     /// The most alternatives ``logprobs`` may ask for (OpenAI's and Ollama's limit).
     public static let maxTopLogprobs = 20

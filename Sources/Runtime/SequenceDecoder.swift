@@ -61,7 +61,11 @@ public struct SequenceDecoder {
         sampler = try Sampler(generation: options, tokenizer: tokenizer)
         sampler.acceptPrompt(contentsOf: prompt.suffix(max(options.sampling.repeatLastN, 0)))
         if options.sampling.repeatLastN < 0 { sampler.acceptPrompt(contentsOf: prompt) }
-        detokenizer = StreamingDetokenizer(tokenizer: tokenizer)
+        let visible = options.visibleControlTokens.compactMap { text -> Int32? in
+            guard let id = tokenizer.tokenID(forText: text), tokenizer.isControl(id) else { return nil }
+            return id
+        }
+        detokenizer = StreamingDetokenizer(tokenizer: tokenizer, rendering: Set(visible))
         stops = StopSequenceFilter(options.stopSequences)
         stats.promptTokens = prompt.count
         stats.cachedPromptTokens = cachedPromptTokens

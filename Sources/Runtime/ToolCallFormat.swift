@@ -1,3 +1,4 @@
+import Grammar
 import Template
 
 /// How a model writes a tool call, which its chat template tells: the template that shows the model
@@ -60,6 +61,48 @@ public enum ToolCallFormat: String, Sendable, Equatable, CaseIterable {
         }
         guard let name else { return head + #"{"name": ""# }
         return head + #"{"name": "# + TemplateValue.string(name).jsonString + #", ""# + argumentsKey + #"": "#
+    }
+}
+
+extension ToolCallFormat {
+    /// The text that ends a call begun with ``forcedCallPrefix(name:)`` once its arguments are written.
+    var forcedCallEnd: String {
+        switch self {
+        case .hermes: return "}\n</tool_call>"
+        case .llama3: return "}"
+        case .mistral: return "}]"
+        }
+    }
+
+    /// The rest of a reply that starts with ``forcedCallPrefix(name:)``, as a grammar: the name of one
+    /// of `tools` (or nothing more when `name` is given, the prefix already holds it), arguments that
+    /// match that tool's `parameters` JSON Schema, and the end of the call. With it as the
+    /// ``GenerationOptions/format``, `tool_choice` `required` or a named function always gives one
+    /// call of an offered tool whose arguments validate (as llama.cpp's grammar for forced calls).
+    ///
+    /// - Throws: ``RuntimeError/grammar(_:)`` when a tool's schema uses a keyword the converter cannot
+    ///   enforce (never a silently looser call).
+    public func forcedCallFormat(tools: [TemplateValue], name: String?) throws(RuntimeError) -> OutputFormat {
+        var alternatives: [(lead: String, schema: JSONValue)] = []
+        for tool in tools {
+            let function = tool["function"] ?? tool
+            guard let toolName = function["name"]?.stringValue, name == nil || toolName == name else { continue }
+            // No `parameters`: any object, as OpenAI treats a function without parameters.
+            let schemaText = function["parameters"].map(\.jsonString) ?? #"{"type": "object"}"#
+            let schema: JSONValue
+            do throws(GrammarError) { schema = try JSONValue.parse(schemaText) } catch { throw .grammar(error) }
+            // The prefix ends inside the name's string: the rest of the name, then the arguments key.
+            let lead = name != nil ? "" : String(TemplateValue.string(toolName).jsonString.dropFirst()) + #", ""# + argumentsKey + #"": "#
+            alternatives.append((lead, schema))
+        }
+        guard !alternatives.isEmpty else {
+            throw .invalidOption(name: "tool_choice", value: name ?? "required", expected: "the name of one of the tools")
+        }
+        do throws(GrammarError) {
+            return .grammar(try JSONSchemaGrammar.gbnf(alternatives: alternatives, trailer: forcedCallEnd))
+        } catch {
+            throw .grammar(error)
+        }
     }
 }
 

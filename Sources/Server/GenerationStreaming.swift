@@ -61,7 +61,13 @@ extension ServerState {
                                          capacity: Int, requestedModel: String, started: ContinuousClock.Instant,
                                          tools: RequestTools? = nil,
                                          makeEncoder: (_ truncated: Bool) -> Encoder) async throws -> Response {
-        let generationRequest = GenerationRequest(prompt: prompt.tokens, options: options.generation, contextLength: capacity,
+        var generation = options.generation
+        // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
+        if let tools { generation.visibleControlTokens += tools.format.markupTokens }
+        // A forced call's name and arguments are generated under the tools' grammar (it replaces `format`:
+        // the reply is a call, not a document).
+        if let forced = tools?.forcedFormat { generation.format = forced }
+        let generationRequest = GenerationRequest(prompt: prompt.tokens, options: generation, contextLength: capacity,
                                                   batchSize: options.batchSize ?? configuration.defaultBatchSize,
                                                   loadDuration: holder.lease.loadDuration)
         var active = try await start(holder, generationRequest, truncated: prompt.truncated, requestedModel: requestedModel, started: started)

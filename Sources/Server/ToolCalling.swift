@@ -13,6 +13,8 @@ struct RequestTools: Sendable {
     var format: ToolCallFormat
     /// The start of the reply written for the model, when `tool_choice` forces a call.
     var forcedPrefix: String
+    /// The grammar of the rest of a forced call (the tool's name and schema-valid arguments); nil for `auto`.
+    var forcedFormat: OutputFormat? = nil
 
     var names: Set<String> { ToolChoice.names(of: tools) }
 
@@ -63,7 +65,19 @@ struct RequestTools: Sendable {
         case .required: forced = format.forcedCallPrefix(name: nil)
         case let .function(name): forced = format.forcedCallPrefix(name: name)
         }
-        return RequestTools(tools: requested.tools, choice: requested.choice, format: format, forcedPrefix: forced)
+        var forcedFormat: OutputFormat?
+        if requested.choice != .auto {
+            let name: String? = if case let .function(n) = requested.choice { n } else { nil }
+            do {
+                let grammar = try format.forcedCallFormat(tools: requested.tools, name: name)
+                _ = try grammar.compiledGrammar()
+                forcedFormat = grammar
+            } catch {
+                throw .badRequest("invalid value for field 'tools': the arguments of a forced call cannot be constrained: \(error)")
+            }
+        }
+        return RequestTools(tools: requested.tools, choice: requested.choice, format: format, forcedPrefix: forced,
+                            forcedFormat: forcedFormat)
     }
 
     /// OpenAI's `tool_choice`: `"none"`, `"auto"`, `"required"`, or `{"type": "function", "function": {"name": ...}}`.

@@ -34,6 +34,7 @@ extension Tokenizer {
 public struct StreamingDetokenizer: Sendable {
     private let tokenizer: Tokenizer
     private let renderSpecial: Bool
+    private let rendered: Set<Int32>
     private var pending: [UInt8] = []
     private var first = true
 
@@ -42,15 +43,19 @@ public struct StreamingDetokenizer: Sendable {
     ///   - atStartOfText: the first id begins the text, so (SentencePiece with `addSpacePrefix`) its
     ///     leading space is the one the encoder added and is dropped, exactly as `decode` does. Pass
     ///     false when streaming a continuation of a prompt: llama.cpp's generation output keeps that space.
-    public init(tokenizer: Tokenizer, renderSpecial: Bool = false, atStartOfText: Bool = true) {
+    ///   - rendering: control tokens rendered as their text even without `renderSpecial`: markup a
+    ///     parser downstream must see, such as Mistral's `[TOOL_CALLS]` or Llama 3's `<|python_tag|>`,
+    ///     while the other control tokens (end of turn...) stay invisible.
+    public init(tokenizer: Tokenizer, renderSpecial: Bool = false, atStartOfText: Bool = true, rendering: Set<Int32> = []) {
         self.tokenizer = tokenizer
         self.renderSpecial = renderSpecial
+        self.rendered = rendering
         first = atStartOfText
     }
 
     /// Adds one id; returns the text that became complete (possibly empty).
     public mutating func append(_ id: Int32) -> String {
-        tokenizer.appendPiece(id, renderSpecial: renderSpecial, stripLeadingSpace: first && tokenizer.addSpacePrefix, to: &pending)
+        tokenizer.appendPiece(id, renderSpecial: renderSpecial || rendered.contains(id), stripLeadingSpace: first && tokenizer.addSpacePrefix, to: &pending)
         first = false
         let cut = Self.completePrefixLength(pending)
         guard cut > 0 else { return "" }

@@ -119,6 +119,28 @@ private let qwen = "qwen2.5-coder:0.5b"
         #expect(try !session.promptText(for: [ChatMessage(role: "user", content: "Hi")]).contains("<tools>"))
     }
 
+    /// `tool_choice` required at temperature 0.8 on a question no tool answers: the call is still one of
+    /// the tools, with arguments that match its schema (the forced call's grammar), for every seed.
+    @Test func forcedCallArgumentsFollowTheSchema() async throws {
+        let session = try Self.session()
+        session.tools = ToolFixture.tools
+        session.toolChoice = .required
+        for seed: UInt64 in [1, 2, 3] {
+            session.clear()
+            var options = session.options
+            options.sampling = SamplingOptions(temperature: 0.8, seed: seed)
+            session.options = options
+            let reply = try await session.send("Tell me a joke about databases.").reply()
+            #expect(reply.toolCalls.count == 1, "seed \(seed): \(reply)")
+            guard let call = reply.toolCalls.first, case let .object(arguments) = call.arguments else { continue }
+            #expect(call.name == "get_weather")
+            #expect(arguments["city"]?.stringValue != nil, "seed \(seed): \(call.arguments)")
+            #expect(Set(arguments.keys).isSubset(of: ["city", "unit"]), "seed \(seed): \(call.arguments)")
+            if let unit = arguments["unit"] { #expect(["celsius", "fahrenheit"].contains(unit.stringValue ?? "")) }
+            #expect(reply.text.isEmpty, "seed \(seed): \(reply.text)")
+        }
+    }
+
     @Test func modelWithoutToolSupportSaysSo() async throws {
         let path = try RealModels.path("smollm2:135m")
         let model = try LoadedModel(path: path, threads: 2, name: "smollm2:135m")
