@@ -73,8 +73,9 @@ def test_live_page_streams_and_forks(browser, server, artifacts):
     assert page.eval_on_selector_all("#detail table.chain thead th", "hs => hs.length") == 1 + 5
     page.screenshot(path=str(artifacts / "explain-live-desktop.png"), full_page=True)
 
-    # Fork at that step on the second most likely candidate.
-    alt = top[1]
+    # Fork at that step on the most likely candidate that was not drawn (sampling may have drawn the
+    # second one: its fork button is then disabled, marked "chosen").
+    alt = next(t for t in top if t["id"] != entries[step]["id"])
     page.click(f'#detail .cand[data-id="{alt["id"]}"] .fork')
     page.wait_for_selector("#fork[data-done='true']", timeout=240_000)
     assert page.get_attribute("#fork", "data-verified") == "true", page.inner_text("#fork")
