@@ -63,11 +63,11 @@ import Testing
     static func compare(_ got: [[Float]], _ c: ArchitectureFixture.Case, tieBand: Double = maxLogitDelta) -> (delta: Double, mismatches: [Int]) {
         var delta = 0.0
         var mismatches: [Int] = []
-        for (row, top) in zip(got, c.positions) {
+        for (i, (row, top)) in zip(got, c.positions).enumerated() {
             for pair in top { delta = max(delta, abs(Double(row[Int(pair[0])]) - pair[1])) }
             let argmax = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }!
             // A different argmax only counts when llama.cpp's own choice is not a tie within the bound.
-            if argmax != Int(top[0][0]), top[0][1] - top[1][1] > tieBand { mismatches.append(c.positions_from + mismatches.count) }
+            if argmax != Int(top[0][0]), top[0][1] - top[1][1] > tieBand { mismatches.append(c.positions_from + i) }
         }
         return (delta, mismatches)
     }
