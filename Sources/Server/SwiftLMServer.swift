@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import NIOCore
 import Runtime
 import Template
 import ServiceLifecycle
@@ -67,11 +68,15 @@ public struct SwiftLMServer: Sendable {
     }
 
     /// The Hummingbird application, with the keep-alive expiry loop as a service beside the HTTP server.
-    public func makeApplication() -> some ApplicationProtocol {
+    ///
+    /// - Parameter onServerRunning: called once the listening socket is bound (its local address carries the
+    ///   port the system chose when the configuration asks for port 0).
+    public func makeApplication(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
         var app = Application(
             router: makeRouter(),
             server: .http1(configuration: .init(additionalChannelHandlers: [DisconnectWatcher()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "swiftlm"),
+            onServerRunning: onServerRunning,
             logger: state.logger
         )
         app.addServices(ExpiryService(manager: manager))

@@ -1,6 +1,5 @@
 import Foundation
 import Hummingbird
-import HummingbirdTesting
 import Runtime
 import Testing
 import Server
@@ -10,7 +9,7 @@ import TestSupport
 /// `preload` models are loaded before the first request: the test client gives every request a fixed
 /// 15 s deadline, which loading a larger model can exceed while other suites keep both cores busy.
 func withRealServer(preload: [String] = [], _ configure: (inout ServerConfiguration) -> Void = { _ in },
-                    _ body: @escaping @Sendable (any TestClientProtocol, SwiftLMServer) async throws -> Void) async throws {
+                    _ body: @escaping @Sendable (LiveClient, SwiftLMServer) async throws -> Void) async throws {
     var config = ServerConfiguration()
     config.port = 0
     config.threads = 2
@@ -20,7 +19,7 @@ func withRealServer(preload: [String] = [], _ configure: (inout ServerConfigurat
         let lease = try await server.manager.acquire(name)
         await server.manager.release(lease, keepAlive: .forever)
     }
-    try await server.makeApplication().test(.ahc(.http)) { client in try await body(client, server) }
+    try await serveForTest(server) { client in try await body(client, server) }
 }
 
 /// NDJSON lines as objects.

@@ -1,21 +1,20 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import HummingbirdTesting
 import Testing
 import Server
 import TestSupport
 
 /// A server over an empty temporary store, for tests that must not depend on which models are pulled.
 func withEmptyStoreServer(_ configure: (inout ServerConfiguration) -> Void = { _ in },
-                          _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+                          _ body: @escaping @Sendable (LiveClient) async throws -> Void) async throws {
     let (root, cleanup) = try makeTemporaryDirectory("swiftlm-server-test")
     defer { cleanup() }
     var config = ServerConfiguration()
     config.port = 0
     config.storeRoot = root
     configure(&config)
-    try await SwiftLMServer(configuration: config).makeApplication().test(.ahc(.http)) { client in try await body(client) }
+    try await serveForTest(SwiftLMServer(configuration: config), body)
 }
 
 func json(_ string: String) -> ByteBuffer { ByteBuffer(string: string) }
@@ -186,8 +185,8 @@ func text(_ buffer: ByteBuffer?) -> String { buffer.map { String(buffer: $0) } ?
         }
     }
 
-    /// The HTTP-level check (a real `Host` header) is in the compatibility suite: HummingbirdTesting's
-    /// client writes its own `Host`.
+    /// The HTTP-level check (a real `Host` header) is in the compatibility suite: the test client
+    /// (AsyncHTTPClient) writes its own `Host`.
     @Test func hostCheckRules() {
         typealias Check = HostCheckMiddleware<BasicRequestContext>
         for host in ["localhost:11434", "127.0.0.1:11434", "[::1]:11434", "myhost.local", "app.localhost", "svc.internal",
