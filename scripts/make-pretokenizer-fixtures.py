@@ -17,6 +17,7 @@ Writes Tests/TokenizerTests/Fixtures/vocab/ggml-vocab-NAME.gguf.inp / .out in ll
 parsing). The test (VocabVectorTests) rebuilds the same GGUF in memory from the llama-bpe file.
 """
 import os
+import random
 import struct
 import sys
 import tempfile
@@ -47,6 +48,17 @@ EXTRA = [
     "def f(x):\n    return x**2  # SQUARE\n",
     "   leading spaces and trailing   ",
 ]
+
+
+# Seeded random strings over the characters where the case-splitting pattern branches: ASCII and
+# non-ASCII upper / lower / title case, marks, digits, apostrophes, '/', spaces, newlines, symbols.
+ALPHABET = list("aAzZmM'sStTlLdD/ \n\r\t0123.,!-_") + ["é", "É", "ß", "ǅ", "\u0301", "\u0308", "Ж", "ж", "Ω", "ω",
+                                                         "日", "١", "\u00a0", "\u3000", "🙂", "ʰ", "ª"]
+
+
+def random_texts(seed=14, count=40):
+    rng = random.Random(seed)
+    return ["".join(rng.choice(ALPHABET) for _ in range(rng.randint(4, 24))) for _ in range(count)]
 
 
 def read_inputs(path):
@@ -102,7 +114,7 @@ def with_pre(src, pre):
 
 
 def main():
-    texts = read_inputs(BASE + ".inp") + EXTRA
+    texts = read_inputs(BASE + ".inp") + EXTRA + random_texts()
     for pre in PRE:
         with tempfile.NamedTemporaryFile(suffix=".gguf") as tmp:
             tmp.write(with_pre(BASE, pre))
