@@ -162,6 +162,30 @@ CONTEXTS = {
         "tools": [WEATHER_TOOL, TIME_TOOL],
         "add_generation_prompt": False,
     },
+    # A whole tool round trip as the server passes it (content "", arguments an object), then a
+    # follow-up question: the branches after a tool result that "tools" (which stops there) never reaches.
+    "tools_round_trip": {
+        "messages": [
+            {"role": "system", "content": "You can call tools."},
+            {"role": "user", "content": "What's the weather in Paris?"},
+            {"role": "assistant", "content": "", "tool_calls": [
+                {"id": "call12345", "type": "function",
+                 "function": {"name": "get_weather", "arguments": {"city": "Paris", "unit": "celsius"}}},
+            ]},
+            {"role": "tool", "tool_call_id": "call12345", "name": "get_weather",
+             "content": "{\"temperature\": 21.5, \"sky\": \"clear\"}"},
+            {"role": "assistant", "content": "It is 21.5 °C and clear in Paris."},
+            {"role": "user", "content": "And in Oslo?"},
+        ],
+        "tools": [WEATHER_TOOL, TIME_TOOL],
+        "add_generation_prompt": True,
+    },
+    # Tools without a system message: Llama 3.x moves them into the first user turn, Qwen builds a system turn.
+    "tools_user_only": {
+        "messages": [{"role": "user", "content": "What time is it in Tokyo?"}],
+        "tools": [WEATHER_TOOL, TIME_TOOL],
+        "add_generation_prompt": True,
+    },
     "content_parts": {
         "messages": [
             {"role": "system", "content": [{"type": "text", "text": "Answer in one word."}]},

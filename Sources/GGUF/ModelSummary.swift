@@ -36,8 +36,10 @@ public struct ModelSummary: Sendable, Equatable {
     public var fileSize: Int
     /// GGUF format version (2 or 3).
     public var ggufVersion: Int
-    /// The architecture's notable features, in words: RoPE scaling, sliding window, soft-capping, experts
-    /// (e.g. `RoPE scaling yarn x4 (from 32768)`, `sliding window 4096`, `8 experts, 2 per token`).
+    /// The architecture's notable features, in words: RoPE scaling, sliding window and its layers,
+    /// soft-capping, multipliers, experts, and the block's Q/K norm, post-norms and fused QKV (e.g.
+    /// `RoPE scaling yarn x4 (from 32768)`, `sliding window 4096 on every other layer`,
+    /// `8 experts, 2 per token`, `Q/K norm`), read from the metadata and the first block's tensors.
     public var features: [String]
 
     /// Reads the summary from an opened file's metadata and tensor table.
@@ -68,21 +70,50 @@ public struct ModelSummary: Sendable, Equatable {
 
     static func features(_ file: GGUFFile, _ a: String) -> [String] {
         var out: [String] = []
-        func number(_ v: Double) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
-        if let type = file.string(GGUFKey.ropeScalingType(a)), type != "none" {
+        // Float's own shortest spelling: 0.3, not the 0.30000001192092896 of its Double.
+        func number(_ v: Float) -> String { v == v.rounded() ? String(Int(v)) : String(v) }
+        func has(_ tensor: String) -> Bool { file.tensor(named: tensor) != nil }
+        // Phi-3's LongRoPE is announced by its factor tensors; converters do not always write the type.
+        let longFactors = has(GGUFTensorName.ropeFactorsLong) || has(GGUFTensorName.ropeFactorsShort)
+        let scaling = file.string(GGUFKey.ropeScalingType(a)).flatMap { $0 == "none" ? nil : $0 } ?? (longFactors ? "longrope" : nil)
+        if let type = scaling {
             var text = "RoPE scaling \(type)"
-            if let f = file.float(GGUFKey.ropeScalingFactor(a)), f != 0, type != "longrope" { text += " x\(number(Double(f)))" }
+            if let f = file.float(GGUFKey.ropeScalingFactor(a)), f != 0, type != "longrope" { text += " x\(number(f))" }
+            if longFactors { text += ", short/long factors" }
             if let o = file.int(GGUFKey.ropeScalingOriginalContext(a)) { text += " (from \(o))" }
             out.append(text)
         }
-        if file.tensor(named: GGUFTensorName.ropeFrequencies) != nil { out.append("RoPE frequency factors (llama3 scaling)") }
-        if let w = file.int(GGUFKey.slidingWindow(a)), w > 0 { out.append("sliding window \(w)") }
-        if let t = file.float(GGUFKey.attentionTemperatureScale(a)), t != 0 { out.append("attention temperature \(number(Double(t)))") }
-        if let c = file.float(GGUFKey.attentionLogitSoftcapping(a)), c > 0 { out.append("attention softcap \(number(Double(c)))") }
-        if let c = file.float(GGUFKey.finalLogitSoftcapping(a)), c > 0 { out.append("final logit softcap \(number(Double(c)))") }
-        if let n = file.int(GGUFKey.expertCount(a)), n > 0 {
-            out.append("\(n) experts" + (file.int(GGUFKey.expertUsedCount(a)).map { ", \($0) per token" } ?? ""))
+        if has(GGUFTensorName.ropeFrequencies) { out.append("RoPE frequency factors (llama3 scaling)") }
+        if let w = file.int(GGUFKey.slidingWindow(a)), w > 0 {
+            // Which layers are windowed, as llama.cpp lays them out for the architectures that alternate.
+            let layers: String
+            if file[GGUFKey.slidingWindowPattern(a)] != nil { layers = "on the layers of sliding_window_pattern" }
+            else if a == "gemma2" { layers = "on every other layer" }
+            else if a == "gemma3" { layers = "on 5 of every 6 layers" }
+            else { layers = "on every layer" }
+            out.append("sliding window \(w) \(layers)")
         }
+        if let t = file.float(GGUFKey.attentionTemperatureScale(a)), t != 0 { out.append("attention temperature \(number(t))") }
+        if let c = file.float(GGUFKey.attentionLogitSoftcapping(a)), c > 0 { out.append("attention softcap \(number(c))") }
+        if let c = file.float(GGUFKey.finalLogitSoftcapping(a)), c > 0 { out.append("final logit softcap \(number(c))") }
+        // Granite's multipliers (a key absent or 0 means none; the logits are divided by logit_scale).
+        var scales: [String] = []
+        if let v = file.float(GGUFKey.embeddingScale(a)), v != 0 { scales.append("embedding x\(number(v))") }
+        if let v = file.float(GGUFKey.residualScale(a)), v != 0 { scales.append("residual x\(number(v))") }
+        if let v = file.float(GGUFKey.attentionScale(a)), v != 0 { scales.append("attention x\(number(v))") }
+        if let v = file.float(GGUFKey.logitScale(a)), v != 0 { scales.append("logits /\(number(v))") }
+        if !scales.isEmpty { out.append("scales: " + scales.joined(separator: ", ")) }
+        if let n = file.int(GGUFKey.expertCount(a)), n > 0 {
+            var text = "\(n) experts" + (file.int(GGUFKey.expertUsedCount(a)).map { ", \($0) per token" } ?? "")
+            if has("blk.0.ffn_gate_shexp.weight") || has("blk.0.ffn_up_shexp.weight") { text += ", shared expert" }
+            out.append(text)
+        }
+        // Block layout, read from the first block's tensors.
+        if has("blk.0.attn_q_norm.weight") { out.append("Q/K norm") }
+        if has("blk.0.post_attention_norm.weight") || has("blk.0.post_ffw_norm.weight") {
+            out.append(has("blk.0.attn_norm.weight") ? "pre- and post-norms" : "post-norms only")
+        }
+        if has("blk.0.attn_qkv.weight") { out.append("fused QKV") }
         return out
     }
 

@@ -32,6 +32,18 @@ package enum ExpertRouting {
         sum = max(sum, 6.103515625e-5)
         return chosen.map { ($0, probs[$0] / sum) }
     }
+
+    /// The rows of a batch grouped by expert: for each expert, the rows that chose it (in row order) with
+    /// their weights. `logits` is `[rows x experts]`. An expert then runs once over its whole group.
+    package static func groups(_ logits: UnsafePointer<Float>, rows n: Int, experts: Int, used: Int) -> [[(row: Int, weight: Float)]] {
+        var assigned = [[(row: Int, weight: Float)]](repeating: [], count: experts)
+        for r in 0 ..< n {
+            for (expert, weight) in route(logits + r * experts, experts: experts, used: used) {
+                assigned[expert].append((r, weight))
+            }
+        }
+        return assigned
+    }
 }
 
 extension ExpertWeights {
@@ -45,12 +57,7 @@ extension ExpertWeights {
                scratch s: ExpertScratch, pool: ThreadPool, mode: MatmulMode) {
         let experts = gate.count, ff = gate[0].rows
         Linear.matmul(router, x, batch: n, s.router, pool: pool, mode: mode)
-        var assigned = [[(row: Int, weight: Float)]](repeating: [], count: experts)
-        for r in 0 ..< n {
-            for (expert, weight) in ExpertRouting.route(s.router + r * experts, experts: experts, used: used) {
-                assigned[expert].append((r, weight))
-            }
-        }
+        let assigned = ExpertRouting.groups(s.router, rows: n, experts: experts, used: used)
         out.update(repeating: 0, count: n * e)
         for expert in 0 ..< experts where !assigned[expert].isEmpty {
             let rows = assigned[expert], m = rows.count

@@ -12,6 +12,13 @@ struct PreTokenizer: Sendable {
         /// `(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,maxDigits}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`;
         /// with `marks`, `\p{M}` joins `\p{L}` (Qwen 3.5).
         case llama3(maxDigits: Int, marks: Bool)
+        /// Words split at case changes (Mistral's Tekken, GPT-4o):
+        /// `[^\r\n\p{L}\p{N}]?U*W+C?|[^\r\n\p{L}\p{N}]?U+W*C?|\p{N}{1,maxDigits}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`
+        /// with `C` the optional contraction (`'s`, `'LL`, ...; only with `contractions`). The vocabulary's
+        /// `U = [\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]` and `W = [\p{Ll}\p{Lm}\p{Lo}\p{M}]` are llama.cpp's
+        /// approximation: U is a letter other than `a-z`, W a letter other than `A-Z` (so every non-ASCII
+        /// letter is both) and marks join neither.
+        case caseSplit(maxDigits: Int, contractions: Bool)
         /// `X+`
         case run(CharClass)
         /// `X`
@@ -50,6 +57,8 @@ struct PreTokenizer: Sendable {
         add(["dbrx", "smaug-bpe", "chatglm-bpe"], llama3Stages)
         add(["qwen2", "deepseek-r1-qwen", "stablelm2", "megrez", "kormo", "f2llmv2", "hunyuan", "solar-open", "grok-2"], qwen2Stages)
         add(["qwen35"], [.llama3(maxDigits: 1, marks: true)])
+        add(["tekken"], [.caseSplit(maxDigits: 1, contractions: false)], ignoreMerges: true, addBOS: true)
+        add(["gpt-4o", "llama4", "kanana2", "talkie"], [.caseSplit(maxDigits: 3, contractions: true)])
         add(["starcoder", "refact", "command-r", "smollm", "codeshell", "exaone", "minerva-7b"], starcoderStages)
         add(["falcon"], [.run(.falconPunctuation), .gpt2, .threeDigits])
         add(["deepseek-llm"], [.single(.newline), .optionalSpaceRun(.deepseekLetter), .optionalSpaceRun(.deepseekPunctuation),
@@ -126,6 +135,7 @@ private struct Matcher {
         switch stage {
         case .gpt2: gpt2(&ends)
         case let .llama3(maxDigits, marks): llama3(maxDigits: maxDigits, marks: marks, &ends)
+        case let .caseSplit(maxDigits, contractions): caseSplit(maxDigits: maxDigits, contractions: contractions, &ends)
         default: scanner(stage, &ends)
         }
     }
@@ -242,6 +252,84 @@ private struct Matcher {
         }
     }
 
+    /// The `caseSplit` pattern with the backtracking of an ordered-alternation regex engine (llama.cpp
+    /// runs it through std::regex): the first alternative that matches at `pos` wins, each quantifier
+    /// greedy.
+    func caseSplit(maxDigits: Int, contractions: Bool, _ ends: inout [Int]) {
+        @inline(__always) func letter(_ i: Int) -> Bool { flags(i).contains(.letter) }
+        /// U: a letter that is not `a-z`.
+        @inline(__always) func upper(_ i: Int) -> Bool { letter(i) && !(cps[i] >= 0x61 && cps[i] <= 0x7A) }
+        /// W: a letter that is not `A-Z`.
+        @inline(__always) func lower(_ i: Int) -> Bool { letter(i) && !(cps[i] >= 0x41 && cps[i] <= 0x5A) }
+        /// `[^\r\n\p{L}\p{N}]`
+        @inline(__always) func prefix(_ i: Int) -> Bool {
+            i < end && cps[i] != 0x0D && cps[i] != 0x0A && flags(i).isDisjoint(with: [.letter, .number])
+        }
+        /// `U*W+` from `j`: the end of the match, or nil. U* first takes the whole U run; if no W
+        /// follows, it gives back letters until the last one it gave back is also a W.
+        func upperLower(_ j: Int) -> Int? {
+            var k = j
+            while upper(k) { k += 1 }
+            if lower(k) {
+                while lower(k) { k += 1 }
+                return k
+            }
+            var p = k - 1
+            while p >= j {
+                if lower(p) { return p + 1 }
+                p -= 1
+            }
+            return nil
+        }
+        /// `U+W*` from `j`.
+        func upperRun(_ j: Int) -> Int? {
+            guard upper(j) else { return nil }
+            var k = j + 1
+            while upper(k) { k += 1 }
+            while lower(k) { k += 1 }
+            return k
+        }
+        func withContraction(_ e: Int) -> Int { contractions && e < end ? e + contraction(e, caseInsensitive: true) : e }
+
+        var pos = start
+        while pos < end {
+            let c = cps[pos]
+            let f = CharFlags(rawValue: fl[pos])
+            // Both letter alternatives: with the optional prefix taken when it can be.
+            let body = prefix(pos) ? pos + 1 : pos
+            if let e = upperLower(body) ?? upperRun(body) {
+                pos = withContraction(e); ends.append(pos); continue
+            }
+            // \p{N}{1,maxDigits}
+            if f.contains(.number) {
+                let ini = pos
+                while pos - ini < maxDigits, flags(pos).contains(.number) { pos += 1 }
+                ends.append(pos); continue
+            }
+            // ' ?[^\s\p{L}\p{N}]+[\r\n/]*'
+            let excluded: CharFlags = [.whitespace, .letter, .number]
+            let space = c == 0x20 && pos + 1 < end && flags(pos + 1).isDisjoint(with: excluded)
+            if space || f.isDisjoint(with: excluded) {
+                pos += space ? 2 : 1
+                while pos < end, flags(pos).isDisjoint(with: excluded) { pos += 1 }
+                while pos < end, cps[pos] == 0x0D || cps[pos] == 0x0A || cps[pos] == 0x2F { pos += 1 }
+                ends.append(pos); continue
+            }
+            var n = 0
+            var lastNewline = 0
+            while flags(pos + n).contains(.whitespace) {
+                let c2 = cps[pos + n]
+                if c2 == 0x0D || c2 == 0x0A { lastNewline = pos + n + 1 }
+                n += 1
+            }
+            if lastNewline > 0 { pos = lastNewline; ends.append(pos); continue } // \s*[\r\n]+
+            if n > 1, pos + n < end { pos += n - 1; ends.append(pos); continue } // \s+(?!\S)
+            if n > 0 { pos += n; ends.append(pos); continue } // \s+
+            pos += 1
+            ends.append(pos)
+        }
+    }
+
     /// Leftmost-match scanners for the simple patterns; text between matches stays a piece of its own.
     func scanner(_ stage: PreTokenizer.Stage, _ ends: inout [Int]) {
         var pos = start
@@ -285,7 +373,7 @@ private struct Matcher {
             while i + 2 < end {
                 if digit(i), digit(i + 1), digit(i + 2) { emit(i, i + 3); i += 3 } else { i += 1 }
             }
-        case .gpt2, .llama3: preconditionFailure("state-machine stages are not scanners")
+        case .gpt2, .llama3, .caseSplit: preconditionFailure("state-machine stages are not scanners")
         }
         if pos < end { ends.append(end) }
     }

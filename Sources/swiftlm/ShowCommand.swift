@@ -58,7 +58,8 @@ struct ShowCommand: AsyncParsableCommand {
         row("layers", s.blockCount.map(String.init))
         row("heads", s.headCount.map(String.init))
         row("KV heads", s.headCountKV.map(String.init))
-        if !s.features.isEmpty { row("features", s.features.joined(separator: ", ")) }
+        // Semicolons: a feature may itself hold a comma ("8 experts, 2 per token").
+        if !s.features.isEmpty { row("features", s.features.joined(separator: "; ")) }
         row("file type", s.fileType ?? "not recorded")
         row("file size", byteLabel(s.fileSize))
         out += "\n"

@@ -89,6 +89,16 @@ func loadShowFixture(_ model: String) throws -> ShowFixture {
         #expect(byPath.status == 0 && byPath.stdout == byName.stdout)
     }
 
+    /// The features row on a real model: Gemma 3 windows 5 of every 6 layers, with Q/K norms and
+    /// norms on both sides of each sub-layer.
+    @Test func featuresRow() throws {
+        guard try RealModels.pathOrSkip("gemma3:270m") != nil else { return }
+        let r = try runSwiftLM(["show", "gemma3:270m"])
+        #expect(r.status == 0, "stderr: \(r.stderr)")
+        let line = "features            sliding window 512 on 5 of every 6 layers; Q/K norm; pre- and post-norms\n"
+        #expect(r.stdout.contains(line), "\(r.stdout)")
+    }
+
     @Test func parameterLabelAndTemplate() throws {
         guard try RealModels.pathOrSkip("qwen2.5-coder:0.5b") != nil else { return }
         let r = try runSwiftLM(["show", "qwen2.5-coder:0.5b"])

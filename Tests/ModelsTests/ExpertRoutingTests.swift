@@ -35,4 +35,20 @@ struct ExpertRoutingTests {
         for (e, w) in r { #expect(abs(Double(w) - exp(Double(logits[e])) / z) < 1e-6) }
         #expect(r.map(\.expert) == [2, 0, 3, 1])
     }
+
+    /// A prompt's rows reach each expert as one group (one batched matmul per expert, not one per row).
+    @Test func rowsAreGroupedByExpert() {
+        // 4 rows x 4 experts; each row's two largest logits force its experts.
+        let logits: [Float] = [
+            5, 4, 0, 0, // row 0: experts 0, 1
+            0, 4, 5, 0, // row 1: experts 2, 1
+            5, 0, 0, 4, // row 2: experts 0, 3
+            0, 5, 0, 4, // row 3: experts 1, 3
+        ]
+        let g = logits.withUnsafeBufferPointer { ExpertRouting.groups($0.baseAddress!, rows: 4, experts: 4, used: 2) }
+        #expect(g.map { $0.map(\.row) } == [[0, 2], [0, 1, 3], [1], [2, 3]])
+        let heavy = Float(1 / (1 + exp(-1.0))) // e^5 / (e^5 + e^4)
+        #expect(abs(g[0][0].weight - heavy) < 1e-6 && abs(g[1][0].weight - (1 - heavy)) < 1e-6)
+        #expect(abs(g[2][0].weight - heavy) < 1e-6 && abs(g[1][1].weight - (1 - heavy)) < 1e-6)
+    }
 }

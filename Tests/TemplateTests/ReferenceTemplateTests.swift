@@ -29,7 +29,7 @@ enum Fixtures {
 
 @Test func fixturesArePresent() {
     #expect(Fixtures.templateNames.count == 72)
-    #expect(Fixtures.contexts.count == 9)
+    #expect(Fixtures.contexts.count == 11)
     #expect(Fixtures.contexts.allSatisfy { !$0.1.isEmpty })
 }
 

@@ -17,17 +17,37 @@ enum VocabFixtures {
         try Tokenizer(gguf: GGUFFile(path: path(name)))
     }
 
-    /// Qwen 3.5 ships the Qwen 2 vocabulary with `tokenizer.ggml.pre = qwen35`; instead of a second
-    /// 6 MB copy we rewrite the Qwen 2 file's metadata.
-    static func qwen35Tokenizer() throws -> Tokenizer {
-        let src = try GGUFFile(path: path("qwen2"))
+    /// Vocabularies whose test vectors run on another file's vocabulary with only `tokenizer.ggml.pre`
+    /// rewritten: Qwen 3.5 ships the Qwen 2 vocabulary with `qwen35` (llama.cpp's own vectors); for
+    /// Tekken and GPT-4o, whose vocabularies are not in llama.cpp's models/, the vectors come from
+    /// scripts/make-pretokenizer-fixtures.py, which tokenizes with llama.cpp on the Llama 3 vocabulary.
+    /// Rewriting saves a second multi-megabyte copy of the same tokens.
+    static let rewrittenPre = ["qwen35": "qwen2", "tekken": "llama-bpe", "gpt-4o": "llama-bpe"]
+
+    /// The tokenizer for the test vectors called `name`.
+    static func vectorsTokenizer(_ name: String) throws -> Tokenizer {
+        guard let base = rewrittenPre[name] else { return try tokenizer(name) }
+        return try tokenizer(base, pre: name)
+    }
+
+    /// `base`'s vocabulary with `tokenizer.ggml.pre` set to `pre`.
+    static func tokenizer(_ base: String, pre: String) throws -> Tokenizer {
+        let src = try GGUFFile(path: path(base))
         var meta = src.metadata
         guard let i = meta.firstIndex(where: { $0.key == GGUFKey.tokenizerPre }) else { throw FixtureError.bad("no pre") }
-        meta[i].value = .string("qwen35")
-        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-vocab-qwen35-\(UUID().uuidString).gguf")
+        meta[i].value = .string(pre)
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("swiftlm-vocab-\(pre)-\(UUID().uuidString).gguf")
         try Data(GGUFWriter(metadata: meta).bytes()).write(to: url)
         defer { try? FileManager.default.removeItem(at: url) }
         return try Tokenizer(gguf: GGUFFile(path: url.path))
+    }
+
+    /// Every vocabulary that has test vectors (`ggml-vocab-NAME.gguf.inp`) in Fixtures/vocab.
+    static func namesWithVectors() throws -> [String] {
+        try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasPrefix("ggml-vocab-") && $0.hasSuffix(".gguf.inp") }
+            .map { String($0.dropFirst("ggml-vocab-".count).dropLast(".gguf.inp".count)) }
+            .sorted()
     }
 
     /// (input, expected ids) pairs of a vocabulary's test vectors.
