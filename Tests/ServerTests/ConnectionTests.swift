@@ -9,8 +9,11 @@ import Glibc
 import Darwin
 #endif
 
-/// A blocking loopback TCP client, to control exactly what happens on one connection.
-final class RawConnection {
+/// A blocking loopback TCP client, to control exactly what happens on one connection. Its blocking calls
+/// go through ``blocking(_:)``, off Swift's cooperative pool: on 2 cores that pool has two threads, and a
+/// `recv` parked on one of them while other suites hold the other left the server itself no thread to
+/// answer with (seen in CI: a 60 s receive timeout on a 2-token generation).
+final class RawConnection: Sendable {
     let fd: Int32
 
     init(port: Int) throws {
@@ -27,7 +30,7 @@ final class RawConnection {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard rc == 0 else { throw POSIXError(.ECONNREFUSED) }
-        var timeout = timeval(tv_sec: 60, tv_usec: 0)
+        var timeout = timeval(tv_sec: 600, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
     }
 
@@ -77,22 +80,29 @@ final class RawConnection {
     }
 }
 
+/// Runs a blocking call on a thread of its own, so it never holds a cooperative-pool thread.
+func blocking<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
+}
+
 @Suite(.serialized, .enabled(if: RealModels.shouldRun("smollm2:135m"))) struct ConnectionTests {
     /// Generation responses leave the connection usable: a pooling client's next request is answered.
     @Test func keepAliveAcrossGenerations() async throws {
         _ = try RealModels.path(smol)
-        try await withRealServer { client, _ in
+        try await withRealServer(preload: [smol]) { client, _ in
             let port = try #require(client.port)
             let connection = try RawConnection(port: port)
             for stream in [false, true] {
                 connection.post("/api/generate", body: #"{"model":"smollm2:135m","prompt":"Hi","stream":\#(stream),"options":{"num_predict":2}}"#)
-                let response = connection.readResponse()
+                let response = await blocking { connection.readResponse() }
                 #expect(response.hasPrefix("HTTP/1.1 200"))
                 #expect(!response.lowercased().contains("connection: close"))
                 #expect(response.contains(#""done":true"#))
             }
             connection.post("/api/show", body: #"{"model":"smollm2:135m"}"#)
-            #expect(connection.read(until: "model_info").hasPrefix("HTTP/1.1 200"))
+            #expect(await blocking { connection.read(until: "model_info") }.hasPrefix("HTTP/1.1 200"))
         }
     }
 
