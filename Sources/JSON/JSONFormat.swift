@@ -27,6 +27,7 @@ public struct JSONFormat: Sendable {
     /// Escape backspace and form feed as `\b` and `\f` (as Python does) rather than `\u0008` and `\u000c`.
     public var shortControlEscapes: Bool
 
+    /// A format; the defaults are ``compact``'s.
     public init(indent: String? = nil, itemSeparator: String = ",", keySeparator: String = ":", doubles: Doubles = .compact,
                 keepsNumberLiterals: Bool = true, shortControlEscapes: Bool = false) {
         self.indent = indent

@@ -16,6 +16,7 @@ public struct JSONParser {
         /// Arrays and objects nested deeper than this are an error (the parser recurses).
         public var maximumDepth = 512
 
+        /// The defaults: no byte order mark, repeated keys kept, 512 levels of nesting.
         public init(allowsByteOrderMark: Bool = false, rejectsDuplicateKeys: Bool = false, maximumDepth: Int = 512) {
             self.allowsByteOrderMark = allowsByteOrderMark
             self.rejectsDuplicateKeys = rejectsDuplicateKeys
