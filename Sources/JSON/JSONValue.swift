@@ -6,12 +6,17 @@
 /// Repeated keys are kept as written (``subscript(_:)`` finds the first); callers that must refuse
 /// them parse with ``JSONParser/Options/rejectsDuplicateKeys``.
 public indirect enum JSONValue: Sendable, Equatable {
+    /// `null`.
     case null
+    /// `true` or `false`.
     case bool(Bool)
+    /// A number; build one in code with ``int(_:)`` or ``double(_:)``.
     case number(JSONNumber)
+    /// A string (any Unicode text; the serializer escapes what JSON requires).
     case string(String)
+    /// An array.
     case array([JSONValue])
-    /// Keys keep their order, repeats included.
+    /// An object. Keys keep their order, repeats included.
     case object([(String, JSONValue)])
 
     /// An integer number.

@@ -61,7 +61,7 @@ package enum RequestDecoding {
     /// the typed decoder has already accepted as JSON; nil when there is none.
     package static func firstDuplicateKey(_ bytes: [UInt8]) -> String? {
         do throws(JSONError) {
-            _ = try JSONParser.parse(bytes, options: .init(rejectsDuplicateKeys: true))
+            _ = try JSONParser.parse(bytes, options: .init(allowsByteOrderMark: true, rejectsDuplicateKeys: true))
             return nil
         } catch {
             if case let .duplicateKey(key, _) = error { return key }
