@@ -31,14 +31,16 @@ let package = Package(
         .target(name: "Kernels", dependencies: ["CKernels", "GGUF"]),
         // Text <-> token ids: byte-level BPE and SentencePiece, from GGUF metadata.
         .target(name: "Tokenizer", dependencies: ["GGUF"]),
+        // One JSON value type, strict parser and serializer for the grammar, templates and server.
+        .target(name: "JSON"),
         // Jinja2 engine for chat templates.
-        .target(name: "Template", dependencies: ["GGUF"]),
+        .target(name: "Template", dependencies: ["GGUF", "JSON"]),
         // Architectures (llama, qwen2, gemma3): config from metadata, weight binding, forward pass.
         .target(name: "Models", dependencies: ["GGUF", "Kernels"]),
         // Constrained sampling: GBNF and JSON Schema grammars, byte-level recognizer, cached token masks.
-        .target(name: "Grammar"),
+        .target(name: "Grammar", dependencies: ["JSON"]),
         // KV cache, sampling, generation loop, chat sessions.
-        .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template", "Grammar"]),
+        .target(name: "Runtime", dependencies: ["GGUF", "Kernels", "Models", "Tokenizer", "Template", "Grammar", "JSON"]),
         // Hugging Face folder (safetensors, config.json, tokenizer.json) -> GGUF, for `swiftlm create`.
         .target(name: "Import", dependencies: ["GGUF", "Kernels"]),
         // Model catalog, pull (pip / HTTP, converting Hugging Face packages), content-addressed store.
@@ -49,7 +51,7 @@ let package = Package(
         ]),
         // HTTP API (Ollama / OpenAI compatible) on Hummingbird: routes, model manager, metrics.
         .target(name: "Server", dependencies: [
-            "Runtime", "Store", "GGUF", "Template", "Tokenizer",
+            "Runtime", "Store", "GGUF", "Template", "Tokenizer", "JSON",
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "Logging", package: "swift-log"),
@@ -57,7 +59,7 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
         // The public library: re-exports the modules and adds the high-level API.
-        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import", "Grammar"]),
+        .target(name: "SwiftLM", dependencies: ["GGUF", "Kernels", "Tokenizer", "Template", "Models", "Runtime", "Store", "Import", "Grammar", "JSON"]),
         .executableTarget(name: "swiftlm", dependencies: [
             "SwiftLM", "Server",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -71,6 +73,7 @@ let package = Package(
         .testTarget(name: "GGUFTests", dependencies: ["GGUF", "TestSupport"]),
         .testTarget(name: "KernelsTests", dependencies: ["Kernels", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "TokenizerTests", dependencies: ["Tokenizer", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
         .testTarget(name: "TemplateTests", dependencies: ["Template", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Runtime", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "RuntimeTests", dependencies: ["Runtime", "SwiftLM", "TestSupport"], resources: [.copy("Fixtures")]),

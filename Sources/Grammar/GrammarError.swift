@@ -1,3 +1,5 @@
+import JSON
+
 /// Errors from the grammar engine: a GBNF text that does not parse, a JSON Schema that cannot be
 /// converted, or a grammar that cannot drive generation.
 ///
@@ -41,5 +43,12 @@ public enum GrammarError: Error, Equatable, Sendable, CustomStringConvertible {
         case let .invalidSchema(path, reason):
             return "invalid JSON Schema at \(path.isEmpty ? "#" : "#" + path): \(reason)"
         }
+    }
+}
+
+extension GrammarError {
+    /// A JSON text that does not parse, its message naming the byte where parsing stopped.
+    package init(_ error: JSONError) {
+        self = .invalidJSON(error.description)
     }
 }

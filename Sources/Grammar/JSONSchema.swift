@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 
 /// JSON Schema → GBNF, so `format`, `response_format` and `--schema` all run on the one grammar engine.
 ///
@@ -31,9 +32,16 @@ public enum JSONSchemaGrammar {
 
     /// The GBNF grammar of a schema given as JSON text.
     public static func gbnf(schema text: String) throws(GrammarError) -> String {
-        try gbnf(schema: try JSONValue.parse(text))
+        try gbnf(schema: try parse(text))
     }
 
+    /// Parses a schema's JSON text, keeping its property order (which decides the output's) and its
+    /// numbers as written (a `const` or `enum` number is generated exactly as the schema spells it).
+    public static func parse(_ text: String) throws(GrammarError) -> JSONValue {
+        do throws(JSONError) { return try JSONParser.parse(text) } catch { throw GrammarError(error) }
+    }
+
+    /// The GBNF grammar of a parsed schema.
     public static func gbnf(schema: JSONValue) throws(GrammarError) -> String {
         var c = SchemaConverter(root: schema)
         let body = try c.visit(schema, name: "root", path: "")
@@ -298,10 +306,10 @@ struct SchemaConverter {
                 case (_, let e?, _) where e == v || Self.annotations.contains(k):
                     break
                 default:
-                    if ["minimum", "minLength", "minItems", "exclusiveMinimum"].contains(k), case let .number(a, _)? = existing, case let .number(b, _) = v {
-                        set(k, a >= b ? existing! : v)
-                    } else if ["maximum", "maxLength", "maxItems", "exclusiveMaximum"].contains(k), case let .number(a, _)? = existing, case let .number(b, _) = v {
-                        set(k, a <= b ? existing! : v)
+                    if ["minimum", "minLength", "minItems", "exclusiveMinimum"].contains(k), case let .number(a)? = existing, case let .number(b) = v {
+                        set(k, a.doubleValue >= b.doubleValue ? existing! : v)
+                    } else if ["maximum", "maxLength", "maxItems", "exclusiveMaximum"].contains(k), case let .number(a)? = existing, case let .number(b) = v {
+                        set(k, a.doubleValue <= b.doubleValue ? existing! : v)
                     } else {
                         throw fail("allOf", path, "the parts disagree on '\(k)'")
                     }
@@ -407,7 +415,7 @@ struct SchemaConverter {
 
     func count(_ schema: JSONValue, _ key: String, _ path: String) throws(GrammarError) -> Int? {
         guard let v = schema[key] else { return nil }
-        guard case let .number(d, _) = v, d >= 0, d == d.rounded(), d < 1e6 else {
+        guard case let .number(n) = v, case let d = n.doubleValue, d >= 0, d == d.rounded(), d < 1e6 else {
             throw .invalidSchema(path: "\(path)/\(key)", reason: "'\(key)' must be a non-negative integer")
         }
         return Int(d)
@@ -475,10 +483,11 @@ struct SchemaConverter {
         let space = primitive("space")
         func bound(_ key: String) throws(GrammarError) -> Int? {
             guard let v = schema[key] else { return nil }
-            guard case let .number(d, _) = v else {
+            guard case let .number(n) = v else {
                 if case .bool = v { return nil } // draft-4 boolean exclusive flags, read below
                 throw .invalidSchema(path: "\(path)/\(key)", reason: "'\(key)' must be a number")
             }
+            let d = n.doubleValue
             guard d == d.rounded(), abs(d) < 1e15 else { throw fail(key, path, "only whole-number bounds are supported, not \(d)") }
             return Int(d)
         }
@@ -513,13 +522,6 @@ struct SchemaConverter {
         }
         if alts.isEmpty { throw .invalidSchema(path: path, reason: "no number lies between the bounds") }
         return rule(name, "(" + alts.joined(separator: " | ") + ") \(space)")
-    }
-}
-
-extension JSONValue {
-    var objectPairs: [(String, JSONValue)] {
-        if case let .object(p) = self { return p }
-        return []
     }
 }
 

@@ -1,4 +1,5 @@
 import Grammar
+import JSON
 import Template
 
 /// How a model writes a tool call, which its chat template tells: the template that shows the model
@@ -90,7 +91,7 @@ extension ToolCallFormat {
             // No `parameters`: any object, as OpenAI treats a function without parameters.
             let schemaText = function["parameters"].map(\.jsonString) ?? #"{"type": "object"}"#
             let schema: JSONValue
-            do throws(GrammarError) { schema = try JSONValue.parse(schemaText) } catch { throw .grammar(error) }
+            do throws(GrammarError) { schema = try JSONSchemaGrammar.parse(schemaText) } catch { throw .grammar(error) }
             // The prefix ends inside the name's string: the rest of the name, then the arguments key.
             let lead = name != nil ? "" : String(TemplateValue.string(toolName).jsonString.dropFirst()) + #", ""# + argumentsKey + #"": "#
             alternatives.append((lead, schema))

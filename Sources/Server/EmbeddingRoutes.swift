@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Runtime
 
 // Embeddings: Ollama's /api/embed and legacy /api/embeddings, OpenAI's /v1/embeddings. Vectors come from

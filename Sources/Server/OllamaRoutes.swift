@@ -1,6 +1,7 @@
 import Foundation
 import GGUF
 import Hummingbird
+import JSON
 import Runtime
 import Store
 import Template
@@ -364,7 +365,7 @@ struct OllamaEncoder: OutputEncoder {
     static func json(_ items: [TokenLogprobs]) -> JSONValue {
         func entry(_ t: TokenProbability) -> [(String, JSONValue)] {
             // `id` is an addition (llama.cpp's server sends it too): the explain page forks on token ids.
-            [("id", .int(Int(t.id))), ("token", .string(t.text)), ("logprob", .number(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
+            [("id", .int(Int(t.id))), ("token", .string(t.text)), ("logprob", .float(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
         }
         return .array(items.map { item in
             .object(entry(item.token) + (item.top.isEmpty ? [] : [("top_logprobs", .array(item.top.map { .object(entry($0)) }))]))

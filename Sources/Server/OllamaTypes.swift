@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Runtime
 import Template
 
@@ -167,24 +168,9 @@ extension OllamaMessage {
                 guard let function = call["function"], case let .string(name)? = function["name"] else {
                     throw .badRequest("invalid value for field 'messages[\(index)].tool_calls[\(i)]': expected {\"function\": {\"name\": ..., \"arguments\": {...}}}")
                 }
-                return ChatToolCall(name: name, arguments: function["arguments"].map(\.templateValue) ?? .object(TemplateObject()))
+                return ChatToolCall(name: name, arguments: function["arguments"].map(TemplateValue.init) ?? .object(TemplateObject()))
             }
         }
         return ChatMessage(role: role, content: content ?? "", toolCalls: calls, name: toolName)
-    }
-}
-
-extension JSONValue {
-    /// The value as the template engine sees it.
-    var templateValue: TemplateValue {
-        switch self {
-        case .null: return .null
-        case let .bool(b): return .bool(b)
-        case let .int(i): return .int(i)
-        case let .double(d): return .double(d)
-        case let .string(s): return .string(s)
-        case let .array(a): return .array(a.map(\.templateValue))
-        case let .object(pairs): return .object(TemplateObject(pairs.map { ($0.0, $0.1.templateValue) }))
-        }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import Runtime
 import Store
 import Template
@@ -78,7 +79,7 @@ struct OpenAIMessage: Decodable, Sendable {
                 // OpenAI sends the arguments as a string of JSON (parsed, in key order, by RequestTools).
                 let arguments = function["arguments"]
                 return ChatToolCall(id: call["id"].flatMap { if case let .string(s) = $0 { s } else { nil } }, name: name,
-                                    arguments: arguments?.templateValue ?? .object(TemplateObject()))
+                                    arguments: arguments.map(TemplateValue.init) ?? .object(TemplateObject()))
             }
         }
         return ChatMessage(role: role, content: content?.text ?? "", toolCalls: calls, toolCallID: toolCallID, name: name)
@@ -365,7 +366,7 @@ struct OpenAIEncoder: OutputEncoder {
         switch kind {
         case .chat:
             func entry(_ t: TokenProbability) -> [(String, JSONValue)] {
-                [("token", .string(t.text)), ("logprob", .number(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
+                [("token", .string(t.text)), ("logprob", .float(t.logprob)), ("bytes", .ints(t.bytes.map(Int.init)))]
             }
             return object(("content", .array(items.map { item in
                 .object(entry(item.token) + [("top_logprobs", .array(item.top.map { .object(entry($0)) }))])
@@ -378,8 +379,8 @@ struct OpenAIEncoder: OutputEncoder {
             }
             return object(
                 ("tokens", .strings(items.map(\.token.text))),
-                ("token_logprobs", .array(items.map { .number($0.token.logprob) })),
-                ("top_logprobs", .array(items.map { item in .object(item.top.map { ($0.text, .number($0.logprob)) }) })),
+                ("token_logprobs", .array(items.map { .float($0.token.logprob) })),
+                ("top_logprobs", .array(items.map { item in .object(item.top.map { ($0.text, .float($0.logprob)) }) })),
                 ("text_offset", .ints(offsets)))
         }
     }

@@ -1,3 +1,4 @@
+import JSON
 import Runtime
 
 /// The model options of one request (Ollama's `options` object, or OpenAI's top-level fields).
@@ -82,10 +83,13 @@ struct OptionReader {
     func float(_ key: String) throws(ServerError) -> Float? {
         switch values[key] {
         case nil, .null?: return nil
-        case let .int(i)?: return Float(i)
-        case let .double(d)?:
-            guard d.isFinite, abs(d) <= Double(Float.greatestFiniteMagnitude) else { throw fail(key, "a finite number") }
-            return Float(d)
+        case let .number(n)?:
+            switch n.value {
+            case let .int(i): return Float(i)
+            case let .double(d):
+                guard d.isFinite, abs(d) <= Double(Float.greatestFiniteMagnitude) else { throw fail(key, "a finite number") }
+                return Float(d)
+            }
         default: throw fail(key, "a number")
         }
     }
@@ -93,11 +97,14 @@ struct OptionReader {
     func int(_ key: String) throws(ServerError) -> Int? {
         switch values[key] {
         case nil, .null?: return nil
-        case let .int(i)?: return i
-        case let .double(d)?:
-            // Clients written in dynamic languages send 512.0 for 512.
-            guard d == d.rounded(), abs(d) < 9.0e15 else { throw fail(key, "an integer") }
-            return Int(d)
+        case let .number(n)?:
+            switch n.value {
+            case let .int(i): return i
+            case let .double(d):
+                // Clients written in dynamic languages send 512.0 for 512.
+                guard d == d.rounded(), abs(d) < 9.0e15 else { throw fail(key, "an integer") }
+                return Int(d)
+            }
         default: throw fail(key, "an integer")
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Kernels
 
 /// Everything `swiftlm serve` can be told, with Ollama's defaults.
@@ -87,10 +88,8 @@ public enum KeepAlive: Sendable, Equatable {
     /// (`"5m"`, `"1h30m"`, `"2.5s"`, `"-1m"`, `"300"`).
     package static func parse(_ value: JSONValue) throws(ServerError) -> KeepAlive {
         switch value {
-        case let .int(seconds):
-            return fromSeconds(Double(seconds))
-        case let .double(seconds):
-            return fromSeconds(seconds)
+        case let .number(seconds):
+            return fromSeconds(seconds.doubleValue)
         case let .string(text):
             if let seconds = Double(text.trimmingCharacters(in: .whitespaces)) { return fromSeconds(seconds) }
             guard let seconds = parseGoDuration(text) else {

@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import JSON
 import NIOHTTP1
 import Runtime
 import Store

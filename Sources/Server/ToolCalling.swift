@@ -1,4 +1,5 @@
 import Foundation
+import JSON
 import Runtime
 import Template
 
@@ -121,21 +122,6 @@ struct RequestTools: Sendable {
     /// so this only loses key order).
     static func rawBody(_ bytes: [UInt8]) -> TemplateValue? {
         try? TemplateValue(jsonData: bytes)
-    }
-}
-
-extension JSONValue {
-    /// A template value as JSON, keeping key order.
-    init(_ value: TemplateValue) {
-        switch value {
-        case .null: self = .null
-        case let .bool(b): self = .bool(b)
-        case let .int(i): self = .int(i)
-        case let .double(d): self = .double(d)
-        case let .string(s): self = .string(s)
-        case let .array(a): self = .array(a.map(JSONValue.init))
-        case let .object(o): self = .object(o.map { ($0.key, JSONValue($0.value)) })
-        }
     }
 }
 

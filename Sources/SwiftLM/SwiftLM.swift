@@ -8,3 +8,4 @@
 @_exported import Store
 @_exported import Import
 @_exported import Grammar
+@_exported import JSON

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import JSON
 
 // The filters with Python-specific details: transformers' tojson, int / float conversion,
 // round, indent and title.
@@ -26,11 +27,11 @@ extension Interpreter {
             itemSep = parts[0].pyStr
             keySep = parts[1].pyStr
         }
-        guard var text = JSONWriter.write(v, indent: indent, itemSep: itemSep, keySep: keySep,
-                                          sortKeys: args.get(3, "sort_keys")?.truthy ?? false) else {
+        guard let json = JSONValue(v, sortKeys: args.get(3, "sort_keys")?.truthy ?? false) else {
             if case let .undefined(hint) = v { throw fail(hint, offset) }
             throw fail("Object of type \(v.typeName) is not JSON serializable", offset)
         }
+        var text = json.serialized(.python(indent: indent, itemSeparator: itemSep, keySeparator: keySep))
         if ensureASCII { text = asciiEscaped(text) }
         return .string(text)
     }

@@ -1,3 +1,5 @@
+import JSON
+
 // Recursive-descent parser following jinja2's grammar (jinja2/parser.py): operator precedence,
 // filters binding tighter than arithmetic, tests after filters, tuples without parentheses.
 
@@ -66,7 +68,7 @@ struct Parser {
         case let .name(n): return "'\(n)'"
         case let .string(s): return "string \(pyStringRepr(s))"
         case let .int(i): return "integer \(i)"
-        case let .float(d): return "number \(pyFloatRepr(d))"
+        case let .float(d): return "number \(pythonFloatRepr(d))"
         case let .op(o): return "'\(o)'"
         case .eof: return "end of template"
         }

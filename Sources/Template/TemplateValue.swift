@@ -1,3 +1,5 @@
+import JSON
+
 /// A template variable: the JSON-like data that `apply_chat_template` passes to a chat template.
 ///
 /// Objects keep their key order, because templates print them (`tools | tojson`) and the order
@@ -76,18 +78,16 @@ extension TemplateValue: ExpressibleByNilLiteral, ExpressibleByBooleanLiteral, E
 extension TemplateValue {
     /// Parses JSON text, keeping object key order (Foundation's JSONSerialization would lose it).
     public init(json: String) throws(TemplateError) {
-        var p = JSONParser(Array(json.utf8))
-        self = try p.parseDocument()
+        self = try Self.parseJSON(Array(json.utf8))
     }
 
     /// Parses UTF-8 JSON bytes, keeping object key order.
     public init(jsonData bytes: [UInt8]) throws(TemplateError) {
-        var p = JSONParser(bytes)
-        self = try p.parseDocument()
+        self = try Self.parseJSON(bytes)
     }
 
     /// Compact JSON as Python's `json.dumps(x, ensure_ascii=False)` writes it.
-    public var jsonString: String { JSONWriter.write(Template.Value(self), indent: nil, itemSep: ", ", keySep: ": ", sortKeys: false) ?? "" }
+    public var jsonString: String { JSONValue(self).serialized(.python()) }
 
     /// The member `key` of an object; nil for other values or a missing key.
     public subscript(key: String) -> TemplateValue? {

@@ -142,20 +142,6 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         writeStandardOutput(out)
     }
 
-    /// The text in quotes with control characters escaped, so whitespace tokens are visible.
-    private func quoted(_ s: String) -> String {
-        var r = "\""
-        for ch in s.unicodeScalars {
-            switch ch {
-            case "\n": r += "\\n"
-            case "\t": r += "\\t"
-            case "\r": r += "\\r"
-            case "\"": r += "\\\""
-            case "\\": r += "\\\\"
-            default:
-                if ch.value < 0x20 { r += String(format: "\\u%04x", ch.value) } else { r.unicodeScalars.append(ch) }
-            }
-        }
-        return r + "\""
-    }
+    /// The text as a JSON string literal: control characters escaped, so whitespace tokens are visible.
+    private func quoted(_ s: String) -> String { JSONValue.quote(s) }
 }
