@@ -12,8 +12,10 @@ import Kernels
 /// starting at `s` reads keys from `s - W + 1` while writing up to `s + chunk - 1`, which fits.
 /// The ring is what makes gemma3's cache small, and what limits rewinding: see ``truncate(to:)``.
 ///
-/// A cache belongs to the model that made it; it is not thread-safe (one sequence, one forward at a time).
-public final class KVCache: @unchecked Sendable {
+/// A cache belongs to the model that made it, and to one owner: it is not `Sendable`, so it stays in
+/// the isolation domain that made it (a `RequestScheduler`'s owner thread, or an `InferenceContext`'s
+/// caller) and its forwards never overlap.
+public final class KVCache {
     /// Positions currently stored.
     public private(set) var count: Int = 0
     /// Positions this cache can hold.
