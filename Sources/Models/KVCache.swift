@@ -1,4 +1,9 @@
 import Kernels
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Keys and values of the past positions of one sequence, for every layer, stored as its ``type``
 /// (f32, f16 or q8_0; attention converts rows on the fly, see ``KVRows``).
@@ -12,8 +17,10 @@ import Kernels
 /// starting at `s` reads keys from `s - W + 1` while writing up to `s + chunk - 1`, which fits.
 /// The ring is what makes gemma3's cache small, and what limits rewinding: see ``truncate(to:)``.
 ///
-/// A cache belongs to the model that made it; it is not thread-safe (one sequence, one forward at a time).
-public final class KVCache: @unchecked Sendable {
+/// A cache belongs to the model that made it, and to one owner: it is not `Sendable`, so it stays in
+/// the isolation domain that made it (a `RequestScheduler`'s owner thread, or an `InferenceContext`'s
+/// caller) and its forwards never overlap.
+public final class KVCache {
     /// Positions currently stored.
     public private(set) var count: Int = 0
     /// Positions this cache can hold.
@@ -38,6 +45,8 @@ public final class KVCache: @unchecked Sendable {
     let keyRowBytes: Int
     let valueRowBytes: Int
     private let keys: UnsafeMutableRawPointer
+    /// Bytes of `keys` (the rest of ``byteCount`` is `values`).
+    private let keyByteCount: Int
     private let values: UnsafeMutableRawPointer
     /// Byte offsets of each layer's keys and values.
     private let keyOffsets: [Int]
@@ -84,17 +93,28 @@ public final class KVCache: @unchecked Sendable {
         keyOffsets = kOff
         valueOffsets = vOff
         byteCount = k + v
-        keys = .allocate(byteCount: max(1, k), alignment: 64)
-        values = .allocate(byteCount: max(1, v), alignment: 64)
-        // Zeroed so a read bug shows up as wrong-but-finite numbers rather than NaN garbage.
-        keys.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, k))
-        values.initializeMemory(as: UInt8.self, repeating: 0, count: max(1, v))
+        keyByteCount = k
+        keys = Self.mapZeroed(max(1, k))
+        values = Self.mapZeroed(max(1, v))
     }
 
     deinit {
-        keys.deallocate()
-        values.deallocate()
+        munmap(keys, max(1, keyByteCount))
+        munmap(values, max(1, byteCount - keyByteCount))
     }
+
+    /// Zero-filled memory (page aligned) from an anonymous mapping. The kernel backs a page only when it is
+    /// first written, so a cache's resident size follows the positions it holds, not its capacity: an
+    /// idle `--parallel 8 --ctx 4096` server does not pay for eight full caches (llama.cpp's buffers
+    /// behave alike). Zeroed also means a read bug shows up as wrong-but-finite numbers, not NaN garbage.
+    private static func mapZeroed(_ bytes: Int) -> UnsafeMutableRawPointer {
+        guard let p = mmap(nil, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0), p != MAP_FAILED else {
+            // Out of address space: what allocate would do too, but with the reason.
+            fatalError("cannot map \(bytes) bytes for a KV cache: errno \(errno)")
+        }
+        return p
+    }
+
 
     /// The smallest non-zero count ``truncate(to:)`` can rewind to and keep: below it a sliding-window
     /// layer's ring no longer holds the keys the next position would attend to. 0 while every layer

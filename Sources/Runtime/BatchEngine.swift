@@ -61,7 +61,9 @@ final class BatchEngine: Sendable {
 
     /// Queues a request (validated by the caller). Throws ``RuntimeError/queueFull(limit:)`` when
     /// `maxQueue` requests already wait beyond the free slots.
-    func submit(_ request: GenerationRequest, capacity: Int) throws(RuntimeError) -> AsyncThrowingStream<GenerationEvent, Error> {
+    /// `keepAlive` (the scheduler) is held until the stream ends: dropping the scheduler shuts the engine down.
+    func submit(_ request: GenerationRequest, capacity: Int,
+                keepAlive: (any AnyObject & Sendable)? = nil) throws(RuntimeError) -> (UInt64, AsyncThrowingStream<GenerationEvent, Error>) {
         let (stream, continuation) = AsyncThrowingStream.makeStream(of: GenerationEvent.self)
         let id: UInt64? = shared.withLock { s in
             let free = parallel - s.running
@@ -73,10 +75,12 @@ final class BatchEngine: Sendable {
         }
         guard let id else { throw .queueFull(limit: maxQueue) }
         continuation.onTermination = { [weak self] termination in
-            if case .cancelled = termination { self?.cancel(id) }
+            withExtendedLifetime(keepAlive) {
+                if case .cancelled = termination { self?.cancel(id) }
+            }
         }
         wake.signal()
-        return stream
+        return (id, stream)
     }
 
     /// Stops request `id`: a waiting one leaves the queue (its stream fails with ``RuntimeError/cancelled``),
@@ -260,7 +264,7 @@ private struct OwnerLoop {
             members.append(i)
         }
         // With one slot a batch is one sequence's prompt chunk or its one decode row, never anything else:
-        // decoding may take the mat-vec kernels, exactly as InferenceContext (`swiftlm run`) does.
+        // decoding may take the mat-vec kernels, the fastest way to run one sequence alone (`swiftlm run`).
         let mode: MatmulMode = engine.parallel == 1 && decodeRows == batch.tokens.count ? .fastest : .batchInvariant
         let logits: [Float]
         do {

@@ -58,7 +58,7 @@ public enum Benchmark {
 
         /// Empties the cache and fills it with `depth` tokens, untimed.
         func prefill() throws(RuntimeError) {
-            try context.reset()
+            context.reset()
             if depth > 0 { _ = try context.evaluate(randomTokens(depth), logits: .none) }
         }
         func promptRun() throws(RuntimeError) -> Double {
@@ -68,23 +68,30 @@ public enum Benchmark {
             _ = try context.evaluate(tokens, logits: .last)
             return Double(promptTokens) / (ContinuousClock.now - t0).seconds
         }
-        // Constrained tg: the same single-token decodes, each token chosen by a greedy sampler under the
-        // grammar (masking and parse included); a finished output starts the grammar over.
-        let constraint = try format.map { f throws(RuntimeError) in try StructuredOutputCache.constraint(f, tokenizer: model.tokenizer) }
+        // Constrained tg: the same single-token decodes, each token chosen by the same greedy
+        // ``SequenceDecoder`` as plain tg, under the grammar (masking, parse and detokenizing included);
+        // a finished output starts the grammar over with a fresh decoder.
+        if let format { _ = try StructuredOutputCache.constraint(format, tokenizer: model.tokenizer) }
         var samplingTime = Duration.zero, firstRunSampling = Duration.zero
         func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
-            guard let constraint else { return 0 }
-            let greedy = SamplingOptions(temperature: 0)
-            var sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint))
+            guard let format else { return 0 }
+            let options = GenerationOptions(sampling: .greedy, maxTokens: -1, format: format)
+            func decoder(after token: Int32) throws(RuntimeError) -> SequenceDecoder {
+                try SequenceDecoder(prompt: [token], options: options, tokenizer: model.tokenizer, capacity: context.capacity)
+            }
             var token = randomTokens(1)[0]
+            var sequence = try decoder(after: token)
             try prefill()
             let t0 = ContinuousClock.now
             for _ in 0..<n {
                 let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
                 let s0 = ContinuousClock.now
-                token = sampler.sample(logits)
-                sampler.accept(token)
-                if sampler.constraint?.mustEnd ?? true { sampler = Sampler(options: greedy, constraint: GrammarMatcher(constraint)) }
+                switch sequence.step(logits) {
+                case let .next(next, _): token = next
+                case .finished:
+                    token = sequence.lastToken ?? token
+                    sequence = try decoder(after: token)
+                }
                 samplingTime += ContinuousClock.now - s0
             }
             return Double(n) / (ContinuousClock.now - t0).seconds
@@ -118,7 +125,7 @@ public enum Benchmark {
         if generatedTokens > 0 {
             progress("warm-up tg")
             _ = try generationRun(1)
-            if constraint != nil {
+            if format != nil {
                 progress("warm-up constrained tg")
                 _ = try constrainedRun(generatedTokens)
             }
@@ -128,13 +135,13 @@ public enum Benchmark {
             for r in 0..<repetitions {
                 progress("tg\(generatedTokens) \(r + 1)/\(repetitions)")
                 tg.append(try generationRun(generatedTokens))
-                if constraint != nil {
+                if format != nil {
                     progress("constrained tg\(generatedTokens) \(r + 1)/\(repetitions)")
                     ctg.append(try constrainedRun(generatedTokens))
                 }
             }
         }
-        try context.reset()
+        context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
         var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,
@@ -209,7 +216,7 @@ extension Benchmark {
             }
             let t0 = ContinuousClock.now
             var streams: [AsyncThrowingStream<GenerationEvent, Error>] = []
-            for r in requests { streams.append(try await scheduler.submit(r)) }
+            for r in requests { streams.append(try scheduler.submit(r)) }
             let runs = try await withThrowingTaskGroup(of: (GenerationStats, ContinuousClock.Instant).self) { group in
                 for s in streams {
                     group.addTask {

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Template
 import Tokenizer
 
@@ -40,15 +41,26 @@ public struct ContextShift: Sendable, Equatable {
 /// the prompt takes at most half the context, like Ollama's context shift, so the next several turns fit
 /// without another drop. The system prompt is always kept, and the cached prefix it shares with the new
 /// prompt is reused (a sliding-window model re-evaluates from the start when the shared prefix ends before
-/// ``InferenceContext/earliestReusablePosition``). With ``ContextOverflowPolicy/throw`` the turn fails and
+/// the earliest position its cache can rewind to). With ``ContextOverflowPolicy/throw`` the turn fails and
 /// the history is unchanged.
+///
+/// Turns run on a ``RequestScheduler``, like every generation: the conversation stays cached in one of
+/// its slots, and its prefix reuse gives each turn the part of the prompt the slot already holds. A
+/// session made with ``init(model:contextLength:kvType:system:options:template:overflowPolicy:)`` has a
+/// scheduler of its own with one slot, so nothing else evicts its cache; sessions that share one
+/// scheduler batch together and keep their caches as long as the scheduler has a slot for each.
 ///
 /// Safe to share between tasks: every mutable property lives behind one lock, and a turn reads a
 /// snapshot of them when it starts. One reply is generated at a time (a second concurrent ``send(_:onContextShift:)``
 /// fails with ``RuntimeError/busy``).
 public final class ChatSession: Sendable {
-    public let context: InferenceContext
+    /// Where the turns run.
+    public let scheduler: RequestScheduler
+    /// Positions of KV cache a turn may use: the prompt plus the reply.
+    public let capacity: Int
     public let template: ChatTemplate
+    /// The model the session talks to.
+    public var model: LoadedModel { scheduler.model }
 
     private struct State {
         var system: String?
@@ -60,6 +72,10 @@ public final class ChatSession: Sendable {
         /// Bumped by ``clear()``, so a reply still streaming when the conversation is cleared is not
         /// written back into the new one.
         var epoch = 0
+        /// The turn whose reply is being generated, if any, and its scheduler request once submitted.
+        var replying: UInt64?
+        var request: RequestScheduler.RequestID?
+        var turns: UInt64 = 0
     }
 
     private let state: LockedState<State>
@@ -105,17 +121,48 @@ public final class ChatSession: Sendable {
     /// in which case a turn with ``tools`` fails with ``RuntimeError/toolsUnsupported(model:)``.
     public let toolCallFormat: ToolCallFormat?
 
+    /// A session with a one-slot ``RequestScheduler`` of its own (what `swiftlm run` chats with).
     /// - Parameters:
+    ///   - contextLength: positions of KV cache; nil means ``RequestScheduler/defaultContextLength``, always
+    ///     capped at the model's trained length.
+    ///   - kvType: how the cache stores keys and values.
     ///   - template: overrides the model's own chat template.
     ///   - overflowPolicy: what to do when the conversation outgrows the context.
-    /// - Throws: ``RuntimeError/noChatTemplate(model:)`` when neither template exists.
-    public init(context: InferenceContext, system: String? = nil, options: GenerationOptions = GenerationOptions(),
-                template: ChatTemplate? = nil, overflowPolicy: ContextOverflowPolicy = .dropOldest) throws(RuntimeError) {
-        guard let t = template ?? context.model.chatTemplate else {
-            if let reason = context.model.chatTemplateError { throw .template(reason) }
-            throw .noChatTemplate(model: context.model.name)
+    /// - Throws: ``RuntimeError/noChatTemplate(model:)`` when neither template exists,
+    ///   ``RuntimeError/invalidOption(name:value:expected:)`` for a context length below 1,
+    ///   ``RuntimeError/embeddingModel(model:architecture:)`` for a model that generates nothing.
+    public convenience init(model: LoadedModel, contextLength: Int? = nil, kvType: KVCacheType = .default,
+                            system: String? = nil, options: GenerationOptions = GenerationOptions(),
+                            template: ChatTemplate? = nil, overflowPolicy: ContextOverflowPolicy = .dropOldest) throws(RuntimeError) {
+        try self.init(scheduler: RequestScheduler(model: model, parallel: 1, kvType: kvType), contextLength: contextLength,
+                      system: system, options: options, template: template, overflowPolicy: overflowPolicy)
+    }
+
+    /// A session whose turns run on `scheduler`, beside whatever else it serves.
+    /// - Parameters:
+    ///   - contextLength: positions of KV cache per turn; nil means ``RequestScheduler/defaultContextLength``,
+    ///     always capped at the model's trained length.
+    ///   - template: overrides the model's own chat template.
+    ///   - overflowPolicy: what to do when the conversation outgrows the context.
+    /// - Throws: ``RuntimeError/noChatTemplate(model:)`` when neither template exists,
+    ///   ``RuntimeError/invalidOption(name:value:expected:)`` for a context length below 1,
+    ///   ``RuntimeError/embeddingModel(model:architecture:)`` for a model that generates nothing.
+    public init(scheduler: RequestScheduler, contextLength: Int? = nil, system: String? = nil,
+                options: GenerationOptions = GenerationOptions(), template: ChatTemplate? = nil,
+                overflowPolicy: ContextOverflowPolicy = .dropOldest) throws(RuntimeError) {
+        if let n = contextLength, n < 1 {
+            throw .invalidOption(name: "ctx", value: String(n), expected: "an integer >= 1")
         }
-        self.context = context
+        let model = scheduler.model
+        if model.isEmbeddingModel {
+            throw .embeddingModel(model: model.name, architecture: model.model.info.architecture)
+        }
+        guard let t = template ?? model.chatTemplate else {
+            if let reason = model.chatTemplateError { throw .template(reason) }
+            throw .noChatTemplate(model: model.name)
+        }
+        self.scheduler = scheduler
+        capacity = scheduler.effectiveContextLength(contextLength)
         self.template = t
         toolCallFormat = ToolCallFormat.detect(template: t.source)
         state = LockedState(State(system: system, options: options, overflowPolicy: overflowPolicy))
@@ -157,7 +204,7 @@ public final class ChatSession: Sendable {
 
     private func turnTools(_ snapshot: State) throws(RuntimeError) -> TurnTools? {
         guard let tools = snapshot.tools, !tools.isEmpty, snapshot.toolChoice != .none else { return nil }
-        guard let format = toolCallFormat else { throw .toolsUnsupported(model: context.model.name) }
+        guard let format = toolCallFormat else { throw .toolsUnsupported(model: model.name) }
         let forced: String
         switch snapshot.toolChoice {
         case .none, .auto: forced = ""
@@ -181,7 +228,7 @@ public final class ChatSession: Sendable {
         var all: [ChatMessage] = []
         if let system, !system.isEmpty { all.append(ChatMessage(role: "system", content: system)) }
         all += conversation
-        let special = context.model.specialTokenTexts
+        let special = model.specialTokenTexts
         do {
             return try template.render(messages: all, addGenerationPrompt: true, bosToken: special.bos, eosToken: special.eos,
                                        tools: tools?.tools) + (tools?.forcedPrefix ?? "")
@@ -192,7 +239,7 @@ public final class ChatSession: Sendable {
 
     private func promptTokens(for conversation: [ChatMessage], system: String?, tools: TurnTools?) throws(RuntimeError) -> [Int32] {
         let text = try promptText(for: conversation, system: system, tools: tools)
-        let tokenizer = context.model.tokenizer
+        let tokenizer = model.tokenizer
         var ids = tokenizer.encode(text, addSpecial: false, parseSpecial: true)
         if tokenizer.addBOS, let bos = tokenizer.bosID, ids.first != bos { ids.insert(bos, at: 0) }
         return ids
@@ -209,7 +256,6 @@ public final class ChatSession: Sendable {
     /// Returns the prompt, the history it was rendered from, and the shift (nil if nothing was dropped).
     func fit(history: [ChatMessage], new: [ChatMessage], system: String?, tools: TurnTools?, options: GenerationOptions,
              policy: ContextOverflowPolicy) throws(RuntimeError) -> (prompt: [Int32], kept: [ChatMessage], shift: ContextShift?) {
-        let capacity = context.capacity
         let full = try promptTokens(for: history + new, system: system, tools: tools)
         let reserve = Self.replyReserve(capacity: capacity, maxTokens: options.maxTokens)
         guard policy == .dropOldest, !history.isEmpty, full.count + reserve > capacity else {
@@ -267,23 +313,41 @@ public final class ChatSession: Sendable {
 
     /// Appends `new` (user or tool messages) to the conversation and streams the reply.
     func send(_ new: [ChatMessage], onContextShift: (ContextShift) -> Void) -> AsyncThrowingStream<GenerationEvent, Error> {
-        let snapshot = state.withLock { $0 }
+        // Claim the session for this turn: one reply at a time.
+        let claimed = state.withLock { s -> (State, UInt64)? in
+            guard s.replying == nil else { return nil }
+            s.turns += 1
+            s.replying = s.turns
+            s.request = nil
+            return (s, s.turns)
+        }
+        guard let (snapshot, turnID) = claimed else { return AsyncThrowingStream { $0.finish(throwing: RuntimeError.busy) } }
+        /// Frees the session, unless a later turn already holds it.
+        let release: @Sendable () -> Void = { [state] in
+            state.withLock { s in
+                if s.replying == turnID { s.replying = nil; s.request = nil }
+            }
+        }
         let fitted: (prompt: [Int32], kept: [ChatMessage], shift: ContextShift?)
         let tools: TurnTools?
+        let upstream: AsyncThrowingStream<GenerationEvent, Error>
         do {
             tools = try turnTools(snapshot)
             fitted = try fit(history: snapshot.messages, new: new, system: snapshot.system, tools: tools,
                              options: snapshot.options, policy: snapshot.overflowPolicy)
+            if let shift = fitted.shift { onContextShift(shift) }
+            var options = snapshot.options
+            // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
+            if let tools { options.visibleControlTokens += tools.format.markupTokens }
+            // A forced call's name and arguments follow the tools' grammar (it replaces `format`: the reply is a call).
+            if let forced = tools?.forcedFormat { options.format = forced }
+            let submission = try scheduler.start(GenerationRequest(prompt: fitted.prompt, options: options, contextLength: capacity))
+            state.withLock { s in if s.replying == turnID { s.request = submission.id } }
+            upstream = submission.events
         } catch {
+            release()
             return AsyncThrowingStream { $0.finish(throwing: error) }
         }
-        if let shift = fitted.shift { onContextShift(shift) }
-        var options = snapshot.options
-        // Call markup that is a control token (Mistral's `[TOOL_CALLS]`) must reach the parser.
-        if let tools { options.visibleControlTokens += tools.format.markupTokens }
-        // A forced call's name and arguments follow the tools' grammar (it replaces `format`: the reply is a call).
-        if let forced = tools?.forcedFormat { options.format = forced }
-        let upstream = context.generate(prompt: fitted.prompt, options: options)
         let turn = fitted.kept + new
         var initialParser = tools.map { ToolCallParser(format: $0.format, toolNames: ToolChoice.names(of: $0.tools)) }
         // The forced start of a call is part of the reply as far as the parser is concerned.
@@ -305,6 +369,9 @@ public final class ChatSession: Sendable {
                         }
                     }
                 }
+                // However the reply ends, the session is free again (before the consumer sees the end,
+                // so it may start the next turn at once).
+                defer { release() }
                 do {
                     for try await event in upstream {
                         switch event {
@@ -318,18 +385,31 @@ public final class ChatSession: Sendable {
                                 // A clear() during the reply wins: the turn belongs to the old conversation.
                                 if $0.epoch == snapshot.epoch { $0.messages = turn + [assistant] }
                             }
+                            release()
                         case .logprobs, .toolCall: break
                         }
                         continuation.yield(event)
                     }
                     continuation.finish()
                 } catch {
+                    release()
                     continuation.finish(throwing: error)
                 }
             }
             continuation.onTermination = { _ in task.cancel() }
         }
     }
+
+    /// Stops the reply being generated, after the forward pass in progress: its stream still delivers
+    /// the text so far and ends with a ``GenerationEvent/done(_:)`` of reason
+    /// ``GenerationStats/DoneReason/cancelled`` (the partial reply joins the history). Does nothing
+    /// between turns.
+    public func cancel() {
+        if let id = state.withLock({ $0.request }) { scheduler.cancel(id) }
+    }
+
+    /// True while a reply is being generated.
+    public var isReplying: Bool { state.withLock { $0.replying != nil } }
 }
 
 /// Whether a reply may call a tool: OpenAI's `tool_choice`.

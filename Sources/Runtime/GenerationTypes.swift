@@ -57,7 +57,7 @@ public struct GenerationStats: Sendable, Equatable {
         case stop
         /// `maxTokens` reached or the context is full.
         case length
-        /// ``InferenceContext/cancel()`` was called or the consumer went away.
+        /// ``RequestScheduler/cancel(_:)`` (or ``ChatSession/cancel()``) stopped it.
         case cancelled
     }
 

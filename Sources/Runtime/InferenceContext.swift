@@ -2,15 +2,14 @@ import Foundation
 import Kernels
 import Models
 
-/// One sequence's state on a ``LoadedModel``: its KV cache and the tokens already evaluated into it.
+/// One sequence evaluated directly on a ``LoadedModel``, without sampling: its KV cache and the tokens
+/// already evaluated into it. What a caller that needs logits rather than generated text uses
+/// (``perplexity(tokens:chunkLength:progress:)`` scores every row, tests compare rows); every
+/// generation, the CLI's, the library's and the server's, runs on a ``RequestScheduler`` instead.
 ///
-/// Evaluation is synchronous and CPU bound; ``generate(prompt:options:)`` runs it on a dedicated thread.
-/// Every call that reads or changes the cache (``evaluate(_:logits:kernels:shouldStop:)``, ``reset()``,
-/// ``truncate(to:)``, ``reusePrefix(of:)``, a generation) first claims the context's busy flag and fails
-/// with ``RuntimeError/busy`` while another one holds it. It is `@unchecked Sendable` because that flag,
-/// guarded by a lock, is what keeps ``tokens`` and the cache single-owner. Several sequences on one
-/// model batch together through a ``RequestScheduler`` instead.
-public final class InferenceContext: @unchecked Sendable {
+/// Single owner by construction: the type is not `Sendable`, so a context (and its cache) stays in the
+/// isolation domain that made it, and its calls never overlap.
+public final class InferenceContext {
     public let model: LoadedModel
     /// Positions the cache holds (the effective `--ctx`).
     public let capacity: Int
@@ -23,23 +22,16 @@ public final class InferenceContext: @unchecked Sendable {
     /// How the cache stores keys and values.
     public var kvType: KVCacheType { cache.type }
 
-    private let state = NSLock()
-    private var busy = false
-    private var cancelRequested = false
-
-    /// The context size used when the caller gives none: 4096, capped at the model's trained length.
-    public static let defaultContextLength = 4096
-
     /// - Parameters:
-    ///   - contextLength: positions to allocate; nil means ``defaultContextLength``. Always capped at the
-    ///     model's trained context length.
+    ///   - contextLength: positions to allocate; nil means ``RequestScheduler/defaultContextLength``. Always
+    ///     capped at the model's trained context length.
     ///   - batchSize: prompt tokens per forward call.
     ///   - kvType: how the cache stores keys and values (llama.cpp's and Ollama's default, f16, unless given).
     /// - Throws: ``RuntimeError/model(_:)`` for an embedding model (an encoder generates nothing) or a
     ///   `kvType` that cannot store this model's rows.
     public init(model: LoadedModel, contextLength: Int? = nil, batchSize: Int = 512,
                 kvType: KVCacheType = .default) throws(RuntimeError) {
-        let requested = contextLength ?? Self.defaultContextLength
+        let requested = contextLength ?? RequestScheduler.defaultContextLength
         guard requested >= 1 else {
             throw .invalidOption(name: "ctx", value: String(requested), expected: "an integer >= 1")
         }
@@ -57,12 +49,7 @@ public final class InferenceContext: @unchecked Sendable {
     }
 
     /// Forgets every evaluated token.
-    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
-    public func reset() throws(RuntimeError) {
-        try owning { resetOwned() }
-    }
-
-    func resetOwned() {
+    public func reset() {
         cache.clear()
         tokens.removeAll()
     }
@@ -72,13 +59,8 @@ public final class InferenceContext: @unchecked Sendable {
     /// A sliding-window model's cache holds only the last few hundred positions on its windowed layers,
     /// so a rewind below ``earliestReusablePosition`` cannot keep a prefix: the context is then emptied
     /// and the caller re-evaluates from the start. Returns how many tokens were kept.
-    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
     @discardableResult
-    public func truncate(to count: Int) throws(RuntimeError) -> Int {
-        try owning { truncateOwned(to: count) }
-    }
-
-    func truncateOwned(to count: Int) -> Int {
+    public func truncate(to count: Int) -> Int {
         let n = cache.truncate(to: max(0, min(count, tokens.count)))
         tokens.removeSubrange(n...)
         return n
@@ -90,44 +72,30 @@ public final class InferenceContext: @unchecked Sendable {
     /// Rewinds the cache to the longest prefix it shares with `prompt`, keeping at least one token of
     /// `prompt` unevaluated so its logits can be computed. Returns how many tokens were reused: fewer
     /// than they share (0) when the cache could not rewind that far (see ``truncate(to:)``).
-    /// - Throws: ``RuntimeError/busy`` while a generation runs on this context.
     @discardableResult
-    public func reusePrefix(of prompt: [Int32]) throws(RuntimeError) -> Int {
-        try owning { reusePrefixOwned(of: prompt) }
-    }
-
-    func reusePrefixOwned(of prompt: [Int32]) -> Int {
+    public func reusePrefix(of prompt: [Int32]) -> Int {
         var common = 0
         let limit = min(tokens.count, prompt.count - 1)
         while common < limit, tokens[common] == prompt[common] { common += 1 }
-        return truncateOwned(to: common)
+        return truncate(to: common)
     }
 
-    /// Which logits rows ``evaluate(_:logits:)`` returns.
+    /// Which logits rows ``evaluate(_:logits:kernels:)`` returns.
     public enum LogitRows: Sendable, Equatable {
         case none
-        /// The row of the final token (what decoding needs).
+        /// The row of the final token.
         case last
-        /// One row per token, from batch index `from` on (perplexity, explain).
+        /// One row per token, from batch index `from` on (perplexity).
         case all(from: Int)
     }
 
     /// Appends `newTokens` to the cache in chunks of ``batchSize`` and returns the requested logits rows,
     /// row-major `[rows x vocabularySize]`.
-    /// `kernels` is ``MatmulMode/batchInvariant`` for prompts, so their logits do not depend on ``batchSize``;
-    /// generation feeds one sampled token at a time with ``MatmulMode/fastest`` (the mat-vec kernels).
-    /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then),
-    ///   ``RuntimeError/busy`` while a generation runs on this context.
-    public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last, kernels: MatmulMode = .batchInvariant,
-                         shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
-        try owning { () throws(RuntimeError) in
-            try evaluateOwned(newTokens, logits: rows, kernels: kernels, shouldStop: shouldStop)
-        }
-    }
-
-    /// ``evaluate(_:logits:kernels:shouldStop:)`` by the claimed owner (a generation thread).
-    func evaluateOwned(_ newTokens: [Int32], logits rows: LogitRows = .last, kernels: MatmulMode = .batchInvariant,
-                       shouldStop: () -> Bool = { false }) throws(RuntimeError) -> [Float] {
+    /// `kernels` is ``MatmulMode/batchInvariant`` by default, so logits do not depend on ``batchSize``;
+    /// ``MatmulMode/fastest`` lets a one-token call take the mat-vec kernels.
+    /// - Throws: ``RuntimeError/contextOverflow(needed:capacity:)`` if they do not fit (nothing is evaluated then).
+    public func evaluate(_ newTokens: [Int32], logits rows: LogitRows = .last,
+                         kernels: MatmulMode = .batchInvariant) throws(RuntimeError) -> [Float] {
         guard tokens.count + newTokens.count <= capacity else {
             throw .contextOverflow(needed: tokens.count + newTokens.count, capacity: capacity)
         }
@@ -135,7 +103,6 @@ public final class InferenceContext: @unchecked Sendable {
         var out: [Float] = []
         var start = 0
         while start < newTokens.count {
-            if shouldStop() { throw .cancelled }
             let end = min(start + batchSize, newTokens.count)
             let chunk = Array(newTokens[start..<end])
             var wanted: [Int] = []
@@ -153,49 +120,5 @@ public final class InferenceContext: @unchecked Sendable {
             start = end
         }
         return out
-    }
-
-    // MARK: ownership
-
-    /// Runs `body` holding the busy flag.
-    private func owning<T>(_ body: () throws(RuntimeError) -> T) throws(RuntimeError) -> T {
-        try claim()
-        defer { release() }
-        return try body()
-    }
-
-    func claim() throws(RuntimeError) {
-        state.lock()
-        defer { state.unlock() }
-        if busy { throw .busy }
-        busy = true
-        cancelRequested = false
-    }
-
-    func release() {
-        state.lock()
-        busy = false
-        state.unlock()
-    }
-
-    /// Asks the running generation (if any) to stop after the current forward pass; it then ends with
-    /// ``GenerationStats/DoneReason/cancelled``.
-    public func cancel() {
-        state.lock()
-        cancelRequested = true
-        state.unlock()
-    }
-
-    var isCancelled: Bool {
-        state.lock()
-        defer { state.unlock() }
-        return cancelRequested
-    }
-
-    /// True while a generation runs on this context.
-    public var isGenerating: Bool {
-        state.lock()
-        defer { state.unlock() }
-        return busy
     }
 }

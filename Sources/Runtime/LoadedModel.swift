@@ -9,7 +9,7 @@ import Tokenizer
 /// one) its chat template, plus the thread pool its kernels use.
 ///
 /// Shareable across tasks. Forward passes are serialized by an internal lock, because a model reuses
-/// preallocated scratch buffers; each sequence keeps its own state in an ``InferenceContext``.
+/// preallocated scratch buffers; each sequence keeps its own KV cache (in a ``RequestScheduler`` slot).
 public final class LoadedModel: Sendable {
     /// A display name: the store name the caller used, or the file name.
     public let name: String
@@ -89,8 +89,10 @@ public final class LoadedModel: Sendable {
     /// included): what `ps` and `show` report per slot. Nil when `type` cannot store this model's rows.
     public func cacheBytes(capacity: Int, type: KVCacheType) -> Int? { model.cacheBytes(capacity: capacity, type: type) }
 
-    /// Throws the error ``makeCache(capacity:type:)`` would for `type`, before any cache is made.
-    func checkCacheType(_ type: KVCacheType) throws(RuntimeError) {
+    /// Throws the error making a cache of `type` would, before any cache is made.
+    /// - Throws: ``RuntimeError/model(_:)`` when `type` cannot store this model's rows (q8_0 needs head
+    ///   sizes that are multiples of 32).
+    public func checkCacheType(_ type: KVCacheType) throws(RuntimeError) {
         if cacheBytes(capacity: 1, type: type) == nil { _ = try makeCache(capacity: 1, type: type) }
     }
 

@@ -37,21 +37,19 @@ extension InferenceContext {
         let vocab = model.model.info.vocabSize
         let chunks = tokens.count / n
         let first = n / 2
-        try claim()
-        defer { release() }
         var nll = 0.0, nll2 = 0.0
         var count = 0
         for c in 0..<chunks {
             var chunk = Array(tokens[(c * n)..<((c + 1) * n)])
             if tokenizer.addBOS, let bos = tokenizer.bosID { chunk[0] = bos }
-            resetOwned()
+            reset()
             // Evaluate in batches and score rows as they come, so memory stays at one batch of logits
             // (a whole chunk of a 150k vocabulary would be gigabytes).
             var start = 0
             while start < n {
                 let end = min(start + batchSize, n)
                 let from = max(first - start, 0)
-                let logits = try evaluateOwned(Array(chunk[start..<end]), logits: from < end - start ? .all(from: from) : .none)
+                let logits = try evaluate(Array(chunk[start..<end]), logits: from < end - start ? .all(from: from) : .none)
                 let rows = logits.count / vocab
                 for r in 0..<rows {
                     let position = start + from + r
@@ -70,7 +68,7 @@ extension InferenceContext {
         let ppl = exp(mean)
         let variance = nll2 / Double(count) - mean * mean
         let stderr = variance > 0 && count > 1 ? (variance / Double(count - 1)).squareRoot() * ppl : 0
-        resetOwned()
+        reset()
         return PerplexityResult(perplexity: ppl, tokens: tokens.count, chunks: chunks, contextLength: n,
                                 scoredTokens: count, standardError: stderr)
     }

@@ -2,10 +2,10 @@ import Kernels
 
 /// One generation to run on a ``RequestScheduler``'s model.
 public struct GenerationRequest: Sendable, Equatable {
-    /// Token ids, BOS included if wanted (see ``InferenceContext/generate(prompt:options:loadDuration:)``).
+    /// Token ids, BOS included if the model wants one (see `LoadedModel.completionTokens` in the SwiftLM library).
     public var prompt: [Int32]
     public var options: GenerationOptions
-    /// Positions of KV cache the request wants; nil means ``InferenceContext/defaultContextLength``.
+    /// Positions of KV cache the request wants; nil means ``RequestScheduler/defaultContextLength``.
     /// Always capped at the model's trained length (see ``RequestScheduler/effectiveContextLength(_:)``).
     public var contextLength: Int?
     /// Most prompt tokens of this request per forward pass; nil lets the scheduler use its whole budget (512).
@@ -35,8 +35,8 @@ public struct GenerationRequest: Sendable, Equatable {
 /// prompt, and copies a longer one from any other slot (a shared system prompt); only the rest is
 /// evaluated. Results are batch-invariant: a request's output with a given seed is bit-identical
 /// whatever else runs beside it and however its prompt was split into chunks. (With ``parallel`` 1 the
-/// one sequence decodes with the mat-vec kernels, like ``InferenceContext``: faster, and the same tokens
-/// as `swiftlm run`, but not bit-identical to a scheduler with more slots.)
+/// one sequence decodes with the mat-vec kernels: faster, but not bit-identical to a scheduler with
+/// more slots. `swiftlm run` and the library's one-shot completions and chat sessions use one slot.)
 ///
 /// Cancellation: when the consumer of a stream goes away (its task is cancelled or it drops the
 /// stream), a waiting request leaves the queue and a running one stops after the forward pass in
@@ -47,6 +47,8 @@ public actor RequestScheduler {
     public nonisolated let maxQueue: Int
     /// Sequences that run at once (slots).
     public nonisolated let parallel: Int
+    /// KV cache positions a request gets when it asks for none: 4096, capped at the model's trained length.
+    public static let defaultContextLength = 4096
     /// Slots used when the caller gives none (llama.cpp's server and this one's `--parallel` default).
     public static let defaultParallel = 4
     /// How every slot's KV cache stores keys and values.
@@ -70,17 +72,39 @@ public actor RequestScheduler {
     /// The context size a request asking for `requested` positions gets: the default when nil, always
     /// capped at the model's trained length.
     public nonisolated func effectiveContextLength(_ requested: Int?) -> Int {
-        let n = requested ?? InferenceContext.defaultContextLength
+        let n = requested ?? Self.defaultContextLength
         let trained = model.trainedContextLength
         return trained > 0 ? min(n, trained) : n
     }
 
     /// Queues `request` and returns its event stream, which ends with one ``GenerationEvent/done(_:)``
     /// (or fails with the ``RuntimeError`` that stopped it).
+    ///
+    /// The stream keeps the scheduler alive until it ends, so a caller may drop the scheduler right after
+    /// submitting (the library's one-shot ``LoadedModel`` completions do).
     /// - Throws: ``RuntimeError/queueFull(limit:)`` when ``maxQueue`` requests already wait and every slot
     ///   is busy, the request's own ``RuntimeError/invalidOption(name:value:expected:)``, or
     ///   ``RuntimeError/grammar(_:)`` when its format does not compile.
-    public func submit(_ request: GenerationRequest) throws(RuntimeError) -> AsyncThrowingStream<GenerationEvent, Error> {
+    public nonisolated func submit(_ request: GenerationRequest) throws(RuntimeError) -> AsyncThrowingStream<GenerationEvent, Error> {
+        try start(request).events
+    }
+
+    /// A submitted request: its events, and the identity ``cancel(_:)`` takes.
+    public struct Submission: Sendable {
+        public let id: RequestID
+        /// See ``submit(_:)``.
+        public let events: AsyncThrowingStream<GenerationEvent, Error>
+    }
+
+    /// Identifies one submitted request on its scheduler.
+    public struct RequestID: Sendable, Hashable {
+        let value: UInt64
+    }
+
+    /// ``submit(_:)``, also returning the request's identity, for a caller that wants to stop it while
+    /// still reading its events (Ctrl-C in a chat).
+    /// - Throws: as ``submit(_:)``.
+    public nonisolated func start(_ request: GenerationRequest) throws(RuntimeError) -> Submission {
         try request.options.validate()
         if let n = request.contextLength, n < 1 {
             throw .invalidOption(name: "num_ctx", value: String(n), expected: "an integer >= 1")
@@ -97,7 +121,16 @@ public actor RequestScheduler {
         if let format = request.options.format {
             _ = try StructuredOutputCache.constraint(format, tokenizer: model.tokenizer)
         }
-        return try engine.submit(request, capacity: effectiveContextLength(request.contextLength))
+        let (id, events) = try engine.submit(request, capacity: effectiveContextLength(request.contextLength), keepAlive: self)
+        return Submission(id: RequestID(value: id), events: events)
+    }
+
+    /// Stops request `id` as the consumer going away would, except that a running request still delivers
+    /// its text so far and a ``GenerationEvent/done(_:)`` with reason ``GenerationStats/DoneReason/cancelled``
+    /// (after the forward pass in progress). A waiting one leaves the queue and its stream fails with
+    /// ``RuntimeError/cancelled``. A finished request is left alone.
+    public nonisolated func cancel(_ id: RequestID) {
+        engine.cancel(id.value)
     }
 
     /// Requests waiting for a slot.

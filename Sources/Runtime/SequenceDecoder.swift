@@ -5,8 +5,8 @@ import Tokenizer
 /// statistics. It never runs the model: its driver evaluates tokens (alone, or batched with other
 /// sequences) and hands it each row of logits with ``step(_:)``.
 ///
-/// Every decode loop drives this one value: ``InferenceContext/generate(prompt:options:loadDuration:)``,
-/// the batched ``RequestScheduler``, `swiftlm explain` and `swiftlm bench`. Its output depends only on
+/// Every decode loop drives this one value: the ``RequestScheduler`` (which serves `swiftlm run`, the
+/// library and the server), `swiftlm explain` and `swiftlm bench`. Its output depends only on
 /// the logits it is given and the sampler's seed, so a batch-invariant forward pass makes the whole
 /// generation batch-invariant.
 public struct SequenceDecoder {
@@ -90,7 +90,7 @@ public struct SequenceDecoder {
         }
         var output = Output()
         if let k = options.logprobs {
-            output.logprobs = InferenceContext.logprobs(of: token, in: logits, top: k, tokenizer: tokenizer)
+            output.logprobs = Self.logprobs(of: token, in: logits, top: k, tokenizer: tokenizer)
         }
         sampler.accept(token)
         stats.generatedTokens += 1
@@ -129,5 +129,17 @@ public struct SequenceDecoder {
         } else {
             stats.promptDuration = ContinuousClock.now - start
         }
+    }
+
+    /// The chosen token's log-probability and the `k` most likely alternatives, from one row of logits.
+    static func logprobs(of token: Int32, in logits: [Float], top k: Int, tokenizer: Tokenizer) -> TokenLogprobs {
+        func entry(_ id: Int32, _ logprob: Float) -> TokenProbability {
+            let bytes = tokenizer.pieceBytes(id)
+            return TokenProbability(id: id, text: String(decoding: bytes, as: UTF8.self), bytes: bytes, logprob: logprob)
+        }
+        let lse = Sampler.logSumExp(logits)
+        let chosen = entry(token, logits[Int(token)] - lse)
+        let top = k > 0 ? Sampler.topLogProbs(logits, k: k).map { entry($0.id, $0.logprob) } : []
+        return TokenLogprobs(token: chosen, top: top)
     }
 }

@@ -81,7 +81,7 @@ extension ServerState {
                started: ContinuousClock.Instant) async throws(ServerError) -> ActiveGeneration {
         let events: AsyncThrowingStream<GenerationEvent, Error>
         do {
-            events = try await holder.lease.scheduler.submit(request)
+            events = try holder.lease.scheduler.submit(request)
         } catch {
             throw ServerError.map(error)
         }

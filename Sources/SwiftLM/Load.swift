@@ -35,19 +35,29 @@ extension LoadedModel {
         tokenizer.encode(text, addSpecial: true, parseSpecial: true)
     }
 
-    /// Streams a raw continuation of `text` (no chat template) in a fresh context.
+    /// Streams a raw continuation of `text` (no chat template) in a fresh KV cache.
+    ///
+    /// With `scheduler`, the completion runs there, batched with whatever else it serves and reusing any
+    /// prefix its slots hold; without, on a one-slot ``RequestScheduler`` of its own that lives as long
+    /// as the stream.
     /// - Parameter contextLength: nil means 4096, capped at the model's trained length.
-    public func complete(_ text: String, options: GenerationOptions = GenerationOptions(),
-                         contextLength: Int? = nil) throws -> AsyncThrowingStream<GenerationEvent, Error> {
-        let context = try InferenceContext(model: self, contextLength: contextLength)
-        return context.generate(prompt: completionTokens(text), options: options)
+    /// - Throws: ``RuntimeError`` for bad options or a `scheduler` of another model, or
+    ///   ``RuntimeError/queueFull(limit:)`` from a busy `scheduler`.
+    public func complete(_ text: String, options: GenerationOptions = GenerationOptions(), contextLength: Int? = nil,
+                         scheduler: RequestScheduler? = nil) throws -> AsyncThrowingStream<GenerationEvent, Error> {
+        let scheduler = scheduler ?? RequestScheduler(model: self, parallel: 1)
+        guard scheduler.model === self else {
+            throw RuntimeError.invalidOption(name: "scheduler", value: scheduler.model.name, expected: "a scheduler of \(name)")
+        }
+        return try scheduler.submit(GenerationRequest(prompt: completionTokens(text), options: options, contextLength: contextLength))
     }
 
-    /// Starts a conversation using the model's chat template (or `template`).
+    /// Starts a conversation using the model's chat template (or `template`), on a one-slot
+    /// ``RequestScheduler`` of its own that keeps the conversation cached between turns (see ``ChatSession``
+    /// for sessions sharing one scheduler).
     public func chat(system: String? = nil, options: GenerationOptions = GenerationOptions(),
                      contextLength: Int? = nil, template: ChatTemplate? = nil) throws -> ChatSession {
-        let context = try InferenceContext(model: self, contextLength: contextLength)
-        return try ChatSession(context: context, system: system, options: options, template: template)
+        try ChatSession(model: self, contextLength: contextLength, system: system, options: options, template: template)
     }
 }
 

@@ -50,11 +50,11 @@ struct ChatREPL {
         """
 
     mutating func run() async throws {
-        let context = session.context
+        let session = session
         let plainPrompt = editor == nil && plainPrompts
         interrupts.set {
-            if context.isGenerating {
-                context.cancel()
+            if session.isReplying {
+                session.cancel()
             } else if plainPrompt {
                 // Only reachable in plain mode: the line editor reads Ctrl-C as a key.
                 writeStandardError("\nUse Ctrl + d or /bye to exit.\n>>> ")
@@ -85,7 +85,7 @@ struct ChatREPL {
                 let stream = session.send(input) { shift = $0 }
                 if let shift {
                     let hasSystemPrompt = !(session.system ?? "").isEmpty
-                    writeNotice(Self.describe(shift, capacity: context.capacity, hasSystemPrompt: hasSystemPrompt))
+                    writeNotice(Self.describe(shift, capacity: session.capacity, hasSystemPrompt: hasSystemPrompt))
                 }
                 let stats: GenerationStats?
                 if let tools {
@@ -99,7 +99,7 @@ struct ChatREPL {
                     stats = try await printStream(stream)
                     writeStandardOutput("\n")
                 }
-                if let stats, let note = lengthNote(stats, options: options, capacity: context.capacity) {
+                if let stats, let note = lengthNote(stats, options: options, capacity: session.capacity) {
                     writeNotice(note)
                 }
                 writeStandardOutput("\n")
@@ -187,7 +187,7 @@ struct ChatREPL {
             writeStandardOutput("""
                 temperature \(s.temperature)  top_k \(s.topK)  top_p \(s.topP)  min_p \(s.minP)
                 repeat_penalty \(s.repeatPenalty)  repeat_last_n \(s.repeatLastN)  seed \(s.seed.map(String.init) ?? "random")
-                num_predict \(session.options.maxTokens)  num_ctx \(session.context.capacity)
+                num_predict \(session.options.maxTokens)  num_ctx \(session.capacity)
                 system \(session.system ?? "(none)")
 
                 """)

@@ -61,7 +61,7 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         let tokenizer = loaded.tokenizer
         let promptIDs: [Int32]
         if chat {
-            let session = try ChatSession(context: context, system: system)
+            let session = try ChatSession(model: loaded, contextLength: context.capacity, system: system)
             promptIDs = try session.promptTokens(for: [ChatMessage(role: "user", content: prompt)])
         } else {
             promptIDs = loaded.completionTokens(prompt)

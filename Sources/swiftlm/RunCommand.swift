@@ -72,10 +72,13 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
         let defaults = ModelDefaults(gguf: loaded.gguf)
         var options = try sampling.options(defaults: defaults.options)
         options.format = format
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx ?? defaults.contextLength,
-                                           kvType: modelFlags.kvType)
+        // One slot: a one-shot run is one sequence, and a chat keeps its conversation cached in that slot
+        // between turns (the scheduler's prefix reuse), exactly as the server keeps a client's.
+        try loaded.checkCacheType(modelFlags.kvType)
+        let scheduler = RequestScheduler(model: loaded, parallel: 1, kvType: modelFlags.kvType)
+        let contextLength = modelFlags.ctx ?? defaults.contextLength
+        let capacity = scheduler.effectiveContextLength(contextLength)
         let interrupts = InterruptHandler()
-        interrupts.set { context.cancel() }
 
         // Ollama runs a model without a chat template through a plain `{{ .Prompt }}` template:
         // a one-shot run does the same, and says so.
@@ -87,18 +90,20 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
                 let limit = sampling.numPredict == nil ? ", up to \(options.maxTokens) tokens (--num-predict to change)" : ""
                 Terminal.notice("\(loaded.name) has no chat template (a base model): continuing the prompt as plain text\(limit)")
             }
-            let stream = context.generate(prompt: loaded.completionTokens(promptText), options: options,
-                                          loadDuration: loaded.loadDuration)
-            let (stats, endsWithNewline) = try await printStreamTrackingNewline(stream)
+            let submission = try scheduler.start(GenerationRequest(prompt: loaded.completionTokens(promptText), options: options,
+                                                                   contextLength: contextLength, loadDuration: loaded.loadDuration))
+            interrupts.set { scheduler.cancel(submission.id) }
+            let (stats, endsWithNewline) = try await printStreamTrackingNewline(submission.events)
             // A terminal prompt should not be glued to the text; a pipe gets exactly the generated text.
             if Terminal.stdoutIsTerminal && !endsWithNewline { writeStandardOutput("\n") }
-            reportCut(stats, options: options, capacity: context.capacity)
+            reportCut(stats, options: options, capacity: capacity)
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }
 
-        let session = try ChatSession(context: context, system: system ?? defaults.system, options: options,
-                                      template: overrideTemplate)
+        let session = try ChatSession(scheduler: scheduler, contextLength: contextLength, system: system ?? defaults.system,
+                                      options: options, template: overrideTemplate)
+        interrupts.set { session.cancel() }
         var runner: ToolRunner?
         if let toolList {
             if session.toolCallFormat == nil { throw RuntimeError.toolsUnsupported(model: loaded.name) }
@@ -107,14 +112,14 @@ struct RunCommand: AsyncParsableCommand, CommandErrorHints {
         }
         if let promptText, let runner {
             let stats = try await runner.converse(session, first: session.send(promptText), ask: nil)
-            reportCut(stats, options: options, capacity: context.capacity)
+            reportCut(stats, options: options, capacity: capacity)
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }
         if let promptText {
             let stats = try await printStream(session.send(promptText))
             writeStandardOutput("\n")
-            reportCut(stats, options: options, capacity: context.capacity)
+            reportCut(stats, options: options, capacity: capacity)
             if verbose, let stats { printVerboseStats(stats, loadDuration: loaded.loadDuration) }
             return
         }

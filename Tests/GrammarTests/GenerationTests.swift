@@ -18,11 +18,10 @@ actor Models {
 }
 
 func generate(_ model: LoadedModel, prompt: String, format: OutputFormat, maxTokens: Int, seed: UInt64) async throws -> (String, GenerationStats) {
-    let context = try InferenceContext(model: model, contextLength: 1024)
     let options = GenerationOptions(sampling: SamplingOptions(temperature: 0.8, seed: seed), maxTokens: maxTokens, format: format)
     var text = ""
     var stats = GenerationStats()
-    for try await event in context.generate(prompt: model.completionTokens(prompt), options: options) {
+    for try await event in try model.complete(prompt, options: options, contextLength: 1024) {
         switch event {
         case let .text(t): text += t
         case let .done(s): stats = s

@@ -37,7 +37,7 @@ import TestSupport
     /// Submits every request at once and waits for all of them.
     static func together(_ scheduler: RequestScheduler, _ requests: [GenerationRequest]) async throws -> [GenerationStats] {
         var streams: [AsyncThrowingStream<GenerationEvent, Error>] = []
-        for r in requests { streams.append(try await scheduler.submit(r)) }
+        for r in requests { streams.append(try scheduler.submit(r)) }
         return try await withThrowingTaskGroup(of: (Int, GenerationStats?).self) { group in
             for (i, s) in streams.enumerated() { group.addTask { (i, try await collect(s).stats) } }
             var out = [GenerationStats?](repeating: nil, count: requests.count)
@@ -98,12 +98,12 @@ import TestSupport
         let scheduler = RequestScheduler(model: model, maxQueue: 1, parallel: 2)
         let prompt = model.tokenizer.encode("Count from one to one thousand: one, two,", addSpecial: true, parseSpecial: true)
         let endless = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
-        let a = try await scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 2048))
-        let b = try await scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 2048))
+        let a = try scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 2048))
+        let b = try scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 2048))
         let short = GenerationRequest(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 2), contextLength: 2048)
-        let waiting = try await scheduler.submit(short)
+        let waiting = try scheduler.submit(short)
         // Two slots busy and one request waiting: the next one is refused.
-        await #expect(throws: RuntimeError.queueFull(limit: 1)) { _ = try await scheduler.submit(short) }
+        #expect(throws: RuntimeError.queueFull(limit: 1)) { _ = try scheduler.submit(short) }
         let consumerA = Task { for try await _ in a {} }
         let consumerB = Task { for try await _ in b {} }
         try await Task.sleep(for: .milliseconds(200))
@@ -152,7 +152,7 @@ import TestSupport
         // and copies the prefix from it.
         let endless = GenerationRequest(prompt: system + [600], options: GenerationOptions(sampling: .greedy, maxTokens: -1),
                                         contextLength: 2048)
-        let busy = try await scheduler.submit(endless)
+        let busy = try scheduler.submit(endless)
         let consumer = Task { for try await _ in busy {} }
         try await Task.sleep(for: .milliseconds(200))
         let three = try #require(try await collect(scheduler.submit(first)).stats)

@@ -20,8 +20,7 @@ import TestSupport
     @Test func dropOldestKeepsTheSystemPromptAndGoesOn() async throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         let model = try await ModelCache.shared.model(Self.model)
-        let context = try InferenceContext(model: model, contextLength: 160)
-        let session = try ChatSession(context: context, system: "You are a terse assistant. Answer in one sentence.",
+        let session = try ChatSession(model: model, contextLength: 160, system: "You are a terse assistant. Answer in one sentence.",
                                       options: Self.options)
         #expect(session.overflowPolicy == .dropOldest, "dropping is the default, as in Ollama")
         let keep = try systemPrefix(session)
@@ -33,7 +32,7 @@ import TestSupport
             let result = try await collect(session.send("Name one fruit, number \(turn).") { shift = $0 })
             let stats = try #require(result.stats, "turn \(turn) completed")
             #expect(!result.pieces.joined().isEmpty)
-            #expect(stats.promptTokens < context.capacity)
+            #expect(stats.promptTokens < session.capacity)
             let messages = session.messages
             #expect(messages.first?.role == "user", "the kept history starts with a user message")
             #expect(messages.last?.role == "assistant")
@@ -44,7 +43,7 @@ import TestSupport
                 #expect(shift.keptMessages == before.count - shift.droppedMessages)
                 #expect(Array(before.suffix(shift.keptMessages)) == Array(messages.dropLast(2)), "the newest turns are kept")
                 #expect(shift.tokensAfter == stats.promptTokens)
-                #expect(shift.tokensAfter <= context.capacity / 2 || shift.keptMessages == 0)
+                #expect(shift.tokensAfter <= session.capacity / 2 || shift.keptMessages == 0)
                 #expect(shift.tokensBefore > shift.tokensAfter)
                 // The system prompt is still there, and its evaluation is reused from the cache.
                 #expect(stats.cachedPromptTokens >= keep)
@@ -58,8 +57,7 @@ import TestSupport
     @Test func throwPolicyKeepsTheHistoryAndCanBeSwitched() async throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         let model = try await ModelCache.shared.model(Self.model)
-        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 128),
-                                      options: Self.options, overflowPolicy: .throw)
+        let session = try ChatSession(model: model, contextLength: 128, options: Self.options, overflowPolicy: .throw)
         var failure: RuntimeError?
         var historyBeforeFailure: [ChatMessage] = []
         for turn in 1...12 {
@@ -90,7 +88,7 @@ import TestSupport
     @Test func aMessageThatCannotFitAloneIsAnError() async throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         let model = try await ModelCache.shared.model(Self.model)
-        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 96), options: Self.options)
+        let session = try ChatSession(model: model, contextLength: 96, options: Self.options)
         _ = try await collect(session.send("Hi."))
         let history = session.messages
         let long = Array(repeating: "word", count: 120).joined(separator: " ")
@@ -101,8 +99,7 @@ import TestSupport
     @Test func clearDuringAReplyStartsAFreshConversation() async throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         let model = try await ModelCache.shared.model(Self.model)
-        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 512),
-                                      options: GenerationOptions(sampling: .greedy, maxTokens: 24))
+        let session = try ChatSession(model: model, contextLength: 512, options: GenerationOptions(sampling: .greedy, maxTokens: 24))
         var cleared = false
         for try await event in session.send("Tell me about the sea.") {
             if !cleared, event.text != nil {
@@ -123,7 +120,7 @@ import TestSupport
     @Test func concurrentUseIsRefusedOrSnapshotted() async throws {
         guard try RealModels.pathOrSkip(Self.model) != nil else { return }
         let model = try await ModelCache.shared.model(Self.model)
-        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 256), options: Self.options)
+        let session = try ChatSession(model: model, contextLength: 256, options: Self.options)
         let first = session.send("Hello!")
         await #expect(throws: RuntimeError.busy) { _ = try await collect(session.send("Goodbye!")) }
         let writer = Task {

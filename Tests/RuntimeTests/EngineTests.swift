@@ -1,5 +1,6 @@
 import Foundation
 import Runtime
+import SwiftLM
 import Testing
 import TestSupport
 
@@ -23,10 +24,12 @@ import TestSupport
         let model = try await ModelCache.shared.model(name)
         for c in try EngineFixture.load(fixture).cases {
             #expect(model.completionTokens(c.text) == c.prompt_tokens, "tokenization of case \(c.name)")
-            let context = try InferenceContext(model: model, contextLength: 1024)
+            // One slot, as `swiftlm run` decodes.
+            let scheduler = RequestScheduler(model: model, parallel: 1)
             // The fixture keeps an end-of-generation token if llama.cpp produced one; decode exactly as far.
             let options = GenerationOptions(sampling: .greedy, maxTokens: c.continuation.count, stopAtEndOfGeneration: false)
-            let (pieces, stats) = try await collect(context.generate(prompt: c.prompt_tokens, options: options))
+            let (pieces, stats) = try await collect(scheduler.submit(GenerationRequest(prompt: c.prompt_tokens, options: options,
+                                                                                       contextLength: 1024)))
             let ids = try #require(stats?.tokenIDs)
             #expect(stats?.doneReason == .length)
             #expect(ids.count == c.continuation.count)
@@ -47,16 +50,17 @@ import TestSupport
         let options = GenerationOptions(sampling: SamplingOptions(temperature: 0.9, seed: 42), maxTokens: 24)
         var runs: [[Int32]] = []
         for batch in [512, 1, 5] {
-            let context = try InferenceContext(model: model, contextLength: 256, batchSize: batch)
-            runs.append(try await collect(context.generate(prompt: prompt, options: options)).stats?.tokenIDs ?? [])
+            let scheduler = RequestScheduler(model: model, parallel: 1)
+            let request = GenerationRequest(prompt: prompt, options: options, contextLength: 256, batchSize: batch)
+            runs.append(try await collect(scheduler.submit(request)).stats?.tokenIDs ?? [])
         }
         #expect(runs[0].count == 24)
         #expect(runs[1] == runs[0])
         #expect(runs[2] == runs[0])
-        let other = try InferenceContext(model: model, contextLength: 256)
         var otherOptions = options
         otherOptions.sampling.seed = 7
-        let different = try await collect(other.generate(prompt: prompt, options: otherOptions)).stats?.tokenIDs
+        let different = try await collect(model.complete("Once upon a time, in a small village by the sea,", options: otherOptions,
+                                                         contextLength: 256)).stats?.tokenIDs
         #expect(different != runs[0], "a different seed should give a different sample")
     }
 
@@ -64,9 +68,8 @@ import TestSupport
         // smollm2's vocabulary spells most Chinese characters as 2-3 byte tokens, so pieces must be held back.
         guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
         let model = try await ModelCache.shared.model("smollm2:135m")
-        let context = try InferenceContext(model: model, contextLength: 256)
-        let prompt = model.completionTokens("早上好！今天的天气非常好，我们一起去")
-        let (pieces, stats) = try await collect(context.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 24)))
+        let (pieces, stats) = try await collect(model.complete("早上好！今天的天气非常好，我们一起去",
+                                                               options: GenerationOptions(sampling: .greedy, maxTokens: 24), contextLength: 256))
         let ids = try #require(stats?.tokenIDs)
         // No piece may split a character. Only the final flush may carry U+FFFD, when the token limit cut
         // the last character short (then the whole decode ends with it too).
@@ -80,33 +83,35 @@ import TestSupport
         guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
         let model = try await ModelCache.shared.model("smollm2:135m")
         let prompt = model.completionTokens("The capital of France is Paris. The capital of Germany is")
-        let context = try InferenceContext(model: model, contextLength: 64)
+        let scheduler = RequestScheduler(model: model, parallel: 1)
+        func request(_ options: GenerationOptions, contextLength: Int = 64) -> GenerationRequest {
+            GenerationRequest(prompt: prompt, options: options, contextLength: contextLength)
+        }
 
         // num-predict
-        let limited = try await collect(context.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 3)))
+        let limited = try await collect(scheduler.submit(request(GenerationOptions(sampling: .greedy, maxTokens: 3))))
         #expect(limited.stats?.generatedTokens == 3)
         #expect(limited.stats?.doneReason == .length)
 
         // stop sequence: the greedy reply is " Berlin. The capital of ..."
-        let stopped = try await collect(context.generate(
-            prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 16, stopSequences: [". The"])))
+        let stopped = try await collect(scheduler.submit(request(GenerationOptions(sampling: .greedy, maxTokens: 16,
+                                                                                   stopSequences: [". The"]))))
         #expect(stopped.pieces.joined() == " Berlin")
         #expect(stopped.stats?.doneReason == .stop)
         #expect(stopped.stats?.cachedPromptTokens == prompt.count - 1, "the prompt prefix is reused from the cache")
 
         // a full context ends with .length, after filling every position
-        let small = try InferenceContext(model: model, contextLength: prompt.count + 4)
-        let full = try await collect(small.generate(prompt: prompt, options: GenerationOptions(sampling: .greedy)))
+        let full = try await collect(scheduler.submit(request(GenerationOptions(sampling: .greedy), contextLength: prompt.count + 4)))
         #expect(full.stats?.doneReason == .length)
         #expect(full.stats?.generatedTokens == 5)
-        #expect(small.tokens.count == small.capacity)
+        #expect(await scheduler.cachedTokens == prompt.count + 4)
+        #expect(await scheduler.contextCapacity == prompt.count + 4)
     }
 
     @Test func chatStopsAtEndOfTurnAndReusesTheCache() async throws {
         guard try RealModels.pathOrSkip("qwen2.5-coder:0.5b") != nil else { return }
         let model = try await ModelCache.shared.model("qwen2.5-coder:0.5b")
-        let session = try ChatSession(context: try InferenceContext(model: model, contextLength: 1024),
-                                      options: GenerationOptions(sampling: .greedy, maxTokens: 64))
+        let session = try ChatSession(model: model, contextLength: 1024, options: GenerationOptions(sampling: .greedy, maxTokens: 64))
         let first = try await collect(session.send("Say just the word: hello"))
         #expect(first.stats?.doneReason == .stop, "an instruct model ends its turn")
         #expect(!first.pieces.joined().isEmpty)
@@ -121,13 +126,13 @@ import TestSupport
     @Test func contextOverflowIsAnError() async throws {
         guard try RealModels.pathOrSkip("smollm2:135m") != nil else { return }
         let model = try await ModelCache.shared.model("smollm2:135m")
-        let context = try InferenceContext(model: model, contextLength: 8)
+        let scheduler = RequestScheduler(model: model, parallel: 1)
         let prompt = model.completionTokens("one two three four five six seven eight nine ten")
         await #expect(throws: RuntimeError.contextOverflow(needed: prompt.count + 1, capacity: 8)) {
-            _ = try await collect(context.generate(prompt: prompt))
+            _ = try await collect(scheduler.submit(GenerationRequest(prompt: prompt, contextLength: 8)))
         }
-        #expect(context.tokens.isEmpty, "nothing was evaluated")
-        let session = try ChatSession(context: context)
+        #expect(await scheduler.cachedTokens == 0, "nothing was evaluated")
+        let session = try ChatSession(scheduler: scheduler, contextLength: 8)
         await #expect(throws: RuntimeError.self) { _ = try await collect(session.send("hello there, how are you today?")) }
         #expect(session.messages.isEmpty, "a failed turn leaves the history unchanged")
     }
@@ -136,7 +141,7 @@ import TestSupport
         guard try RealModels.pathOrSkip("gemma3:270m") != nil else { return }
         let model = try await ModelCache.shared.model("gemma3:270m")
         #expect(throws: RuntimeError.noChatTemplate(model: "gemma3:270m")) {
-            _ = try ChatSession(context: try InferenceContext(model: model, contextLength: 64))
+            _ = try ChatSession(model: model, contextLength: 64)
         }
     }
 
@@ -146,15 +151,17 @@ import TestSupport
         let prompt = model.completionTokens("List the numbers from one to one thousand:")
         let options = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
 
-        // cancel(): the stream still ends with a done event, reason cancelled.
-        let context = try InferenceContext(model: model, contextLength: 2048)
+        // cancel(_:): the stream still ends with a done event, reason cancelled.
+        let scheduler = RequestScheduler(model: model, parallel: 1)
+        let request = GenerationRequest(prompt: prompt, options: options, contextLength: 2048)
+        let submission = try scheduler.start(request)
         var pieces = 0
         var reason: GenerationStats.DoneReason?
-        for try await event in context.generate(prompt: prompt, options: options) {
+        for try await event in submission.events {
             switch event {
             case .text:
                 pieces += 1
-                if pieces == 3 { context.cancel() }
+                if pieces == 3 { scheduler.cancel(submission.id) }
             case let .done(s): reason = s.doneReason
             case .logprobs, .toolCall: break
             }
@@ -162,21 +169,21 @@ import TestSupport
         #expect(reason == .cancelled)
         #expect(pieces < 10)
 
-        // A consumer that goes away (its task cancelled) stops decoding too; the context is then free.
+        // A consumer that goes away (its task cancelled) stops decoding too; the slot is then free.
         let consumer = Task {
             var n = 0
-            for try await _ in context.generate(prompt: prompt, options: options) { n += 1 }
+            for try await _ in try scheduler.submit(request) { n += 1 }
             return n
         }
         try await Task.sleep(for: .milliseconds(300))
         consumer.cancel()
         _ = try? await consumer.value
         var waited = 0
-        while context.isGenerating, waited < 100 {
+        while await !scheduler.isIdle, waited < 100 {
             try await Task.sleep(for: .milliseconds(50))
             waited += 1
         }
-        #expect(!context.isGenerating)
-        #expect(context.tokens.count < 1000, "decoding stopped long before the context filled")
+        #expect(await scheduler.isIdle)
+        #expect(await scheduler.cachedTokens < 1000, "decoding stopped long before the context filled")
     }
 }

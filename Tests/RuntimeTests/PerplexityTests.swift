@@ -37,7 +37,7 @@ import TestSupport
     }
 
     /// llama-perplexity -ctk T -ctv T per KV cache type (Fixtures/perplexity-kv-expected.json, made by
-    /// scripts/make-kv-perplexity-fixtures.py), flash attention off and on.
+    /// scripts/make-perplexity-fixtures.py --kv-types), flash attention off and on.
     struct KVExpected: Decodable {
         var ctx: Int
         var f32: [String: Double]

@@ -54,10 +54,12 @@ let smol = "smollm2:135m"
     @Test func seededGreedyOutputIsRepeatableAndMatchesTheLibrary() async throws {
         let path = try RealModels.path(smol)
         let model = try LoadedModel(path: path, threads: 2, name: smol)
-        let context = try InferenceContext(model: model)
+        // One slot, as `swiftlm run` and the library's completions run.
+        let scheduler = RequestScheduler(model: model, parallel: 1)
         var expected = ""
-        for try await event in context.generate(prompt: model.tokenizer.encode("The capital of France is", addSpecial: true, parseSpecial: true),
-                                                options: GenerationOptions(sampling: .greedy, maxTokens: 8)) {
+        for try await event in try scheduler.submit(GenerationRequest(
+            prompt: model.tokenizer.encode("The capital of France is", addSpecial: true, parseSpecial: true),
+            options: GenerationOptions(sampling: .greedy, maxTokens: 8))) {
             if case let .text(t) = event { expected += t }
         }
         let reference = expected
@@ -251,11 +253,11 @@ let smol = "smollm2:135m"
         let endless = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
 
         // One runs, one waits, the third is refused.
-        let running = try await scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 512))
-        let waiting = try await scheduler.submit(GenerationRequest(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 3),
+        let running = try scheduler.submit(GenerationRequest(prompt: prompt, options: endless, contextLength: 512))
+        let waiting = try scheduler.submit(GenerationRequest(prompt: prompt, options: GenerationOptions(sampling: .greedy, maxTokens: 3),
                                                                    contextLength: 512))
-        await #expect(throws: RuntimeError.queueFull(limit: 1)) {
-            _ = try await scheduler.submit(GenerationRequest(prompt: prompt, contextLength: 512))
+        #expect(throws: RuntimeError.queueFull(limit: 1)) {
+            _ = try scheduler.submit(GenerationRequest(prompt: prompt, contextLength: 512))
         }
 
         // Dropping the running stream's consumer cancels it, and the waiting one then runs, reusing the
