@@ -4,7 +4,7 @@
 //
 //   clang -O2 -march=native -ISources/CKernels/include -ISources/CKernels Sources/CKernels/*.c \
 //       scripts/bench-packed-kernels.c -o /tmp/bench-packed -lpthread -lm
-//   /tmp/bench-packed TYPE ROWS COLS BATCH [ISA]   (TYPE 12 = Q4_K, 14 = Q6_K; ISA 1 = AVX2, 2 = AVX-512 VNNI)
+//   /tmp/bench-packed TYPE ROWS COLS BATCH [ISA]   (TYPE 8 = Q8_0, 12 = Q4_K, 14 = Q6_K; ISA 1 = AVX2, 2 = AVX-512 VNNI)
 //
 // "plain" is sl_matmul as the forward pass calls it (GEMM tiles / per-row kernels for batch > 1, the
 // fastest batch-1 kernel for batch 1); "packed" is sl_matmul_packed.
@@ -26,14 +26,15 @@ int main(int argc, char **argv) {
     if (argc < 5) { fprintf(stderr, "usage: %s TYPE ROWS COLS BATCH [ISA]\n", argv[0]); return 2; }
     const int type = atoi(argv[1]), isa = argc > 5 ? atoi(argv[5]) : sl_best_isa();
     const long rows = atol(argv[2]), cols = atol(argv[3]), batch = atol(argv[4]);
-    if (type != SL_Q4_K && type != SL_Q6_K) { fprintf(stderr, "TYPE: 12 (Q4_K) or 14 (Q6_K)\n"); return 2; }
-    const size_t block = type == SL_Q4_K ? sizeof(sl_block_q4_K) : sizeof(sl_block_q6_K);
-    const size_t bytes = (size_t)rows * (size_t)(cols / SL_QK_K) * block;
+    if (type != SL_Q8_0 && type != SL_Q4_K && type != SL_Q6_K) { fprintf(stderr, "TYPE: 8 (Q8_0), 12 (Q4_K) or 14 (Q6_K)\n"); return 2; }
+    const size_t block = type == SL_Q8_0 ? sizeof(sl_block_q8_0) : type == SL_Q4_K ? sizeof(sl_block_q4_K) : sizeof(sl_block_q6_K);
+    const size_t bytes = (size_t)rows * (size_t)(cols / (type == SL_Q8_0 ? SL_QK : SL_QK_K)) * block;
     unsigned char *w = malloc(bytes), *packed = malloc(bytes);
     for (size_t i = 0; i < bytes; i++) w[i] = (unsigned char)next();
     for (size_t b = 0; b < bytes / block; b++) {  // F16 high bytes: 0x20.. = 2^-7 range, finite
         unsigned char *p = w + b * block;
-        if (type == SL_Q4_K) { p[1] = 0x20; p[3] = 0x20; } else { p[209] = 0x20; }
+        if (type == SL_Q8_0) p[1] = 0x20;
+        else if (type == SL_Q4_K) { p[1] = 0x20; p[3] = 0x20; } else { p[209] = 0x20; }
     }
     float *x = malloc(sizeof(float) * (size_t)(cols * batch));
     for (long i = 0; i < cols * batch; i++) x[i] = (float)((long)(next() % 2001) - 1000) / 300.f;

@@ -246,6 +246,13 @@ static int matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows
     }
     if (job.gemm) {
         job.rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 8-row tiles but for the last band
+        // One activation tile (decode, small batches): no activations to keep in L1 between bands, so
+        // bands as wide as the balancing allows (whole 8-row groups); with 16 rows a 262144-row output
+        // matrix would be 16384 claims on the shared counter per token.
+        if (batch <= SL_GEMM_B) {
+            const int64_t wide = (rows + tasks - 1) / tasks;
+            if (wide > job.rows_per_task) job.rows_per_task = (wide + 7) / 8 * 8;
+        }
         sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, tiles_task, &job);
         if (!nested) sl_pool_unlock(pool);
         return 0;

@@ -10,6 +10,7 @@
 //   qs[4][32] vector c: lane l = bytes 4c..4c+3 of row l's qs (low nibbles: elements 4c..4c+3, high
 //             nibbles: elements 16 + 4c..16 + 4c + 3, as ggml packs them)
 // sl_block_q4_1x8: d[8], m[8] (F16, row order), then qs as above (Q4_1 has no fifth bit).
+// sl_block_q8_0x8: d[8], then qs[8][32] (vector c: lane l = codes 4c..4c+3 of row l).
 // sl_block_q4_Kx8 and sl_block_q6_Kx8 (256-element superblocks, see CKernels.h) follow the same rule:
 // every 256-bit vector of codes holds the same 4 bytes of the 8 rows, one 32-bit lane per row, so each
 // 4 activation bytes broadcast to the lanes meet 8 rows at once. Q4_K's packed 6-bit scales are kept
@@ -27,6 +28,7 @@
 
 _Static_assert(sizeof(sl_block_q5_0x8) == 8 * sizeof(sl_block_q5_0), "a packed group is 8 blocks, permuted");
 _Static_assert(sizeof(sl_block_q4_1x8) == 8 * sizeof(sl_block_q4_1), "a packed group is 8 blocks, permuted");
+_Static_assert(sizeof(sl_block_q8_0x8) == 8 * sizeof(sl_block_q8_0), "a packed group is 8 blocks, permuted");
 _Static_assert(sizeof(sl_block_q4_Kx8) == 8 * sizeof(sl_block_q4_K), "a packed group is 8 blocks, permuted");
 _Static_assert(sizeof(sl_block_q6_Kx8) == 8 * sizeof(sl_block_q6_K), "a packed group is 8 blocks, permuted");
 
@@ -38,6 +40,7 @@ size_t sl_packed_size(int wtype, int64_t rows, int64_t cols) {
     switch (wtype) {
     case SL_Q5_0: return blocks * sizeof(sl_block_q5_0);
     case SL_Q4_1: return blocks * sizeof(sl_block_q4_1);
+    case SL_Q8_0: return blocks * sizeof(sl_block_q8_0);
     case SL_Q4_K: return blocks * sizeof(sl_block_q4_K);
     case SL_Q6_K: return blocks * sizeof(sl_block_q6_K);
     default: return 0;
@@ -129,6 +132,23 @@ static void unpack_q4_1(const sl_block_q4_1x8 *in, int64_t rows, int64_t nb, sl_
     }
 }
 
+/// Q8_0 between ggml's layout and sl_block_q8_0x8, either way.
+static void convert_q8_0(sl_block_q8_0 *w, sl_block_q8_0x8 *p, int64_t rows, int64_t nb, int to_packed) {
+    for (int64_t g = 0; g < rows / 8; g++) {
+        for (int64_t i = 0; i < nb; i++) {
+            sl_block_q8_0x8 *o = p + g * nb + i;
+            uint8_t *qs[8];
+            for (int l = 0; l < 8; l++) {
+                sl_block_q8_0 *x = w + (g * 8 + l) * nb + i;
+                qs[l] = (uint8_t *)x->qs;
+                if (to_packed) o->d[l] = x->d;
+                else x->d = o->d[l];
+            }
+            interleave4((uint8_t *)&o->qs[0][0], qs, 8, to_packed);
+        }
+    }
+}
+
 int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
     if (!sl_packed_size(wtype, rows, cols)) return -1;
     const int64_t nb = cols / SL_QK;
@@ -140,6 +160,10 @@ int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst) {
     }
     if (wtype == SL_Q4_1) {
         pack_q4_1(src, rows, nb, dst);
+        return 0;
+    }
+    if (wtype == SL_Q8_0) {
+        convert_q8_0((sl_block_q8_0 *)(uintptr_t)src, dst, rows, nb, 1);
         return 0;
     }
     const sl_block_q5_0 *w = src;
@@ -174,6 +198,10 @@ int sl_unpack(int wtype, const void *packed, int64_t rows, int64_t cols, void *d
     }
     if (wtype == SL_Q4_1) {
         unpack_q4_1(packed, rows, nb, dst);
+        return 0;
+    }
+    if (wtype == SL_Q8_0) {
+        convert_q8_0(dst, (sl_block_q8_0x8 *)(uintptr_t)packed, rows, nb, 0);
         return 0;
     }
     const sl_block_q5_0x8 *in = packed;

@@ -6,7 +6,7 @@ import CKernels
 /// Shape follows GGUF: `cols` is `dims[0]` (input features, contiguous) and `rows` is `dims[1]`
 /// (output features). The memory behind `data` must outlive every use of the matrix.
 ///
-/// Types with an interleaved layout (Q5_0, Q4_1, Q4_K, Q6_K with a multiple of 8 rows) are repacked on their first SIMD
+/// Types with an interleaved layout (Q5_0, Q4_1, Q8_0, Q4_K, Q6_K with a multiple of 8 rows) are repacked on their first SIMD
 /// matmul into a copy of the same size (``PackedWeights``), and the SIMD kernels read that copy from then
 /// on; a matrix that is only looked up (an embedding table) is never packed.
 public struct WeightMatrix: @unchecked Sendable {

@@ -11,6 +11,8 @@ import Testing
         #expect(SIMDKernels.packedSize(.q5_0, rows: 8, cols: 32) == 8 * GGMLType.q5_0.typeSize)
         #expect(SIMDKernels.packedSize(.q4_1, rows: 16, cols: 64) == 32 * GGMLType.q4_1.typeSize)
         #expect(SIMDKernels.packedSize(.q5_0, rows: 12, cols: 32) == 0)  // rows off the 8-row group
+        #expect(SIMDKernels.packedSize(.q8_0, rows: 8, cols: 64) == 16 * GGMLType.q8_0.typeSize)
+        #expect(SIMDKernels.packedSize(.q8_0, rows: 4, cols: 64) == 0)
         #expect(SIMDKernels.packedSize(.q4_0, rows: 8, cols: 32) == 0)
         #expect(SIMDKernels.packedSize(.q4_K, rows: 8, cols: 256) == 8 * GGMLType.q4_K.typeSize)
         #expect(SIMDKernels.packedSize(.q6_K, rows: 16, cols: 512) == 32 * GGMLType.q6_K.typeSize)
@@ -19,7 +21,7 @@ import Testing
     }
 
     /// pack then unpack gives back every byte, random bytes included (no field is re-encoded).
-    static let packedTypes: [GGMLType] = [.q5_0, .q4_1]
+    static let packedTypes: [GGMLType] = [.q5_0, .q4_1, .q8_0]
 
     /// The k-quants, whose superblocks are 256 elements.
     static let packedKTypes: [GGMLType] = [.q4_K, .q6_K]
@@ -88,6 +90,23 @@ import Testing
         try checkPacked(type, wq, rows: rows, cols: cols, rng: &rng, extremes: true)
     }
 
+    /// Q8_0 from random bytes: every code, -128 (which no quantizer writes) and 127 included, against
+    /// activations of +-3 (every Q8_0 activation code +-127). The VNNI tile flips the codes' top bit and
+    /// takes 128 · Σa back; the AVX2 tile moves the sign to the activation, whose int16 pair sums
+    /// (128 · 127 · 2) sit just inside the range: a wrong bias or a saturating sum shows here.
+    @Test func packedQ8_0MatmulHoldsOnEveryCode() throws {
+        let (rows, cols) = (24, 640)
+        var rng = TestRandom(seed: 0x0808)
+        var wq = (0 ..< rows * cols / 32 * 34).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        for block in 0 ..< rows * cols / 32 {
+            wq[block * 34] = UInt8(truncatingIfNeeded: rng.next())
+            wq[block * 34 + 1] = 0x20 + UInt8(truncatingIfNeeded: rng.next() % 8)  // 2^-7 .. 2^-5: finite, positive
+        }
+        wq[2] = 0x80  // code -128
+        wq[3] = 0x7F  // code 127
+        try checkPacked(.q8_0, wq, rows: rows, cols: cols, rng: &rng, extremes: true)
+    }
+
     /// Rows off the 8-row group keep the plain kernels (no packed layout): still held to the reference.
     @Test(arguments: packedKTypes)
     func kQuantRowsOffTheGroupStillMatchScalar(type: GGMLType) throws {
@@ -107,7 +126,7 @@ import Testing
 
     /// Through the packed kernel against the scalar reference (same integer products: 1e-5 of the row's
     /// magnitude), then in chunks and through the batch-1 path: bit-identical to the whole batch.
-    /// `extremes`: every activation is +-3, so every Q8_K code is +-127.
+    /// `extremes`: every activation is +-3, so every Q8_K (Q8_0) code is +-127.
     func checkPacked(_ type: GGMLType, _ wq: [UInt8], rows: Int, cols: Int, rng: inout TestRandom, extremes: Bool = false) throws {
         let batch = 21
         let x = rng.floats(batch * cols, scale: 3).map { extremes ? ($0 < 0 ? -3 : 3) : $0 }

@@ -53,12 +53,15 @@ import TestSupport
     /// 0.2% is below llama.cpp's own spread on this text: its two attention paths for one type (flash
     /// attention off: Q rounded to the K type, probabilities to f16; on: online softmax, f16 V sums) land
     /// 0.2-2.4% apart (gemma3 the most), and SwiftLM's f32 baseline already sits 0.1-1.2% from llama.cpp's.
-    /// So a type passes when SwiftLM is within 1.0% (gemma3: 1.5%) of one of llama.cpp's runs of that
+    /// So a type passes when SwiftLM is within 1.0% (gemma3: 2.5%) of one of llama.cpp's runs of that
     /// type: 1.0% is llama.cpp's own spread when its matmul outputs move by one ulp (+0.4..+1.0%, see
     /// PERFORMANCE.md's accuracy section), which a change of float summation order in a kernel does
     /// (the packed Q4_K/Q6_K tiles moved qwen's f16 and q8_0 runs from 0.5% to 0.85-0.88%). The
     /// per-run figures are in docs/PERFORMANCE.md. A broken conversion misses by far more
-    /// (q8_0 alone moves qwen2.5-coder by 6.4% in both engines).
+    /// (q8_0 alone moves qwen2.5-coder by 6.4% in both engines). gemma3's bound is llama.cpp's own 2.4%
+    /// spread there: the packed Q8_0 tile (its tied output and half of attn_v; same integer products,
+    /// another float summation order) moved its q8_0-cache run from +0.2% to -1.7% of llama.cpp's only
+    /// q8_0 run (flash attention on), its f32 and f16 runs by 0.2% and 0.1%.
     @Test(arguments: ["smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"])
     func matchesLlamaPerplexityPerKVType(model name: String) async throws {
         guard try RealModels.pathOrSkip(name) != nil else { return }
@@ -68,7 +71,7 @@ import TestSupport
         let text = try String(contentsOf: fixtureURL("perplexity", "txt"), encoding: .utf8)
         let model = try await ModelCache.shared.model(name)
         let tokens = model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
-        let tolerance = name == "gemma3:270m" ? 0.015 : 0.010
+        let tolerance = name == "gemma3:270m" ? 0.025 : 0.010
         for type in KVCacheType.allCases {
             let context = try InferenceContext(model: model, contextLength: expected.ctx, kvType: type)
             #expect(context.kvType == type)

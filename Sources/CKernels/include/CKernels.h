@@ -39,6 +39,8 @@ typedef struct { float d; int8_t qs[SL_QK_K]; int16_t bsums[SL_QK_K / 16]; } sl_
 typedef struct { uint16_t d[8]; uint32_t qh[8]; uint8_t qs[4][32]; } sl_block_q5_0x8;
 /// The same for Q4_1: the 8 rows' scales and mins, then the codes as in sl_block_q5_0x8.
 typedef struct { uint16_t d[8]; uint16_t m[8]; uint8_t qs[4][32]; } sl_block_q4_1x8;
+/// The same for Q8_0: the 8 rows' scales, then qs[c] (lane l: bytes 4c..4c+3 of row l's codes), c < 8.
+typedef struct { uint16_t d[8]; int8_t qs[8][32]; } sl_block_q8_0x8;
 /// One 256-element superblock of 8 Q4_K rows: the 8 rows' d and dmin, their 12 scale bytes as three
 /// 32-bit words (word w of row l at scales[w][l]), then the codes: qs[c][v] holds, in lane l, bytes
 /// 32c + 4v .. 32c + 4v + 3 of row l's qs (low nibbles: sub-block 2c, high nibbles: sub-block 2c + 1).
@@ -109,7 +111,7 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
 // ---------------------------------------------------------------------------------------------
 
 /// Bytes of the packed layout of a rows x cols matrix of `wtype`, or 0 when there is none (types
-/// other than Q5_0, Q4_1, Q4_K and Q6_K so far, or rows not a multiple of 8).
+/// other than Q5_0, Q4_1, Q8_0, Q4_K and Q6_K so far, or rows not a multiple of 8).
 size_t sl_packed_size(int wtype, int64_t rows, int64_t cols);
 /// Writes the packed layout of `src` (ggml's layout) to `dst`. Returns 0, or -1 when there is none.
 int sl_pack(int wtype, const void *src, int64_t rows, int64_t cols, void *dst);
