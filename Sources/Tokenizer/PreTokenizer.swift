@@ -201,6 +201,22 @@ private struct Matcher {
         }
     }
 
+    /// The alternatives that end the Llama 3-style patterns, in their order: `\s*[\r\n]+`, `\s+(?!\S)`, `\s+`,
+    /// and otherwise one character on its own. Returns where the piece starting at `pos` ends.
+    @inline(__always) func whitespaceOrSingle(_ pos: Int) -> Int {
+        var n = 0
+        var lastNewline = 0
+        while flags(pos + n).contains(.whitespace) {
+            let c = cps[pos + n]
+            if c == 0x0D || c == 0x0A { lastNewline = pos + n + 1 }
+            n += 1
+        }
+        if lastNewline > 0 { return lastNewline }
+        if n > 1, pos + n < end { return pos + n - 1 }
+        if n > 0 { return pos + n }
+        return pos + 1
+    }
+
     func llama3(maxDigits: Int, marks: Bool, _ ends: inout [Int]) {
         let word: CharFlags = marks ? [.letter, .mark] : [.letter]
         let excluded: CharFlags = marks ? [.whitespace, .letter, .number, .mark] : [.whitespace, .letter, .number]
@@ -237,17 +253,7 @@ private struct Matcher {
                 while pos < end, cps[pos] == 0x0D || cps[pos] == 0x0A { pos += 1 }
                 ends.append(pos); continue
             }
-            var n = 0
-            var lastNewline = 0
-            while flags(pos + n).contains(.whitespace) {
-                let c2 = cps[pos + n]
-                if c2 == 0x0D || c2 == 0x0A { lastNewline = pos + n + 1 }
-                n += 1
-            }
-            if lastNewline > 0 { pos = lastNewline; ends.append(pos); continue } // \s*[\r\n]+
-            if n > 1, pos + n < end { pos += n - 1; ends.append(pos); continue } // \s+(?!\S)
-            if n > 0 { pos += n; ends.append(pos); continue } // \s+
-            pos += 1
+            pos = whitespaceOrSingle(pos)
             ends.append(pos)
         }
     }
@@ -315,17 +321,7 @@ private struct Matcher {
                 while pos < end, cps[pos] == 0x0D || cps[pos] == 0x0A || cps[pos] == 0x2F { pos += 1 }
                 ends.append(pos); continue
             }
-            var n = 0
-            var lastNewline = 0
-            while flags(pos + n).contains(.whitespace) {
-                let c2 = cps[pos + n]
-                if c2 == 0x0D || c2 == 0x0A { lastNewline = pos + n + 1 }
-                n += 1
-            }
-            if lastNewline > 0 { pos = lastNewline; ends.append(pos); continue } // \s*[\r\n]+
-            if n > 1, pos + n < end { pos += n - 1; ends.append(pos); continue } // \s+(?!\S)
-            if n > 0 { pos += n; ends.append(pos); continue } // \s+
-            pos += 1
+            pos = whitespaceOrSingle(pos)
             ends.append(pos)
         }
     }
