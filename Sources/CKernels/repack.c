@@ -257,6 +257,34 @@ static void release_pages(const void *p, size_t n) {
 #endif
 }
 
+/// Packs `rows` rows in chunks of about 4 MiB of source, releasing each chunk's plain pages as soon as
+/// they are packed: a packed group of 8 rows takes the bytes its 8 plain rows took, at the same offset, so
+/// a chunk of whole groups packs on its own. Peak memory is then the packed copy plus one chunk, not both
+/// copies whole: gemma3's 170 MB tied Q8_0 embedding otherwise put its peak RSS at 1.44x llama.cpp's.
+/// Pages straddling two chunks are released with the later chunk (release_pages rounds inward).
+static int pack_releasing(int wtype, const void *src, int64_t rows, int64_t cols, void *dst, size_t bytes) {
+    const size_t row_bytes = bytes / (size_t)rows;
+    int64_t chunk = (int64_t)((4u << 20) / row_bytes) / 8 * 8;
+    if (chunk < 8) chunk = 8;
+    const uint8_t *from = src;
+    uint8_t *to = dst;
+    size_t released = 0;  // bytes of src already handed to release_pages
+    for (int64_t r = 0; r < rows; r += chunk) {
+        const int64_t n = rows - r < chunk ? rows - r : chunk;
+        if (sl_pack(wtype, from + (size_t)r * row_bytes, n, cols, to + (size_t)r * row_bytes) != 0) return -1;
+        const size_t done = (size_t)(r + n) * row_bytes;
+        // Release [released, done) but keep the page holding `done` when rows remain: its tail belongs to
+        // the next chunk's rows, which are not packed yet.
+        const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        const size_t end = r + n < rows ? ((uintptr_t)from + done) / page * page - (uintptr_t)from : done;
+        if ((ptrdiff_t)end > (ptrdiff_t)released) {
+            release_pages(from + released, end - released);
+            released = end;
+        }
+    }
+    return 0;
+}
+
 const void *sl_packed_cache_get(sl_packed_cache *c, int wtype, const void *src, int64_t rows, int64_t cols) {
     void *data = __atomic_load_n(&c->data, __ATOMIC_ACQUIRE);
     if (data || __atomic_load_n(&c->failed, __ATOMIC_RELAXED)) return data;
@@ -265,9 +293,8 @@ const void *sl_packed_cache_get(sl_packed_cache *c, int wtype, const void *src, 
     pthread_mutex_lock(&c->lock);
     data = __atomic_load_n(&c->data, __ATOMIC_ACQUIRE);
     if (!data && !__atomic_load_n(&c->failed, __ATOMIC_RELAXED)) {
-        if (posix_memalign(&data, 64, bytes) == 0 && sl_pack(wtype, src, rows, cols, data) == 0) {
+        if (posix_memalign(&data, 64, bytes) == 0 && pack_releasing(wtype, src, rows, cols, data, bytes) == 0) {
             __atomic_store_n(&c->data, data, __ATOMIC_RELEASE);
-            release_pages(src, bytes);
         } else {
             free(data);
             data = NULL;

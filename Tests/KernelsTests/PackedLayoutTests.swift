@@ -63,6 +63,30 @@ import Testing
         try checkPacked(type, quantized(type, rng.floats(shape.rows * shape.cols)), rows: shape.rows, cols: shape.cols, rng: &rng)
     }
 
+    /// Matrices over 4 MiB are packed in chunks, each chunk's plain pages released once packed (repack.c's
+    /// `pack_releasing`, which keeps peak RSS at one copy): a chunk boundary inside the matrix, and a last chunk
+    /// shorter than the others, must give the same products as the scalar reference on the plain layout.
+    @Test(arguments: [(GGMLType.q8_0, 4104, 1024), (.q4_K, 7304, 1024), (.q4_1, 8200, 1024)])
+    func chunkedPackingOfLargeMatricesMatchesScalar(type: GGMLType, rows: Int, cols: Int) throws {
+        #expect(rows * cols / type.blockSize * type.typeSize > 4 << 20)  // at least two chunks
+        var rng = TestRandom(seed: UInt64(rows))
+        let wq = quantized(type, rng.floats(rows * cols))
+        let batch = 2
+        let x = rng.floats(batch * cols, scale: 3)
+        let reference = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: .scalar, mode: .batchInvariant, pool: Self.pool)
+        for path in simdPaths {
+            for mode in [MatmulMode.batchInvariant, .fastest] {
+                let y = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: path, mode: mode, pool: Self.pool)
+                for b in 0 ..< batch {
+                    let row = reference[b * rows ..< (b + 1) * rows]
+                    let scale = max(row.map(abs).max()!, 1e-3)
+                    let err = zip(y[b * rows ..< (b + 1) * rows], row).map { abs($0 - $1) }.max()!
+                    #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path) \(mode): row \(b) off by \(err)")
+                }
+            }
+        }
+    }
+
     /// Q4_K and Q6_K at 1 to 19 superblocks (4864: qwen's ffn_down), from quantized floats.
     @Test(arguments: packedKTypes, [(8, 256), (16, 768), (24, 512), (40, 4864)])
     func packedKQuantMatmulMatchesScalarAndIsBatchInvariant(type: GGMLType, shape: (rows: Int, cols: Int)) throws {
