@@ -90,7 +90,7 @@ struct EmbeddingRoutes {
 
     private func lease(_ model: String, _ keepAlive: JSONValue?) async throws -> LeaseHolder {
         let keep = try FieldChecks.keepAlive(keepAlive, default: state.configuration.defaultKeepAlive)
-        return LeaseHolder(lease: try await state.manager.acquire(model), manager: state.manager, keepAlive: keep)
+        return try await state.lease(model, keepAlive: keep)
     }
 
     func embed(_ request: Request) async throws -> Response {

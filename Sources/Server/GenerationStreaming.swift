@@ -54,7 +54,38 @@ enum GenerationOutput: Sendable {
     case done(GenerationStats, total: Duration, text: String, logprobs: [TokenLogprobs], toolCalls: [ChatToolCall], callCount: Int)
 }
 
+/// What ``ServerState/chatPrompt(_:messages:model:keepAlive:contextLength:truncate:)`` settles for a chat request.
+struct ChatPrompt {
+    let holder: LeaseHolder
+    let capacity: Int
+    let tools: RequestTools?
+    let built: PromptBuilder.Result
+}
+
 extension ServerState {
+    /// The model named `model`, loaded if needed, held for one request and handed back with `keepAlive`
+    /// when the holder goes.
+    func lease(_ model: String, keepAlive: KeepAlive) async throws -> LeaseHolder {
+        LeaseHolder(lease: try await manager.acquire(model), manager: manager, keepAlive: keepAlive)
+    }
+
+    /// A chat request's prompt, as Ollama's /api/chat and OpenAI's /v1/chat/completions both build it: the
+    /// raw body restores tool-call arguments' key order and gives the requested tools, the model is leased,
+    /// the context capacity settled, the tools resolved against the model's template and the messages
+    /// rendered (truncated from the front when `truncate`).
+    func chatPrompt(_ request: inout Request, messages: [ChatMessage], model: String, keepAlive: KeepAlive,
+                    contextLength: Int?, truncate: Bool) async throws -> ChatPrompt {
+        var messages = messages
+        let raw = try await rawBody(&request)
+        RequestTools.restoreArgumentOrder(&messages, raw: raw)
+        let requestedTools = try RequestTools.requested(raw: raw)
+        let holder = try await lease(model, keepAlive: keepAlive)
+        let capacity = holder.lease.scheduler.effectiveContextLength(contextLength)
+        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: model)
+        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, tools: tools, truncate: truncate)
+        return ChatPrompt(holder: holder, capacity: capacity, tools: tools, built: built)
+    }
+
     /// Submits the prompt to the leased model and answers with the stream `makeEncoder` renders (it is
     /// told whether the prompt was truncated).
     func respond<Encoder: OutputEncoder>(_ request: Request, context: ServerRequestContext, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,

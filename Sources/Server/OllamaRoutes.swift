@@ -197,11 +197,6 @@ struct OllamaRoutes {
         return .json(.object(pairs))
     }
 
-    func lease(_ model: String, keepAlive: KeepAlive) async throws -> LeaseHolder {
-        let lease = try await state.manager.acquire(model)
-        return LeaseHolder(lease: lease, manager: state.manager, keepAlive: keepAlive)
-    }
-
     func generate(_ request: Request, _ requestContext: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
@@ -229,7 +224,7 @@ struct OllamaRoutes {
             }
         }
 
-        let holder = try await lease(body.model, keepAlive: keepAlive)
+        let holder = try await state.lease(body.model, keepAlive: keepAlive)
         let model = holder.model
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let builder = PromptBuilder(model: model, capacity: capacity)
@@ -279,19 +274,16 @@ struct OllamaRoutes {
         var options = try RequestOptions.ollama(body.options, logprobs: body.logprobs, topLogprobs: body.topLogprobs)
         options.generation.format = format
         if options.contextLength == nil { options.contextLength = state.configuration.defaultContextLength }
-        var messages = try (body.messages ?? []).enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
+        let messages = try (body.messages ?? []).enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
         if messages.isEmpty {
             return try await loadOrUnload(body.model, keepAlive: keepAlive, chat: true, started: started)
         }
-        let raw = try await state.rawBody(&request)
-        RequestTools.restoreArgumentOrder(&messages, raw: raw)
-        let requestedTools = try RequestTools.requested(raw: raw)
-        let holder = try await lease(body.model, keepAlive: keepAlive)
-        let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
-        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
-        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, tools: tools, truncate: body.truncate ?? false)
-        return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
-                                       requestedModel: body.model, started: started, tools: tools) { truncated in
+        let chat = try await state.chatPrompt(&request, messages: messages, model: body.model, keepAlive: keepAlive,
+                                              contextLength: options.contextLength, truncate: body.truncate ?? false)
+        let built = chat.built
+        return try await state.respond(request, context: context, holder: chat.holder, prompt: built, options: options,
+                                       capacity: chat.capacity, requestedModel: body.model, started: started,
+                                       tools: chat.tools) { truncated in
             OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
                           truncated: truncated, logprobs: options.generation.logprobs != nil)
         }

@@ -223,10 +223,6 @@ struct OpenAIRoutes {
         return .json(Self.modelObject(manifest.name, created: manifest.pulledAt))
     }
 
-    private func lease(_ model: String, keepAlive: KeepAlive) async throws -> LeaseHolder {
-        LeaseHolder(lease: try await state.manager.acquire(model), manager: state.manager, keepAlive: keepAlive)
-    }
-
     func chat(_ request: Request, _ context: ServerRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         var request = request
@@ -237,17 +233,14 @@ struct OpenAIRoutes {
         try options.applyLogprobs(body.logprobs, body.topLogprobs)
         try options.validate()
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
-        var messages = try body.messages.enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
+        let messages = try body.messages.enumerated().map { (i, m) throws(ServerError) in try m.chatMessage(at: i) }
         guard !messages.isEmpty else { throw ServerError.badRequest("'messages' must not be empty") }
-        let raw = try await state.rawBody(&request)
-        RequestTools.restoreArgumentOrder(&messages, raw: raw)
-        let requestedTools = try RequestTools.requested(raw: raw)
-        let holder = try await lease(body.model, keepAlive: keepAlive)
-        let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
-        let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
-        let built = try PromptBuilder(model: holder.model, capacity: capacity).chat(messages, tools: tools, truncate: body.truncate ?? false)
-        return try await state.respond(request, context: context, holder: holder, prompt: built, options: options, capacity: capacity,
-                                       requestedModel: body.model, started: started, tools: tools) { truncated in
+        let chat = try await state.chatPrompt(&request, messages: messages, model: body.model, keepAlive: keepAlive,
+                                              contextLength: options.contextLength, truncate: body.truncate ?? false)
+        let built = chat.built
+        return try await state.respond(request, context: context, holder: chat.holder, prompt: built, options: options,
+                                       capacity: chat.capacity, requestedModel: body.model, started: started,
+                                       tools: chat.tools) { truncated in
             OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
                           includeUsage: body.streamOptions?.includeUsage ?? false,
                           logprobs: options.generation.logprobs != nil, truncated: truncated)
@@ -264,7 +257,7 @@ struct OpenAIRoutes {
         RequestTools.restoreArgumentOrder(&messages, raw: raw)
         let requestedTools = try RequestTools.requested(raw: raw)
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
-        let holder = try await lease(body.model, keepAlive: keepAlive)
+        let holder = try await state.lease(body.model, keepAlive: keepAlive)
         let tools = try RequestTools.resolve(requestedTools, template: holder.model.chatTemplate, model: body.model)
         guard let template = holder.model.chatTemplate else {
             throw ServerError.badRequest("\(holder.model.name) has no chat template (it is a base model)")
@@ -289,7 +282,7 @@ struct OpenAIRoutes {
         let prompt = prompts[0]
         guard !prompt.isEmpty || !(body.suffix ?? "").isEmpty else { throw ServerError.badRequest("'prompt' must not be empty") }
         let keepAlive = try FieldChecks.keepAlive(body.keepAlive, default: state.configuration.defaultKeepAlive)
-        let holder = try await lease(body.model, keepAlive: keepAlive)
+        let holder = try await state.lease(body.model, keepAlive: keepAlive)
         let model = holder.model
         let capacity = holder.lease.scheduler.effectiveContextLength(options.contextLength)
         let builder = PromptBuilder(model: model, capacity: capacity)
