@@ -55,8 +55,10 @@ public enum Benchmark {
             throw .invalidOption(name: "batch-size", value: String(batchSize), expected: "an integer >= 1")
         }
         // tg's prompt is one token after the depth, and its last sampled token is never evaluated: one
-        // position more than the evaluated tokens, which the scheduler wants free for that token.
-        let needed = depth + max(promptTokens, generatedTokens) + 1
+        // position more than the evaluated tokens, which the scheduler wants free for that token. Constrained
+        // tg restarts its grammar with a request that samples at least one token not run as a timed pass:
+        // at most one more position per timed pass.
+        let needed = depth + max(promptTokens, generatedTokens * (format == nil ? 1 : 2)) + 1
         let trained = model.trainedContextLength
         if trained > 0, needed > trained { throw .contextOverflow(needed: needed, capacity: trained) }
         let scheduler = RequestScheduler(model: model, maxQueue: 1, parallel: 1, batchSize: batchSize, kvType: kvType)
@@ -65,17 +67,21 @@ public enum Benchmark {
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % vocab) } }
 
         /// Runs one request to its end and returns its statistics.
-        func generate(_ prompt: [Int32], maxTokens: Int) async throws(RuntimeError) -> GenerationStats {
+        func generate(_ prompt: [Int32], maxTokens: Int, format: OutputFormat? = nil) async throws(RuntimeError) -> GenerationStats {
             // Greedy, never stopping early: a tg run makes exactly its forward passes, as llama-bench's.
-            let options = GenerationOptions(sampling: .greedy, maxTokens: maxTokens, stopAtEndOfGeneration: false)
+            // Under a grammar the output ends where the grammar does (its end-of-generation token).
+            let options = GenerationOptions(sampling: .greedy, maxTokens: maxTokens, stopAtEndOfGeneration: format != nil,
+                                            format: format)
             let events = try scheduler.submit(GenerationRequest(prompt: prompt, options: options, contextLength: needed))
             do {
                 for try await event in events { if case let .done(stats) = event { return stats } }
             } catch let error as RuntimeError {
                 throw error
             } catch {
+                // The scheduler fails a stream with a RuntimeError only; anything else is this task's cancellation.
                 throw .cancelled
             }
+            // A stream ends without its final event only when the scheduler shut down (cancelled).
             throw .cancelled
         }
         /// `depth` arbitrary tokens in the slot's cache, evaluated untimed; the timed prompt starts with them.
@@ -97,36 +103,31 @@ public enum Benchmark {
             // pass, which is what the scheduler's generation rate counts.
             return try await generate(prefix + randomTokens(1), maxTokens: n + 1).generationTokensPerSecond
         }
-        // Constrained tg: single-token decodes on an ``InferenceContext``, each token chosen by a greedy
-        // ``SequenceDecoder`` under the grammar (masking, parse and detokenizing included) and timed apart,
-        // which the scheduler does not report; a finished output starts the grammar over with a fresh decoder.
+        // Constrained tg: the same greedy decode steps under the grammar (masking, parse and detokenizing
+        // included). A finished output starts the grammar over with a new request whose prompt is the
+        // sequence so far: the cache is reused, only the last token is evaluated again (untimed, as the
+        // prompt pass of a plain tg run), and positions keep growing as in one long output.
         if let format { _ = try StructuredOutputCache.constraint(format, tokenizer: model.tokenizer) }
-        let context = format == nil ? nil
-            : try InferenceContext(model: model, contextLength: needed, batchSize: batchSize, kvType: kvType)
         var samplingTime = Duration.zero, firstRunSampling = Duration.zero
-        func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
-            guard let format, let context else { return 0 }
-            let options = GenerationOptions(sampling: .greedy, maxTokens: -1, format: format)
-            func decoder(after token: Int32) throws(RuntimeError) -> SequenceDecoder {
-                try SequenceDecoder(prompt: [token], options: options, tokenizer: model.tokenizer, capacity: context.capacity)
-            }
-            var token = randomTokens(1)[0]
-            var sequence = try decoder(after: token)
-            context.reset()
-            if depth > 0 { _ = try context.evaluate(randomTokens(depth), logits: .none) }
-            let t0 = ContinuousClock.now
-            for _ in 0..<n {
-                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
-                let s0 = ContinuousClock.now
-                switch sequence.step(logits) {
-                case let .next(next, _): token = next
-                case .finished:
-                    token = sequence.lastToken ?? token
-                    sequence = try decoder(after: token)
+        func constrainedRun(_ n: Int) async throws(RuntimeError) -> Double {
+            guard let format else { return 0 }
+            var sequence = try await prefill() + randomTokens(1)
+            var passes = 0, time = Duration.zero
+            while passes < n {
+                let stats = try await generate(sequence, maxTokens: n - passes + 1, format: format)
+                // A request sampling nothing (a grammar whose output may be empty) would repeat forever.
+                guard stats.generatedTokens > 0 else {
+                    throw .invalidOption(name: "schema", value: "a format whose output may be empty",
+                                         expected: "a format that makes at least one token")
                 }
-                samplingTime += ContinuousClock.now - s0
+                // Timed passes: one per step after the first, and the step that sampled the grammar's
+                // end-of-generation token (not a generated token) followed one too.
+                passes += stats.generatedTokens - 1 + (stats.doneReason == .stop ? 1 : 0)
+                time += stats.generationDuration
+                samplingTime += stats.stepDuration
+                sequence += stats.tokenIDs
             }
-            return Double(n) / (ContinuousClock.now - t0).seconds
+            return Double(passes) / time.seconds
         }
 
         var pp: [Double] = [], tg: [Double] = [], ctg: [Double] = []
@@ -143,7 +144,7 @@ public enum Benchmark {
             _ = try await generationRun(1)
             if format != nil {
                 progress("warm-up constrained tg")
-                _ = try constrainedRun(generatedTokens)
+                _ = try await constrainedRun(generatedTokens)
             }
             firstRunSampling = samplingTime
             samplingTime = .zero
@@ -153,11 +154,10 @@ public enum Benchmark {
                 tg.append(try await generationRun(generatedTokens))
                 if format != nil {
                     progress("constrained tg\(generatedTokens) \(r + 1)/\(repetitions)")
-                    ctg.append(try constrainedRun(generatedTokens))
+                    ctg.append(try await constrainedRun(generatedTokens))
                 }
             }
         }
-        context?.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
         var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,

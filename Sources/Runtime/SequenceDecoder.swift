@@ -6,8 +6,7 @@ import Tokenizer
 /// sequences) and hands it each row of logits with ``step(_:)``.
 ///
 /// Every decode loop drives this one value: the ``RequestScheduler``, which serves `swiftlm run`, chat,
-/// `swiftlm explain`, `swiftlm bench`, the library and the server (bench's schema-constrained tg alone
-/// drives one directly, to time the grammar's share of each step). Its output depends only on
+/// `swiftlm explain`, `swiftlm bench`, the library and the server. Its output depends only on
 /// the logits it is given and the sampler's seed, so a batch-invariant forward pass makes the whole
 /// generation batch-invariant.
 public struct SequenceDecoder {
@@ -78,6 +77,9 @@ public struct SequenceDecoder {
     /// and the context limit.
     public mutating func step(_ logits: [Float]) -> Step {
         precondition(!isFinished, "step after the sequence finished")
+        let stepStart = ContinuousClock.now
+        // Two clock reads per token, negligible beside a forward pass.
+        defer { stats.stepDuration += ContinuousClock.now - stepStart }
         lastToken = nil
         if reachedMaxTokens { return .finished(.length, output: finish(.length)) }
         let token = sampler.sample(logits)
