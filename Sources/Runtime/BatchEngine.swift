@@ -289,7 +289,14 @@ private struct OwnerLoop {
             slots[i].active!.readingPrompt = false
             let rowLogits = Array(logits[row * vocab ..< (row + 1) * vocab])
             row += 1
-            switch slots[i].active!.decoder.step(rowLogits) {
+            // Only an observed request (explain) pays for copying its sampler.
+            let observer = slots[i].active!.job.request.stepObserver
+            let samplerBefore = observer == nil ? nil : slots[i].active!.decoder.currentSampler
+            let step = slots[i].active!.decoder.step(rowLogits)
+            if let observer, let samplerBefore, let token = slots[i].active!.decoder.lastToken {
+                observer.body(ObservedStep(logits: rowLogits, sampler: samplerBefore, token: token))
+            }
+            switch step {
             case let .next(token, output):
                 yield(output, to: slots[i].active!.job.continuation)
                 slots[i].active!.pending = [token]

@@ -28,17 +28,20 @@ public struct BenchmarkResult: Sendable, Equatable {
 }
 
 public enum Benchmark {
-    /// Runs llama-bench's two tests on `model`:
-    /// - pp: `promptTokens` arbitrary tokens evaluated as one batch into the cache;
-    /// - tg: `generatedTokens` single-token forward passes.
+    /// Runs llama-bench's two tests on `model`, through a one-slot ``RequestScheduler``: the decode path
+    /// `swiftlm run`, the library and the server use, so the figures are theirs.
+    /// - pp: `promptTokens` arbitrary tokens evaluated as a prompt (in chunks of `batchSize`), timed from
+    ///   the request's admission to the end of its prompt (no token is sampled);
+    /// - tg: `generatedTokens` decode steps (one-token forward pass and greedy sampling each), timed as the
+    ///   scheduler's own generation time: after the first token, which belongs to the prompt.
     ///
-    /// Each run starts from an empty cache filled, untimed, with `depth` arbitrary tokens (llama-bench's
-    /// `-d`: attention then reads that many more positions). Each test has one untimed warm-up run
-    /// first; tokens/s of each repetition are averaged and their standard deviation reported. A test
-    /// with 0 tokens is skipped (reported as 0).
+    /// Each run starts from a cache holding `depth` arbitrary tokens (llama-bench's `-d`: attention then
+    /// reads that many more positions), evaluated untimed by a request of their own and reused as the
+    /// timed request's prefix. Each test has one untimed warm-up run first; tokens/s of each repetition
+    /// are averaged and their standard deviation reported. A test with 0 tokens is skipped (reported as 0).
     public static func run(model: LoadedModel, promptTokens: Int = 512, generatedTokens: Int = 128,
                            repetitions: Int = 5, batchSize: Int = 512, depth: Int = 0, format: OutputFormat? = nil,
-                           kvType: KVCacheType = .default, progress: (String) -> Void = { _ in }) throws(RuntimeError) -> BenchmarkResult {
+                           kvType: KVCacheType = .default, progress: (String) -> Void = { _ in }) async throws(RuntimeError) -> BenchmarkResult {
         guard promptTokens >= 0, generatedTokens >= 0, promptTokens + generatedTokens > 0 else {
             throw .invalidOption(name: "-p/-n", value: "\(promptTokens)/\(generatedTokens)", expected: "token counts >= 0, not both 0")
         }
@@ -48,100 +51,113 @@ public enum Benchmark {
         guard depth >= 0 else {
             throw .invalidOption(name: "depth", value: String(depth), expected: "an integer >= 0")
         }
-        let needed = depth + max(promptTokens, generatedTokens)
+        guard batchSize >= 1 else {
+            throw .invalidOption(name: "batch-size", value: String(batchSize), expected: "an integer >= 1")
+        }
+        // tg's prompt is one token after the depth, and its last sampled token is never evaluated: one
+        // position more than the evaluated tokens, which the scheduler wants free for that token. Constrained
+        // tg restarts its grammar with a request that samples at least one token not run as a timed pass:
+        // at most one more position per timed pass.
+        let needed = depth + max(promptTokens, generatedTokens * (format == nil ? 1 : 2)) + 1
         let trained = model.trainedContextLength
         if trained > 0, needed > trained { throw .contextOverflow(needed: needed, capacity: trained) }
-        let context = try InferenceContext(model: model, contextLength: needed, batchSize: batchSize, kvType: kvType)
+        let scheduler = RequestScheduler(model: model, maxQueue: 1, parallel: 1, batchSize: batchSize, kvType: kvType)
         var rng = Xoshiro256(seed: 1234)
         let vocab = UInt64(model.model.info.vocabSize)
         func randomTokens(_ n: Int) -> [Int32] { (0..<n).map { _ in Int32(rng.next() % vocab) } }
 
-        /// Empties the cache and fills it with `depth` tokens, untimed.
-        func prefill() throws(RuntimeError) {
-            context.reset()
-            if depth > 0 { _ = try context.evaluate(randomTokens(depth), logits: .none) }
+        /// Runs one request to its end and returns its statistics.
+        func generate(_ prompt: [Int32], maxTokens: Int, format: OutputFormat? = nil) async throws(RuntimeError) -> GenerationStats {
+            // Greedy, never stopping early: a tg run makes exactly its forward passes, as llama-bench's.
+            // Under a grammar the output ends where the grammar does (its end-of-generation token).
+            let options = GenerationOptions(sampling: .greedy, maxTokens: maxTokens, stopAtEndOfGeneration: format != nil,
+                                            format: format)
+            let events = try scheduler.submit(GenerationRequest(prompt: prompt, options: options, contextLength: needed))
+            do {
+                for try await event in events { if case let .done(stats) = event { return stats } }
+            } catch let error as RuntimeError {
+                throw error
+            } catch {
+                // The scheduler fails a stream with a RuntimeError only; anything else is this task's cancellation.
+                throw .cancelled
+            }
+            // A stream ends without its final event only when the scheduler shut down (cancelled).
+            throw .cancelled
         }
-        func promptRun() throws(RuntimeError) -> Double {
-            let tokens = randomTokens(promptTokens)
-            try prefill()
-            let t0 = ContinuousClock.now
-            _ = try context.evaluate(tokens, logits: .last)
-            return Double(promptTokens) / (ContinuousClock.now - t0).seconds
+        /// `depth` arbitrary tokens in the slot's cache, evaluated untimed; the timed prompt starts with them.
+        func prefill() async throws(RuntimeError) -> [Int32] {
+            let prefix = randomTokens(depth)
+            // The scheduler evaluates every token of a prompt it holds none of (the last one for its
+            // logits), and `maxTokens` 0 samples nothing.
+            if depth > 0 { _ = try await generate(prefix, maxTokens: 0) }
+            return prefix
         }
-        // Constrained tg: the same single-token decodes, each token chosen by the same greedy
-        // ``SequenceDecoder`` as plain tg, under the grammar (masking, parse and detokenizing included);
-        // a finished output starts the grammar over with a fresh decoder.
+        func promptRun() async throws(RuntimeError) -> Double {
+            let prefix = try await prefill()
+            // Only the tokens after the reused depth are evaluated and counted.
+            return try await generate(prefix + randomTokens(promptTokens), maxTokens: 0).promptTokensPerSecond
+        }
+        func generationRun(_ n: Int) async throws(RuntimeError) -> Double {
+            let prefix = try await prefill()
+            // The first token is sampled from the prompt's logits; the n after it each take one decode
+            // pass, which is what the scheduler's generation rate counts.
+            return try await generate(prefix + randomTokens(1), maxTokens: n + 1).generationTokensPerSecond
+        }
+        // Constrained tg: the same greedy decode steps under the grammar (masking, parse and detokenizing
+        // included). A finished output starts the grammar over with a new request whose prompt is the
+        // sequence so far: the cache is reused, only the last token is evaluated again (untimed, as the
+        // prompt pass of a plain tg run), and positions keep growing as in one long output.
         if let format { _ = try StructuredOutputCache.constraint(format, tokenizer: model.tokenizer) }
         var samplingTime = Duration.zero, firstRunSampling = Duration.zero
-        func constrainedRun(_ n: Int) throws(RuntimeError) -> Double {
+        func constrainedRun(_ n: Int) async throws(RuntimeError) -> Double {
             guard let format else { return 0 }
-            let options = GenerationOptions(sampling: .greedy, maxTokens: -1, format: format)
-            func decoder(after token: Int32) throws(RuntimeError) -> SequenceDecoder {
-                try SequenceDecoder(prompt: [token], options: options, tokenizer: model.tokenizer, capacity: context.capacity)
-            }
-            var token = randomTokens(1)[0]
-            var sequence = try decoder(after: token)
-            try prefill()
-            let t0 = ContinuousClock.now
-            for _ in 0..<n {
-                let logits = try context.evaluate([token], logits: .last, kernels: .fastest)
-                let s0 = ContinuousClock.now
-                switch sequence.step(logits) {
-                case let .next(next, _): token = next
-                case .finished:
-                    token = sequence.lastToken ?? token
-                    sequence = try decoder(after: token)
+            var sequence = try await prefill() + randomTokens(1)
+            var passes = 0, time = Duration.zero
+            while passes < n {
+                let stats = try await generate(sequence, maxTokens: n - passes + 1, format: format)
+                // A request sampling nothing (a grammar whose output may be empty) would repeat forever.
+                guard stats.generatedTokens > 0 else {
+                    throw .invalidOption(name: "schema", value: "a format whose output may be empty",
+                                         expected: "a format that makes at least one token")
                 }
-                samplingTime += ContinuousClock.now - s0
+                // Timed passes: one per step after the first, and the step that sampled the grammar's
+                // end-of-generation token (not a generated token) followed one too.
+                passes += stats.generatedTokens - 1 + (stats.doneReason == .stop ? 1 : 0)
+                time += stats.generationDuration
+                samplingTime += stats.stepDuration
+                sequence += stats.tokenIDs
             }
-            return Double(n) / (ContinuousClock.now - t0).seconds
-        }
-        func generationRun(_ n: Int) throws(RuntimeError) -> Double {
-            let first = randomTokens(1)
-            try prefill()
-            let t0 = ContinuousClock.now
-            // Greedy, never stopping early: n forward passes of one token, as llama-bench's tg.
-            var decoder = try SequenceDecoder(prompt: first, options: GenerationOptions(sampling: .greedy, maxTokens: n,
-                                                                                        stopAtEndOfGeneration: false),
-                                              tokenizer: model.tokenizer, capacity: context.capacity)
-            var next = first[0]
-            for _ in 0..<n {
-                let logits = try context.evaluate([next], logits: .last, kernels: .fastest)
-                guard case let .next(token, _) = decoder.step(logits) else { break }
-                next = token
-            }
-            return Double(n) / (ContinuousClock.now - t0).seconds
+            return Double(passes) / time.seconds
         }
 
         var pp: [Double] = [], tg: [Double] = [], ctg: [Double] = []
         if promptTokens > 0 {
             progress("warm-up pp\(promptTokens)")
-            _ = try promptRun()
+            _ = try await promptRun()
             for r in 0..<repetitions {
                 progress("pp\(promptTokens) \(r + 1)/\(repetitions)")
-                pp.append(try promptRun())
+                pp.append(try await promptRun())
             }
         }
         if generatedTokens > 0 {
             progress("warm-up tg")
-            _ = try generationRun(1)
+            _ = try await generationRun(1)
             if format != nil {
                 progress("warm-up constrained tg")
-                _ = try constrainedRun(generatedTokens)
+                _ = try await constrainedRun(generatedTokens)
             }
             firstRunSampling = samplingTime
             samplingTime = .zero
             // Plain and constrained runs alternate, so a shared machine's load falls on both alike.
             for r in 0..<repetitions {
                 progress("tg\(generatedTokens) \(r + 1)/\(repetitions)")
-                tg.append(try generationRun(generatedTokens))
+                tg.append(try await generationRun(generatedTokens))
                 if format != nil {
                     progress("constrained tg\(generatedTokens) \(r + 1)/\(repetitions)")
-                    ctg.append(try constrainedRun(generatedTokens))
+                    ctg.append(try await constrainedRun(generatedTokens))
                 }
             }
         }
-        context.reset()
         let (ppMean, ppSD) = meanAndStdDev(pp)
         let (tgMean, tgSD) = meanAndStdDev(tg)
         var result = BenchmarkResult(promptTokens: promptTokens, generatedTokens: generatedTokens, depth: depth, repetitions: repetitions,

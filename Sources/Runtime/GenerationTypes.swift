@@ -76,6 +76,9 @@ public struct GenerationStats: Sendable, Equatable {
     /// Time spent decoding after the first token.
     public var generationDuration: Duration = .zero
     public var doneReason: DoneReason = .stop
+    /// Time spent choosing tokens (sampling, grammar masks and parse, detokenizing, stop sequences), for
+    /// `swiftlm bench --schema`, which reports the grammar's share of each decode step.
+    package var stepDuration: Duration = .zero
 
     public init() {}
 

@@ -12,6 +12,8 @@ public struct GenerationRequest: Sendable, Equatable {
     public var batchSize: Int?
     /// Reported back in the final statistics (a server passes the time it spent loading the model).
     public var loadDuration: Duration
+    /// Sees every sampled token's whole row of logits, for `swiftlm explain` (nil for everyone else).
+    package var stepObserver: StepObserver?
 
     public init(prompt: [Int32], options: GenerationOptions = GenerationOptions(), contextLength: Int? = nil,
                 batchSize: Int? = nil, loadDuration: Duration = .zero) {
@@ -21,6 +23,29 @@ public struct GenerationRequest: Sendable, Equatable {
         self.batchSize = batchSize
         self.loadDuration = loadDuration
     }
+}
+
+/// One token the scheduler sampled, with what chose it: handed to a request's ``GenerationRequest/stepObserver``.
+package struct ObservedStep: Sendable {
+    /// The row of logits the token was sampled from (the whole vocabulary).
+    package var logits: [Float]
+    /// The sampler as it was before choosing the token (so a caller can trace its chain on `logits`).
+    package var sampler: Sampler
+    /// The sampled token (an end-of-generation token included).
+    package var token: Int32
+}
+
+/// A callback the scheduler's owner thread calls after each sampled token of one request, before that
+/// token's text is delivered. It runs on the thread that drives the model, so it must be quick (hand the
+/// step off, do not process it there): its time counts as decoding time.
+///
+/// A class so that ``GenerationRequest`` stays `Equatable` (observers compare by identity).
+package final class StepObserver: Sendable, Equatable {
+    let body: @Sendable (ObservedStep) -> Void
+
+    package init(_ body: @escaping @Sendable (ObservedStep) -> Void) { self.body = body }
+
+    package static func == (a: StepObserver, b: StepObserver) -> Bool { a === b }
 }
 
 /// The front door to one loaded model for concurrent callers (the HTTP server): requests go in with

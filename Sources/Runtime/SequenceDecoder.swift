@@ -5,8 +5,8 @@ import Tokenizer
 /// statistics. It never runs the model: its driver evaluates tokens (alone, or batched with other
 /// sequences) and hands it each row of logits with ``step(_:)``.
 ///
-/// Every decode loop drives this one value: the ``RequestScheduler`` (which serves `swiftlm run`, the
-/// library and the server), `swiftlm explain` and `swiftlm bench`. Its output depends only on
+/// Every decode loop drives this one value: the ``RequestScheduler``, which serves `swiftlm run`, chat,
+/// `swiftlm explain`, `swiftlm bench`, the library and the server. Its output depends only on
 /// the logits it is given and the sampler's seed, so a batch-invariant forward pass makes the whole
 /// generation batch-invariant.
 public struct SequenceDecoder {
@@ -39,7 +39,8 @@ public struct SequenceDecoder {
 
     private let tokenizer: Tokenizer
     private var sampler: Sampler
-    /// The sampler as the next ``step(_:)`` will use it (for `explain`'s trace of the sampling chain).
+    /// The sampler as the next ``step(_:)`` will use it (the scheduler hands it to a step observer, for
+    /// `explain`'s trace of the sampling chain).
     public var currentSampler: Sampler { sampler }
     private var detokenizer: StreamingDetokenizer
     private var stops: StopSequenceFilter
@@ -76,6 +77,9 @@ public struct SequenceDecoder {
     /// and the context limit.
     public mutating func step(_ logits: [Float]) -> Step {
         precondition(!isFinished, "step after the sequence finished")
+        let stepStart = ContinuousClock.now
+        // Two clock reads per token, negligible beside a forward pass.
+        defer { stats.stepDuration += ContinuousClock.now - stepStart }
         lastToken = nil
         if reachedMaxTokens { return .finished(.length, output: finish(.length)) }
         let token = sampler.sample(logits)

@@ -64,7 +64,7 @@ struct BenchCommand: AsyncParsableCommand, CommandErrorHints {
         if let parallel { return try await runParallel(loaded, parallel) }
         let quiet = json
         let format = try schema.map { path in OutputFormat.jsonSchema(decodeText(try readFile(path, what: "JSON Schema file"), from: path)) }
-        let r = try Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions,
+        let r = try await Benchmark.run(model: loaded, promptTokens: p, generatedTokens: n, repetitions: repetitions,
                                   depth: depth, format: format, kvType: kvType) { step in
             if !quiet { Terminal.redrawStatus(step) }
         }

@@ -57,19 +57,21 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         if sampling.anySamplingFlag { defaults.sampling = SamplingOptions() }
         let options = try sampling.options(defaults: defaults)
         let loaded = try await loadModel(model, threads: modelFlags.threads)
-        let context = try InferenceContext(model: loaded, contextLength: modelFlags.ctx, kvType: modelFlags.kvType)
+        // One slot, as `swiftlm run`: the prompt and every decode step run exactly as they do there.
+        let scheduler = RequestScheduler(model: loaded, maxQueue: 1, parallel: 1, kvType: modelFlags.kvType)
+        let capacity = scheduler.effectiveContextLength(modelFlags.ctx)
         let tokenizer = loaded.tokenizer
         let promptIDs: [Int32]
         if chat {
-            let session = try ChatSession(model: loaded, contextLength: context.capacity, system: system)
+            let session = try ChatSession(model: loaded, contextLength: capacity, system: system)
             promptIDs = try session.promptTokens(for: [ChatMessage(role: "user", content: prompt)])
         } else {
             promptIDs = loaded.completionTokens(prompt)
         }
         guard !promptIDs.isEmpty else { throw RuntimeError.emptyPrompt }
-        let maxSteps = options.maxTokens < 0 ? context.capacity - promptIDs.count : options.maxTokens
-        guard promptIDs.count + max(maxSteps, 1) <= context.capacity else {
-            throw RuntimeError.contextOverflow(needed: promptIDs.count + maxSteps, capacity: context.capacity)
+        let maxSteps = options.maxTokens < 0 ? capacity - promptIDs.count : options.maxTokens
+        guard promptIDs.count + max(maxSteps, 1) <= capacity else {
+            throw RuntimeError.contextOverflow(needed: promptIDs.count + maxSteps, capacity: capacity)
         }
         func piece(_ id: Int32) -> String { String(decoding: tokenizer.pieceBytes(id), as: UTF8.self) }
 
@@ -82,31 +84,26 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
         var stepOptions = options
         stepOptions.maxTokens = maxSteps
         stepOptions.stopAtEndOfGeneration = true
-        var decoder = try SequenceDecoder(prompt: promptIDs, options: stepOptions, tokenizer: tokenizer, capacity: context.capacity)
-        let clock = ContinuousClock()
-        let promptStart = clock.now
-        var logits = try context.evaluate(promptIDs, logits: .last)
-        let promptTime = clock.now - promptStart
-        var decodeTime = Duration.zero
-        while true {
+        // The scheduler's thread hands over each sampled token's logits and sampler; the candidates,
+        // entropy and sampling trace are computed here, so they do not count as decoding time.
+        let (observed, sink) = AsyncStream.makeStream(of: ObservedStep.self)
+        var request = GenerationRequest(prompt: promptIDs, options: stepOptions, contextLength: capacity)
+        request.stepObserver = StepObserver { sink.yield($0) }
+        let events = try scheduler.submit(request)
+        async let finished = Self.statistics(of: events, thenFinish: sink)
+        for await step in observed {
+            let logits = step.logits
             let lse = Sampler.logSumExp(logits)
             let candidates = Sampler.topLogProbs(logits, k: top).map { Token(id: $0.id, piece: piece($0.id), logprob: $0.logprob) }
-            // The sampling chain is traced on the sampler as `step` sees it, before it accepts the choice.
-            let samplerBefore = decoder.currentSampler
-            let result = decoder.step(logits)
-            if let chosen = decoder.lastToken {
-                var s = Step(id: chosen, piece: piece(chosen), logprob: logits[Int(chosen)] - lse, top: candidates)
-                Self.annotate(&s, logits: logits, sampler: samplerBefore, cumulative: report.steps.last?.cumulative_logprob ?? 0)
-                report.steps.append(s)
-                if !json { printStep(report.steps.count, s) }
-            }
-            guard case let .next(token, _) = result else { break }
-            let decodeStart = clock.now
-            logits = try context.evaluate([token], logits: .last, kernels: .fastest)
-            decodeTime += clock.now - decodeStart
+            var s = Step(id: step.token, piece: piece(step.token), logprob: logits[Int(step.token)] - lse, top: candidates)
+            Self.annotate(&s, logits: logits, sampler: step.sampler, cumulative: report.steps.last?.cumulative_logprob ?? 0)
+            report.steps.append(s)
+            if !json { printStep(report.steps.count, s) }
         }
+        let stats = try await finished
         let passes = max(report.steps.count - 1, 0)
-        report.summary = Summary(prompt_tokens: promptIDs.count, generated_tokens: report.steps.count, prompt_seconds: promptTime.seconds,
+        let decodeTime = stats.generationDuration
+        report.summary = Summary(prompt_tokens: promptIDs.count, generated_tokens: report.steps.count, prompt_seconds: stats.promptDuration.seconds,
                                  decode_seconds: decodeTime.seconds, tokens_per_second: passes > 0 ? Double(passes) / decodeTime.seconds : nil)
         if let html { try writeHTML(report, to: html) }
         if json {
@@ -117,6 +114,16 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
             let text = tokenizer.decode(report.steps.map(\.id))
             writeStandardOutput("\nContinuation: \(quoted(text))\n")
         }
+    }
+
+    /// The final statistics of `events`; ends `sink` when the stream ends (every step is observed before
+    /// the final event, so none is lost), also when it fails.
+    private static func statistics(of events: AsyncThrowingStream<GenerationEvent, Error>,
+                                   thenFinish sink: AsyncStream<ObservedStep>.Continuation) async throws -> GenerationStats {
+        defer { sink.finish() }
+        var stats = GenerationStats()
+        for try await event in events { if case let .done(s) = event { stats = s } }
+        return stats
     }
 
     private func printPromptTokens(_ tokens: [Token]) {

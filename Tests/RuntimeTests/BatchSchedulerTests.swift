@@ -163,6 +163,32 @@ import TestSupport
         consumer.cancel()
         _ = try? await consumer.value
     }
+
+    /// A request's step observer (what `swiftlm explain` reads) sees each sampled token with the row of
+    /// logits it came from and the sampler before the choice, and does not change the generation.
+    @Test func stepObserverSeesEverySampledToken() async throws {
+        guard try RealModels.pathOrSkip(Self.smol) != nil else { return }
+        let model = try await ModelCache.shared.model(Self.smol)
+        let scheduler = RequestScheduler(model: model, parallel: 1)
+        let plain = GenerationRequest(prompt: model.completionTokens("The capital of France is"),
+                                      options: GenerationOptions(sampling: .greedy, maxTokens: 8, stopAtEndOfGeneration: false))
+        let expected = try #require(try await collect(scheduler.submit(plain)).stats)
+        let (observed, sink) = AsyncStream.makeStream(of: ObservedStep.self)
+        var watched = plain
+        watched.stepObserver = StepObserver { sink.yield($0) }
+        let stats = try #require(try await collect(scheduler.submit(watched)).stats)
+        sink.finish()
+        var steps: [ObservedStep] = []
+        for await s in observed { steps.append(s) }
+        #expect(stats.tokenIDs == expected.tokenIDs)
+        #expect(steps.map(\.token) == expected.tokenIDs)
+        for s in steps {
+            #expect(s.logits.count == model.model.info.vocabSize)
+            #expect(Sampler.topLogProbs(s.logits, k: 1).first?.id == s.token, "greedy picks the most likely token")
+            var sampler = s.sampler
+            #expect(sampler.sample(s.logits) == s.token, "the sampler handed over is the one that chose")
+        }
+    }
 }
 
 /// Anonymous resident memory of this process (`RssAnon`), in bytes: heap and anonymous mappings such as KV
