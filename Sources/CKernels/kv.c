@@ -103,6 +103,15 @@ static void accumulate_portable(int type, float *o, const float *p, const uint8_
     }
 }
 
+/// Floats of one converted tile (16 KB on the stack: it stays in L1 while every query of a block reads it).
+#define KV_TILE_FLOATS 4096
+
+/// Rows per converted tile of rows of `n` values: up to 32, as many as fit KV_TILE_FLOATS (n <= KV_TILE_FLOATS).
+static int64_t kv_tile_rows(int64_t n) {
+    int64_t t = KV_TILE_FLOATS / (n > 0 ? n : 1);
+    return t < 1 ? 1 : t > 32 ? 32 : t;
+}
+
 // ---------------------------------------------------------------------------------------------
 // AVX2 + FMA + F16C bodies.
 // ---------------------------------------------------------------------------------------------
@@ -223,6 +232,237 @@ KV_AVX2 static void accumulate_q8_0_avx2(float *o, const float *p, const uint8_t
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// Blocked bodies (sl_kv_dots_block / sl_kv_accumulate_block): a tile of K or V rows is converted to
+// f32 once and then used by every query of the block. Converting f16 (or q8_0 codes) to f32 is exact,
+// and each (query, row) pair below runs the same operations in the same lanes and order as the
+// per-pair bodies above, so every result is bit-identical to sl_kv_dots / sl_kv_accumulate.
+// ---------------------------------------------------------------------------------------------
+
+/// tile [rows x n] f32 from f16 rows; vcvtph2ps and _cvtsh_ss give the same values.
+KV_AVX2 static void kv_tile_f16(float *tile, const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+    for (int64_t j = 0; j < count; j++) {
+        const uint16_t *k = (const uint16_t *)(rows + j * stride);
+        float *t = tile + j * n;
+        int64_t i = 0;
+        for (; i + 8 <= n; i += 8) _mm256_storeu_ps(t + i, kv_ld_f16(k + i));
+        for (; i < n; i++) t[i] = _cvtsh_ss(k[i]);
+    }
+}
+
+/// codes [rows x n] as f32 and scales [rows x n/32] from q8_0 rows.
+KV_AVX2 static void kv_tile_q8_0(float *codes, float *scales, const uint8_t *rows, size_t stride, int64_t count,
+                                 int64_t n) {
+    const int64_t nb = n / SL_QK;
+    for (int64_t j = 0; j < count; j++) {
+        const sl_block_q8_0 *blk = (const sl_block_q8_0 *)(rows + j * stride);
+        for (int64_t b = 0; b < nb; b++) {
+            float *c = codes + j * n + b * SL_QK;
+            _mm256_storeu_ps(c, kv_ld_i8(blk[b].qs));
+            _mm256_storeu_ps(c + 8, kv_ld_i8(blk[b].qs + 8));
+            _mm256_storeu_ps(c + 16, kv_ld_i8(blk[b].qs + 16));
+            _mm256_storeu_ps(c + 24, kv_ld_i8(blk[b].qs + 24));
+            scales[j * nb + b] = _cvtsh_ss(blk[b].d);
+        }
+    }
+}
+
+/// dots_f16_avx2's arithmetic for one query and one converted row `k` ([n] f32).
+KV_AVX2 static inline float kv_dot_f16_tiled(const float *q, const float *k, int64_t n) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(k + i + 8), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), _mm256_loadu_ps(k + i + 16), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), _mm256_loadu_ps(k + i + 24), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
+    float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += q[i] * k[i];
+    return s;
+}
+
+/// kv_dot_f16_tiled for two queries at once (each K vector loaded once for both): the same operations
+/// per query, in separate registers.
+KV_AVX2 static inline void kv_dot2_f16_tiled(const float *q, const float *u, const float *k, int64_t n, float *rq,
+                                             float *ru) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps(), t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        const __m256 k0 = _mm256_loadu_ps(k + i), k1 = _mm256_loadu_ps(k + i + 8);
+        const __m256 k2 = _mm256_loadu_ps(k + i + 16), k3 = _mm256_loadu_ps(k + i + 24);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, s0);
+        t0 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i), k0, t0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), k1, s1);
+        t1 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 8), k1, t1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), k2, s2);
+        t2 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 16), k2, t2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), k3, s3);
+        t3 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 24), k3, t3);
+    }
+    for (; i + 8 <= n; i += 8) {
+        const __m256 k0 = _mm256_loadu_ps(k + i);
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, s0);
+        t0 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i), k0, t0);
+    }
+    float a = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    float b = kv_hsum(_mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
+    for (int64_t j = i; j < n; j++) a += q[j] * k[j];
+    for (int64_t j = i; j < n; j++) b += u[j] * k[j];
+    *rq = a;
+    *ru = b;
+}
+
+KV_AVX2 static void dots_block_f16_avx2(int64_t m, const float *const *q, const uint8_t *rows, size_t stride,
+                                        int64_t count, int64_t n, float scale, float *const *out, int64_t off) {
+    const int64_t tr = kv_tile_rows(n);
+    float tile[KV_TILE_FLOATS]; // [tr x n]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
+        int64_t r = 0;
+        for (; r + 2 <= m; r += 2) {
+            float *o = out[r] + off + j0, *p = out[r + 1] + off + j0;
+            for (int64_t j = 0; j < jn; j++) {
+                float a, b;
+                kv_dot2_f16_tiled(q[r], q[r + 1], tile + j * n, n, &a, &b);
+                o[j] = a * scale;
+                p[j] = b * scale;
+            }
+        }
+        for (; r < m; r++) {
+            float *o = out[r] + off + j0;
+            for (int64_t j = 0; j < jn; j++) o[j] = kv_dot_f16_tiled(q[r], tile + j * n, n) * scale;
+        }
+    }
+}
+
+KV_AVX2 static void dots_block_q8_0_avx2(int64_t m, const float *const *q, const uint8_t *rows, size_t stride,
+                                         int64_t count, int64_t n, float scale, float *const *out, int64_t off) {
+    const int64_t tr = kv_tile_rows(n), nb = n / SL_QK;
+    float codes[KV_TILE_FLOATS], scales[KV_TILE_FLOATS / SL_QK]; // [tr x n], [tr x nb]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_q8_0(codes, scales, rows + j0 * stride, stride, jn, n);
+        for (int64_t r = 0; r < m; r++) {
+            float *o = out[r] + off + j0;
+            for (int64_t j = 0; j < jn; j++) {
+                const float *c = codes + j * n;
+                __m256 acc = _mm256_setzero_ps();
+                for (int64_t b = 0; b < nb; b++) {
+                    const float *qb = q[r] + b * SL_QK, *cb = c + b * SL_QK;
+                    __m256 p = _mm256_mul_ps(_mm256_loadu_ps(qb), _mm256_loadu_ps(cb));
+                    p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 8), _mm256_loadu_ps(cb + 8), p);
+                    p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 16), _mm256_loadu_ps(cb + 16), p);
+                    p = _mm256_fmadd_ps(_mm256_loadu_ps(qb + 24), _mm256_loadu_ps(cb + 24), p);
+                    acc = _mm256_fmadd_ps(_mm256_set1_ps(scales[j * nb + b]), p, acc);
+                }
+                o[j] = kv_hsum(acc) * scale;
+            }
+        }
+    }
+}
+
+/// accumulate_f16_avx2's per-lane chain (one fma per row, rows in order) for each query over each tile.
+KV_AVX2 static void accumulate_block_f16_avx2(int64_t m, float *const *os, const float *const *ps, int64_t off,
+                                              const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+    const int64_t tr = kv_tile_rows(n);
+    float tile[KV_TILE_FLOATS]; // [tr x n]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
+        int64_t n32 = 0; // dims the pairs below have done
+        int64_t r = 0;
+        // Two outputs at once over the 32-wide dims (each V vector loaded once for both); tails below.
+        for (; r + 2 <= m && n >= 32; r += 2) {
+            float *o = os[r], *e = os[r + 1];
+            const float *p = ps[r] + off + j0, *f = ps[r + 1] + off + j0;
+            int64_t i = 0;
+            for (; i + 32 <= n; i += 32) {
+                __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
+                __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
+                __m256 b0 = _mm256_loadu_ps(e + i), b1 = _mm256_loadu_ps(e + i + 8);
+                __m256 b2 = _mm256_loadu_ps(e + i + 16), b3 = _mm256_loadu_ps(e + i + 24);
+                for (int64_t j = 0; j < jn; j++) {
+                    const float *v = tile + j * n + i;
+                    const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+                    const __m256 v2 = _mm256_loadu_ps(v + 16), v3 = _mm256_loadu_ps(v + 24);
+                    const __m256 w = _mm256_set1_ps(p[j]), x = _mm256_set1_ps(f[j]);
+                    a0 = _mm256_fmadd_ps(w, v0, a0); b0 = _mm256_fmadd_ps(x, v0, b0);
+                    a1 = _mm256_fmadd_ps(w, v1, a1); b1 = _mm256_fmadd_ps(x, v1, b1);
+                    a2 = _mm256_fmadd_ps(w, v2, a2); b2 = _mm256_fmadd_ps(x, v2, b2);
+                    a3 = _mm256_fmadd_ps(w, v3, a3); b3 = _mm256_fmadd_ps(x, v3, b3);
+                }
+                _mm256_storeu_ps(o + i, a0); _mm256_storeu_ps(o + i + 8, a1);
+                _mm256_storeu_ps(o + i + 16, a2); _mm256_storeu_ps(o + i + 24, a3);
+                _mm256_storeu_ps(e + i, b0); _mm256_storeu_ps(e + i + 8, b1);
+                _mm256_storeu_ps(e + i + 16, b2); _mm256_storeu_ps(e + i + 24, b3);
+            }
+            n32 = i;
+        }
+        const int64_t pairs = r;
+        for (r = 0; r < m; r++) {
+            float *o = os[r];
+            const float *p = ps[r] + off + j0;
+            int64_t i = r < pairs ? n32 : 0;
+            for (; i + 32 <= n; i += 32) {
+                __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
+                __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
+                for (int64_t j = 0; j < jn; j++) {
+                    const float *v = tile + j * n + i;
+                    const __m256 w = _mm256_set1_ps(p[j]);
+                    a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), a0);
+                    a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), a1);
+                    a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), a2);
+                    a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), a3);
+                }
+                _mm256_storeu_ps(o + i, a0); _mm256_storeu_ps(o + i + 8, a1);
+                _mm256_storeu_ps(o + i + 16, a2); _mm256_storeu_ps(o + i + 24, a3);
+            }
+            for (; i + 8 <= n; i += 8) {
+                __m256 a = _mm256_loadu_ps(o + i);
+                for (int64_t j = 0; j < jn; j++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(tile + j * n + i), a);
+                _mm256_storeu_ps(o + i, a);
+            }
+            for (; i < n; i++) {
+                float a = o[i];
+                for (int64_t j = 0; j < jn; j++) a = fmaf(p[j], tile[j * n + i], a);
+                o[i] = a;
+            }
+        }
+    }
+}
+
+KV_AVX2 static void accumulate_block_q8_0_avx2(int64_t m, float *const *os, const float *const *ps, int64_t off,
+                                               const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+    const int64_t tr = kv_tile_rows(n), nb = n / SL_QK;
+    float codes[KV_TILE_FLOATS], scales[KV_TILE_FLOATS / SL_QK]; // [tr x n], [tr x nb]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_q8_0(codes, scales, rows + j0 * stride, stride, jn, n);
+        for (int64_t r = 0; r < m; r++) {
+            const float *p = ps[r] + off + j0;
+            for (int64_t b = 0; b < nb; b++) {
+                float *ob = os[r] + b * SL_QK;
+                __m256 a0 = _mm256_loadu_ps(ob), a1 = _mm256_loadu_ps(ob + 8);
+                __m256 a2 = _mm256_loadu_ps(ob + 16), a3 = _mm256_loadu_ps(ob + 24);
+                for (int64_t j = 0; j < jn; j++) {
+                    const float *c = codes + j * n + b * SL_QK;
+                    const __m256 w = _mm256_set1_ps(p[j] * scales[j * nb + b]);
+                    a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(c), a0);
+                    a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(c + 8), a1);
+                    a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(c + 16), a2);
+                    a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(c + 24), a3);
+                }
+                _mm256_storeu_ps(ob, a0); _mm256_storeu_ps(ob + 8, a1);
+                _mm256_storeu_ps(ob + 16, a2); _mm256_storeu_ps(ob + 24, a3);
+            }
+        }
+    }
+}
+
 static int kv_fast(void) {
     static int cached = -1;
     if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX2 ? 1 : 0; // honours SWIFTLM_ISA=scalar
@@ -281,4 +521,36 @@ void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size
         return;
     }
     accumulate_portable(type, o, p, rows, stride, count, n);
+}
+
+// The portable and f32 blocked paths run the per-pair bodies tile by tile (each query over the same
+// few rows while they are in cache): identical by construction, only the order of independent calls changes.
+void sl_kv_dots_block(int type, int64_t m, const float *const *q, const void *rows, size_t stride, int64_t count,
+                      int64_t n, float scale, float *const *out, int64_t off) {
+    if (m <= 0 || count <= 0) return;
+    const uint8_t *r8 = rows;
+#if defined(__x86_64__)
+    if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { dots_block_f16_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
+    if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { dots_block_q8_0_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
+#endif
+    const int64_t tr = kv_tile_rows(n);
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        for (int64_t r = 0; r < m; r++) sl_kv_dots(type, q[r], r8 + j0 * stride, stride, jn, n, scale, out[r] + off + j0);
+    }
+}
+
+void sl_kv_accumulate_block(int type, int64_t m, float *const *o, const float *const *p, int64_t off, const void *rows,
+                            size_t stride, int64_t count, int64_t n) {
+    if (m <= 0 || count <= 0) return;
+    const uint8_t *r8 = rows;
+#if defined(__x86_64__)
+    if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { accumulate_block_f16_avx2(m, o, p, off, r8, stride, count, n); return; }
+    if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { accumulate_block_q8_0_avx2(m, o, p, off, r8, stride, count, n); return; }
+#endif
+    const int64_t tr = kv_tile_rows(n);
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        for (int64_t r = 0; r < m; r++) sl_kv_accumulate(type, o[r], p[r] + off + j0, r8 + j0 * stride, stride, jn, n);
+    }
 }

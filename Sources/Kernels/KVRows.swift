@@ -59,6 +59,27 @@ public enum KVRows {
                                   rows: UnsafeRawPointer, stride: Int, count: Int, length: Int) {
         sl_kv_accumulate(type.ggmlType, o, weights, rows, stride, Int64(count), Int64(length))
     }
+
+    /// ``dots(_:query:rows:stride:count:length:scale:into:)`` for `m` queries over the same rows:
+    /// `out[r][offset + j] = scale · (queries[r] · row j)`. Each row is read and converted once per block
+    /// rather than once per query; every value is bit-identical to the per-query call.
+    @inlinable
+    public static func dots(_ type: KVCacheType, queries: UnsafePointer<UnsafePointer<Float>?>, count m: Int,
+                            rows: UnsafeRawPointer, stride: Int, rowCount: Int, length: Int, scale: Float,
+                            into out: UnsafePointer<UnsafeMutablePointer<Float>?>, offset: Int) {
+        sl_kv_dots_block(type.ggmlType, Int64(m), queries, rows, stride, Int64(rowCount), Int64(length), scale, out,
+                         Int64(offset))
+    }
+
+    /// ``accumulate(_:into:weights:rows:stride:count:length:)`` for `m` outputs over the same rows:
+    /// `outputs[r][i] += Σ_j weights[r][offset + j] · row_j[i]`, rows in order; bit-identical to the per-output call.
+    @inlinable
+    public static func accumulate(_ type: KVCacheType, into outputs: UnsafePointer<UnsafeMutablePointer<Float>?>, count m: Int,
+                                  weights: UnsafePointer<UnsafePointer<Float>?>, offset: Int, rows: UnsafeRawPointer,
+                                  stride: Int, rowCount: Int, length: Int) {
+        sl_kv_accumulate_block(type.ggmlType, Int64(m), outputs, weights, Int64(offset), rows, stride, Int64(rowCount),
+                               Int64(length))
+    }
 }
 
 /// Scalar definitions of ``KVRows``: what the fast kernels must compute (to rounding, for the sums).

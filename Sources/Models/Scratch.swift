@@ -25,7 +25,8 @@ final class Scratch {
     let ropeCos: UnsafeMutablePointer<Float>
     let ropeSin: UnsafeMutablePointer<Float>
     let ropeStride: Int
-    /// Attention scores, one row of `scoreStride` per parallel work item; grown with cache capacity.
+    /// Attention scores, one row of `scoreStride` per query (row x head) of each parallel work item
+    /// (`[scoreItems x scoreStride]`); grown with cache capacity.
     private(set) var scores: UnsafeMutablePointer<Float>
     private(set) var scoreStride = 0
     let scoreItems: Int

@@ -34,8 +34,14 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     static let chunkSize = 512
     /// Parallel attention items per head and segment (token rows are dealt round-robin to balance the causal triangle).
     private static let attentionSplits = 4
-    /// Score rows per head in `scratch`: how many (segment, split) items one attention round trip can run.
-    private static let attentionItemsPerHead = 8
+    /// Query rows of one split attended together: each K and V row is read (and converted from the
+    /// cache's type) once per block of rows x query heads of a KV group instead of once per query.
+    private static let attentionRowBlock = 4
+    /// Score rows per head in `scratch`: one segment's splits, each with a block of rows.
+    private static let attentionItemsPerHead = attentionSplits * attentionRowBlock
+    /// Fewer (segment, split, KV head) items than this split each KV group's query heads over several
+    /// items, so a decode step of a model with one or two KV heads still spreads over the pool.
+    private static let attentionMinItems = 4
     /// Below this many multiply-adds, attention runs on the calling thread.
     private static let inlineAttentionWork = 1 << 21
 
@@ -249,66 +255,157 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     /// Causal (and, on sliding-window layers, windowed) attention of each piece's queries over its own
     /// cache: per query head, scores = q·K over the visible range, softmax, then the weighted sum of V.
     ///
-    /// Work items are (piece, head, split): a split takes every `splits`-th row of its piece, so a long
-    /// prompt's causal triangle is shared evenly. A row's arithmetic does not depend on which item or
-    /// thread runs it, which keeps results batch-invariant. Items go to the pool in groups that fit the
-    /// score rows of ``Scratch``.
+    /// Work items are (piece, split, KV head, query heads of that KV head's group): a split takes every
+    /// `splits`-th row of its piece, so a long prompt's causal triangle is shared evenly, and attends its
+    /// rows in blocks of up to ``attentionRowBlock`` rows x the item's query heads, so each K/V row is
+    /// converted once per block. Every (query, key) score and every query's weighted sum runs the same
+    /// arithmetic in the same order as one query alone, so a row's result does not depend on which item,
+    /// block or thread runs it: results stay batch-invariant. Items go to the pool in groups whose
+    /// score rows fit ``Scratch``.
     private func attention(layer l: Int, pieces: [Piece]) {
-        let heads = config.headCount, dk = config.keyLength, dv = config.valueLength
-        var items: [(piece: Int, split: Int, splits: Int)] = []
-        var work = 0
+        let heads = config.headCount, kvHeads = config.kvHeadCount, group = heads / kvHeads
+        let dk = config.keyLength, dv = config.valueLength
+        // One entry per (piece, split, head subgroup); each runs once per KV head.
+        var items: [(piece: Int, split: Int, splits: Int, block: Int, heads: Range<Int>, scoreRow: Int)] = []
+        var rowsUsed = 0, work = 0
         func flush() {
             // A decode step's attention is tiny next to its matmuls; a pool round trip would cost more
             // than it saves (and on a busy machine each barrier can wait for a descheduled worker).
             let batchItems = items
             let body = { (i: Int) in
-                let item = batchItems[i / heads]
-                self.attend(layer: l, piece: pieces[item.piece], head: i % heads, split: item.split, splits: item.splits,
-                            scores: self.scratch.scores + i * self.scratch.scoreStride)
+                let item = batchItems[i / kvHeads], g = i % kvHeads
+                // Each KV head's items take the next `block · heads.count` score rows of the entry's share.
+                let row = item.scoreRow + g * item.block * item.heads.count
+                self.attend(layer: l, piece: pieces[item.piece], kvHead: g, heads: item.heads, split: item.split,
+                            splits: item.splits, block: item.block, scores: self.scratch.scores + row * self.scratch.scoreStride)
             }
             if work < Self.inlineAttentionWork {
-                for i in 0 ..< batchItems.count * heads { body(i) }
+                for i in 0 ..< batchItems.count * kvHeads { body(i) }
             } else {
-                pool.parallelFor(batchItems.count * heads, body)
+                pool.parallelFor(batchItems.count * kvHeads, body)
             }
             items.removeAll(keepingCapacity: true)
+            rowsUsed = 0
             work = 0
         }
         for (index, p) in pieces.enumerated() {
             let splits = min(p.rows.count, Self.attentionSplits)
-            if (items.count + splits) * heads > scratch.scoreItems { flush() }
-            for split in 0 ..< splits { items.append((index, split, splits)) }
+            let block = min(Self.attentionRowBlock, (p.rows.count + splits - 1) / splits)
+            let subgroups = min(group, max(1, (Self.attentionMinItems + splits * kvHeads - 1) / (splits * kvHeads)))
+            // splits · block · heads <= attentionItemsPerHead · heads = scoreItems: a piece always fits alone.
+            if rowsUsed + splits * block * heads > scratch.scoreItems { flush() }
+            for split in 0 ..< splits {
+                for sub in 0 ..< subgroups {
+                    let hs = sub * group / subgroups ..< (sub + 1) * group / subgroups
+                    items.append((index, split, splits, block, hs, rowsUsed))
+                    rowsUsed += block * hs.count * kvHeads
+                }
+            }
             work += heads * p.rows.count * (p.start + p.rows.count) * (dk + dv)
         }
         if !items.isEmpty { flush() }
     }
 
-    /// One query head over every `splits`-th row of `piece` from `split` on; `scores` holds one row of
-    /// the cache's positions.
-    private func attend(layer l: Int, piece: Piece, head h: Int, split: Int, splits: Int, scores sc: UnsafeMutablePointer<Float>) {
+    /// Query heads `g · group + heads` (those of KV head `g`) over every `splits`-th row of `piece` from
+    /// `split` on, `block` rows at a time; `sc` holds `block · heads.count` rows of `scoreStride`
+    /// (one per query, `[row in block][head]`), each one row of the cache's positions.
+    ///
+    /// A block's rows see keys `[lo_k, p_k]` (lo from the window, 0 without one). The positions every
+    /// row sees, `[lo of the last row, p of the first]`, go through the blocked kernels; each row's own
+    /// prefix and suffix through the per-query ones. The weighted sum takes prefix, shared run and
+    /// suffix in position order, so each output lane sees the same chain of fmas as a single call.
+    private func attend(layer l: Int, piece: Piece, kvHead g: Int, heads hs: Range<Int>, split: Int, splits: Int,
+                        block: Int, scores sc: UnsafeMutablePointer<Float>) {
         let c = config, s = scratch
         let heads = c.headCount, group = c.headCount / c.kvHeadCount
         let dk = c.keyLength, dv = c.valueLength, scale = c.attentionScale
         let cache = piece.cache, type = cache.type, kRow = cache.keyRowBytes, vRow = cache.valueRowBytes
-        let window = c.layerWindow[l], slots = cache.layerSlots[l]
-        let keys = cache.keys(layer: l, head: h / group), values = cache.values(layer: l, head: h / group)
-        var i = split
-        while i < piece.rows.count {
-            let t = piece.rows.lowerBound + i, p = piece.start + i
-            let lo = window.map { max(0, p - $0 + 1) } ?? 0
-            let span = p - lo + 1
-            // [lo, p] in slots: one run up to the end of the ring, then the rest from slot 0.
-            let first = lo % slots, run1 = min(span, slots - first)
-            let qv = s.q + t * heads * dk + h * dk
-            KVRows.dots(type, query: qv, rows: keys + first * kRow, stride: kRow, count: run1, length: dk, scale: scale, into: sc)
-            KVRows.dots(type, query: qv, rows: keys, stride: kRow, count: span - run1, length: dk, scale: scale, into: sc + run1)
-            if let cap = c.attentionSoftcap { for j in 0 ..< span { sc[j] = cap * tanhf(sc[j] / cap) } }
-            Ops.softmax(sc, count: span)
-            let o = s.attn + t * heads * dv + h * dv
-            o.update(repeating: 0, count: dv)
-            KVRows.accumulate(type, into: o, weights: sc, rows: values + first * vRow, stride: vRow, count: run1, length: dv)
-            KVRows.accumulate(type, into: o, weights: sc + run1, rows: values, stride: vRow, count: span - run1, length: dv)
-            i += splits
+        let window = c.layerWindow[l], slots = cache.layerSlots[l], stride = s.scoreStride
+        let keys = cache.keys(layer: l, head: g), values = cache.values(layer: l, head: g)
+        let h0 = g * group + hs.lowerBound, hn = hs.count
+        func lowest(_ p: Int) -> Int { window.map { max(0, p - $0 + 1) } ?? 0 }
+        // Positions [a, a + n) of the ring: one run up to its end, then the rest from slot 0.
+        func runs(_ a: Int, _ n: Int, _ f: (_ slot: Int, _ count: Int, _ done: Int) -> Void) {
+            guard n > 0 else { return }
+            let first = a % slots, run1 = min(n, slots - first)
+            f(first, run1, 0)
+            if n > run1 { f(0, n - run1, run1) }
+        }
+        // [query] pointers: queries and weights (score rows), then score rows and outputs.
+        withUnsafeTemporaryAllocation(of: UnsafePointer<Float>?.self, capacity: 2 * block * hn) { cp in
+        withUnsafeTemporaryAllocation(of: UnsafeMutablePointer<Float>?.self, capacity: 2 * block * hn) { mp in
+            let queries = cp.baseAddress!, weights = queries + block * hn
+            let scoreRows = mp.baseAddress!, outputs = scoreRows + block * hn
+            var i = split
+            while i < piece.rows.count {
+                let nb = min(block, (piece.rows.count - i + splits - 1) / splits)
+                let last = piece.start + i + (nb - 1) * splits, first = piece.start + i
+                // The run every row of the block sees: [shared, shared + sharedCount).
+                let shared = lowest(last), sharedCount = max(0, first - shared + 1)
+                for k in 0 ..< nb {
+                    let t = piece.rows.lowerBound + i + k * splits, p = piece.start + i + k * splits, lo = lowest(p)
+                    // Without a shared run the whole span is the prefix.
+                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1, suf = sharedCount > 0 ? p - (first + 1) + 1 : 0
+                    for hh in 0 ..< hn {
+                        let m = k * hn + hh, row = sc + m * stride
+                        let qv = s.q + t * heads * dk + (h0 + hh) * dk
+                        queries[m] = UnsafePointer(qv)
+                        scoreRows[m] = row + pre
+                        weights[m] = UnsafePointer(row + pre)
+                        outputs[m] = s.attn + t * heads * dv + (h0 + hh) * dv
+                        runs(lo, pre) { slot, n, done in
+                            KVRows.dots(type, query: qv, rows: keys + slot * kRow, stride: kRow, count: n, length: dk,
+                                        scale: scale, into: row + done)
+                        }
+                        runs(p - suf + 1, suf) { slot, n, done in
+                            KVRows.dots(type, query: qv, rows: keys + slot * kRow, stride: kRow, count: n, length: dk,
+                                        scale: scale, into: row + pre + sharedCount + done)
+                        }
+                    }
+                }
+                runs(shared, sharedCount) { slot, n, done in
+                    KVRows.dots(type, queries: queries, count: nb * hn, rows: keys + slot * kRow, stride: kRow, rowCount: n,
+                                length: dk, scale: scale, into: scoreRows, offset: done)
+                }
+                for k in 0 ..< nb {
+                    let p = piece.start + i + k * splits, span = p - lowest(p) + 1
+                    for hh in 0 ..< hn {
+                        let row = sc + (k * hn + hh) * stride
+                        if let cap = c.attentionSoftcap { for j in 0 ..< span { row[j] = cap * tanhf(row[j] / cap) } }
+                        Ops.softmax(row, count: span)
+                        outputs[k * hn + hh]!.update(repeating: 0, count: dv)
+                    }
+                }
+                // Weighted sums in position order: each row's prefix, the shared run, each row's suffix.
+                for k in 0 ..< nb {
+                    let p = piece.start + i + k * splits, lo = lowest(p)
+                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1
+                    for hh in 0 ..< hn {
+                        let m = k * hn + hh, row = sc + m * stride
+                        runs(lo, pre) { slot, n, done in
+                            KVRows.accumulate(type, into: outputs[m]!, weights: row + done, rows: values + slot * vRow,
+                                              stride: vRow, count: n, length: dv)
+                        }
+                    }
+                }
+                runs(shared, sharedCount) { slot, n, done in
+                    KVRows.accumulate(type, into: outputs, count: nb * hn, weights: weights, offset: done,
+                                      rows: values + slot * vRow, stride: vRow, rowCount: n, length: dv)
+                }
+                for k in 0 ..< nb {
+                    let p = piece.start + i + k * splits, lo = lowest(p)
+                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1, suf = sharedCount > 0 ? p - first : 0
+                    for hh in 0 ..< hn {
+                        let m = k * hn + hh, row = sc + m * stride
+                        runs(p - suf + 1, suf) { slot, n, done in
+                            KVRows.accumulate(type, into: outputs[m]!, weights: row + pre + sharedCount + done,
+                                              rows: values + slot * vRow, stride: vRow, count: n, length: dv)
+                        }
+                    }
+                }
+                i += nb * splits
+            }
+        }
         }
     }
 

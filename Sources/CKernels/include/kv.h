@@ -24,4 +24,15 @@ void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64
 void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size_t stride, int64_t count,
                       int64_t n);
 
+/// sl_kv_dots for a block of `m` queries over the same rows: out[r][off + j] = scale * dot(q[r], row j) for
+/// r < m, j < count. Each rows is read (and converted) once per block; every value is bit-identical to
+/// what sl_kv_dots gives for that query and row.
+void sl_kv_dots_block(int type, int64_t m, const float *const *q, const void *rows, size_t stride, int64_t count,
+                      int64_t n, float scale, float *const *out, int64_t off);
+
+/// sl_kv_accumulate for a block of `m` outputs over the same rows: o[r][i] += sum over j < count, in order,
+/// of p[r][off + j] * row_j[i]. Bit-identical to sl_kv_accumulate(o[r], p[r] + off, ...) for each r.
+void sl_kv_accumulate_block(int type, int64_t m, float *const *o, const float *const *p, int64_t off, const void *rows,
+                            size_t stride, int64_t count, int64_t n);
+
 #endif
