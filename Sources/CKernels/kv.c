@@ -144,23 +144,35 @@ KV_AVX2 static void store_avx2(int type, const float *x, void *dst, int64_t n) {
     store_q8_0_portable(x, dst, n);
 }
 
+/// A row of K or V as the AVX2 bodies read it: f16 from the cache (`half`), or f32 from a converted tile.
+/// `half` is a constant at every call, so each caller compiles to its own loop; converting f16 to f32 is
+/// exact, which is why the per-pair and blocked bodies give bit-identical results through one definition.
+KV_AVX2 static inline __m256 kv_ld_row(const void *row, int64_t i, int half) {
+    return half ? kv_ld_f16((const uint16_t *)row + i) : _mm256_loadu_ps((const float *)row + i);
+}
+KV_AVX2 static inline float kv_ld1_row(const void *row, int64_t i, int half) {
+    return half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
+}
+
+/// q · k over n dims: four 8-lane accumulators over blocks of 32, then 8-wide and scalar tails.
+KV_AVX2 static inline __attribute__((always_inline)) float kv_dot_row(const float *q, const void *k, int64_t n, int half) {
+    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= n; i += 32) {
+        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_row(k, i, half), s0);
+        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), kv_ld_row(k, i + 8, half), s1);
+        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), kv_ld_row(k, i + 16, half), s2);
+        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), kv_ld_row(k, i + 24, half), s3);
+    }
+    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_row(k, i, half), s0);
+    float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i < n; i++) s += q[i] * kv_ld1_row(k, i, half);
+    return s;
+}
+
 KV_AVX2 static void dots_f16_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
                                   float scale, float *out) {
-    for (int64_t j = 0; j < count; j++) {
-        const uint16_t *k = (const uint16_t *)(rows + j * stride);
-        __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-        int64_t i = 0;
-        for (; i + 32 <= n; i += 32) {
-            s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_f16(k + i), s0);
-            s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), kv_ld_f16(k + i + 8), s1);
-            s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), kv_ld_f16(k + i + 16), s2);
-            s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), kv_ld_f16(k + i + 24), s3);
-        }
-        for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_f16(k + i), s0);
-        float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-        for (; i < n; i++) s += q[i] * _cvtsh_ss(k[i]);
-        out[j] = s * scale;
-    }
+    for (int64_t j = 0; j < count; j++) out[j] = kv_dot_row(q, rows + j * stride, n, 1) * scale;
 }
 
 KV_AVX2 static void dots_q8_0_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
@@ -181,36 +193,42 @@ KV_AVX2 static void dots_q8_0_avx2(const float *q, const uint8_t *rows, size_t s
     }
 }
 
-/// Dims in blocks of 32 held in four registers across all rows (each row's contribution is one fma per
-/// lane, in row order), then the 8-wide and scalar tails the same way.
-KV_AVX2 static void accumulate_f16_avx2(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
-                                        int64_t n) {
-    int64_t i = 0;
+/// o += Σ_j p[j] · row j over dims i0..<n: dims in blocks of 32 held in four registers across all rows
+/// (each row's contribution is one fma per lane, in row order), then the 8-wide and scalar tails the same
+/// way. Rows are f16 cache rows (`half`) or f32 tile rows, `stride` bytes apart.
+KV_AVX2 static inline __attribute__((always_inline)) void kv_accumulate_rows(float *o, const float *p, const uint8_t *rows,
+                                                                             size_t stride, int64_t count, int64_t i0,
+                                                                             int64_t n, int half) {
+    int64_t i = i0;
     for (; i + 32 <= n; i += 32) {
         __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
         __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
         for (int64_t j = 0; j < count; j++) {
-            const uint16_t *v = (const uint16_t *)(rows + j * stride) + i;
+            const uint8_t *v = rows + j * stride;
             const __m256 w = _mm256_set1_ps(p[j]);
-            a0 = _mm256_fmadd_ps(w, kv_ld_f16(v), a0);
-            a1 = _mm256_fmadd_ps(w, kv_ld_f16(v + 8), a1);
-            a2 = _mm256_fmadd_ps(w, kv_ld_f16(v + 16), a2);
-            a3 = _mm256_fmadd_ps(w, kv_ld_f16(v + 24), a3);
+            a0 = _mm256_fmadd_ps(w, kv_ld_row(v, i, half), a0);
+            a1 = _mm256_fmadd_ps(w, kv_ld_row(v, i + 8, half), a1);
+            a2 = _mm256_fmadd_ps(w, kv_ld_row(v, i + 16, half), a2);
+            a3 = _mm256_fmadd_ps(w, kv_ld_row(v, i + 24, half), a3);
         }
         _mm256_storeu_ps(o + i, a0); _mm256_storeu_ps(o + i + 8, a1);
         _mm256_storeu_ps(o + i + 16, a2); _mm256_storeu_ps(o + i + 24, a3);
     }
     for (; i + 8 <= n; i += 8) {
         __m256 a = _mm256_loadu_ps(o + i);
-        for (int64_t j = 0; j < count; j++)
-            a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), kv_ld_f16((const uint16_t *)(rows + j * stride) + i), a);
+        for (int64_t j = 0; j < count; j++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), kv_ld_row(rows + j * stride, i, half), a);
         _mm256_storeu_ps(o + i, a);
     }
     for (; i < n; i++) {
         float a = o[i];
-        for (int64_t j = 0; j < count; j++) a = fmaf(p[j], _cvtsh_ss(((const uint16_t *)(rows + j * stride))[i]), a);
+        for (int64_t j = 0; j < count; j++) a = fmaf(p[j], kv_ld1_row(rows + j * stride, i, half), a);
         o[i] = a;
     }
+}
+
+KV_AVX2 static void accumulate_f16_avx2(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
+                                        int64_t n) {
+    kv_accumulate_rows(o, p, rows, stride, count, 0, n, 1);
 }
 
 KV_AVX2 static void accumulate_q8_0_avx2(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
@@ -268,20 +286,7 @@ KV_AVX2 static void kv_tile_q8_0(float *codes, float *scales, const uint8_t *row
 }
 
 /// dots_f16_avx2's arithmetic for one query and one converted row `k` ([n] f32).
-KV_AVX2 static inline float kv_dot_f16_tiled(const float *q, const float *k, int64_t n) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), _mm256_loadu_ps(k + i + 8), s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), _mm256_loadu_ps(k + i + 16), s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), _mm256_loadu_ps(k + i + 24), s3);
-    }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), _mm256_loadu_ps(k + i), s0);
-    float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    for (; i < n; i++) s += q[i] * k[i];
-    return s;
-}
+KV_AVX2 static inline float kv_dot_f16_tiled(const float *q, const float *k, int64_t n) { return kv_dot_row(q, k, n, 0); }
 
 /// kv_dot_f16_tiled for two queries at once (each K vector loaded once for both): the same operations
 /// per query, in separate registers.
@@ -406,31 +411,7 @@ KV_AVX2 static void accumulate_block_f16_avx2(int64_t m, float *const *os, const
         for (r = 0; r < m; r++) {
             float *o = os[r];
             const float *p = ps[r] + off + j0;
-            int64_t i = r < pairs ? n32 : 0;
-            for (; i + 32 <= n; i += 32) {
-                __m256 a0 = _mm256_loadu_ps(o + i), a1 = _mm256_loadu_ps(o + i + 8);
-                __m256 a2 = _mm256_loadu_ps(o + i + 16), a3 = _mm256_loadu_ps(o + i + 24);
-                for (int64_t j = 0; j < jn; j++) {
-                    const float *v = tile + j * n + i;
-                    const __m256 w = _mm256_set1_ps(p[j]);
-                    a0 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v), a0);
-                    a1 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 8), a1);
-                    a2 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 16), a2);
-                    a3 = _mm256_fmadd_ps(w, _mm256_loadu_ps(v + 24), a3);
-                }
-                _mm256_storeu_ps(o + i, a0); _mm256_storeu_ps(o + i + 8, a1);
-                _mm256_storeu_ps(o + i + 16, a2); _mm256_storeu_ps(o + i + 24, a3);
-            }
-            for (; i + 8 <= n; i += 8) {
-                __m256 a = _mm256_loadu_ps(o + i);
-                for (int64_t j = 0; j < jn; j++) a = _mm256_fmadd_ps(_mm256_set1_ps(p[j]), _mm256_loadu_ps(tile + j * n + i), a);
-                _mm256_storeu_ps(o + i, a);
-            }
-            for (; i < n; i++) {
-                float a = o[i];
-                for (int64_t j = 0; j < jn; j++) a = fmaf(p[j], tile[j * n + i], a);
-                o[i] = a;
-            }
+            kv_accumulate_rows(o, p, (const uint8_t *)tile, (size_t)n * sizeof(float), jn, r < pairs ? n32 : 0, n, 0);
         }
     }
 }
