@@ -342,10 +342,16 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 let last = piece.start + i + (nb - 1) * splits, first = piece.start + i
                 // The run every row of the block sees: [shared, shared + sharedCount).
                 let shared = lowest(last), sharedCount = max(0, first - shared + 1)
+                // Row k of the block: its scratch row, position, lowest visible position, and how many of its
+                // keys come before the shared run (`pre`) and after it (`suf`). Without a shared run the whole
+                // span is the prefix.
+                func rowSpan(_ k: Int) -> (t: Int, p: Int, lo: Int, pre: Int, suf: Int) {
+                    let p = first + k * splits, lo = lowest(p)
+                    return (piece.rows.lowerBound + i + k * splits, p, lo,
+                            sharedCount > 0 ? shared - lo : p - lo + 1, sharedCount > 0 ? p - first : 0)
+                }
                 for k in 0 ..< nb {
-                    let t = piece.rows.lowerBound + i + k * splits, p = piece.start + i + k * splits, lo = lowest(p)
-                    // Without a shared run the whole span is the prefix.
-                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1, suf = sharedCount > 0 ? p - (first + 1) + 1 : 0
+                    let (t, p, lo, pre, suf) = rowSpan(k)
                     for hh in 0 ..< hn {
                         let m = k * hn + hh, row = sc + m * stride
                         let qv = s.q + t * heads * dk + (h0 + hh) * dk
@@ -368,7 +374,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                                 length: dk, scale: scale, into: scoreRows, offset: done)
                 }
                 for k in 0 ..< nb {
-                    let p = piece.start + i + k * splits, span = p - lowest(p) + 1
+                    let r = rowSpan(k), span = r.p - r.lo + 1
                     for hh in 0 ..< hn {
                         let row = sc + (k * hn + hh) * stride
                         if let cap = c.attentionSoftcap { for j in 0 ..< span { row[j] = cap * tanhf(row[j] / cap) } }
@@ -378,12 +384,11 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                 }
                 // Weighted sums in position order: each row's prefix, the shared run, each row's suffix.
                 for k in 0 ..< nb {
-                    let p = piece.start + i + k * splits, lo = lowest(p)
-                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1
+                    let (_, _, lo, pre, _) = rowSpan(k)
                     for hh in 0 ..< hn {
-                        let m = k * hn + hh, row = sc + m * stride
+                        let m = k * hn + hh, scores = sc + m * stride
                         runs(lo, pre) { slot, n, done in
-                            KVRows.accumulate(type, into: outputs[m]!, weights: row + done, rows: values + slot * vRow,
+                            KVRows.accumulate(type, into: outputs[m]!, weights: scores + done, rows: values + slot * vRow,
                                               stride: vRow, count: n, length: dv)
                         }
                     }
@@ -393,12 +398,11 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                                       rows: values + slot * vRow, stride: vRow, rowCount: n, length: dv)
                 }
                 for k in 0 ..< nb {
-                    let p = piece.start + i + k * splits, lo = lowest(p)
-                    let pre = sharedCount > 0 ? shared - lo : p - lo + 1, suf = sharedCount > 0 ? p - first : 0
+                    let (_, p, _, pre, suf) = rowSpan(k)
                     for hh in 0 ..< hn {
-                        let m = k * hn + hh, row = sc + m * stride
+                        let m = k * hn + hh, scores = sc + m * stride
                         runs(p - suf + 1, suf) { slot, n, done in
-                            KVRows.accumulate(type, into: outputs[m]!, weights: row + pre + sharedCount + done,
+                            KVRows.accumulate(type, into: outputs[m]!, weights: scores + pre + sharedCount + done,
                                               rows: values + slot * vRow, stride: vRow, count: n, length: dv)
                         }
                     }

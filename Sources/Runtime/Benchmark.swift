@@ -74,7 +74,7 @@ public enum Benchmark {
                                             format: format)
             let events = try scheduler.submit(GenerationRequest(prompt: prompt, options: options, contextLength: needed))
             do {
-                for try await event in events { if case let .done(stats) = event { return stats } }
+                if let stats = try await events.finalStats() { return stats }
             } catch let error as RuntimeError {
                 throw error
             } catch {
@@ -236,9 +236,7 @@ extension Benchmark {
             let runs = try await withThrowingTaskGroup(of: (GenerationStats, ContinuousClock.Instant).self) { group in
                 for s in streams {
                     group.addTask {
-                        var stats: GenerationStats?
-                        for try await event in s { if case let .done(d) = event { stats = d } }
-                        return (stats ?? GenerationStats(), ContinuousClock.now)
+                        (try await s.finalStats() ?? GenerationStats(), ContinuousClock.now)
                     }
                 }
                 var out: [(GenerationStats, ContinuousClock.Instant)] = []

@@ -157,3 +157,13 @@ public enum GenerationEvent: Sendable, Equatable {
         return nil
     }
 }
+
+extension AsyncThrowingStream where Element == GenerationEvent {
+    /// Reads the stream to its end and returns the statistics of its ``GenerationEvent/done(_:)`` event, nil
+    /// when it ended without one (its scheduler shut down); the other events are dropped.
+    package func finalStats() async throws -> GenerationStats? {
+        var stats: GenerationStats?
+        for try await event in self { if case let .done(s) = event { stats = s } }
+        return stats
+    }
+}

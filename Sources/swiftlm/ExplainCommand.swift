@@ -121,9 +121,7 @@ struct ExplainCommand: AsyncParsableCommand, CommandErrorHints {
     private static func statistics(of events: AsyncThrowingStream<GenerationEvent, Error>,
                                    thenFinish sink: AsyncStream<ObservedStep>.Continuation) async throws -> GenerationStats {
         defer { sink.finish() }
-        var stats = GenerationStats()
-        for try await event in events { if case let .done(s) = event { stats = s } }
-        return stats
+        return try await events.finalStats() ?? GenerationStats()
     }
 
     private func printPromptTokens(_ tokens: [Token]) {
