@@ -29,6 +29,7 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
     private let partial: PartialPull
     private let url: URL
     private let queue: OperationQueue
+    /// Under `lock`: set by ``start(timeout:)``, read by ``cancel()``.
     private var session: URLSession?
 
     init(url: URL, partial: PartialPull) {
@@ -50,7 +51,7 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         }
         request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
         let session = URLSession(configuration: .ephemeral, delegate: self, delegateQueue: queue)
-        self.session = session
+        lock.withLock { self.session = session }
         session.dataTask(with: request).resume()
     }
 
@@ -59,7 +60,7 @@ final class HTTPTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable 
         // Mark finished first so callbacks already queued skip the partial file, then let them drain
         // before the caller closes it.
         finish(.transport("cancelled"))
-        session?.invalidateAndCancel()
+        lock.withLock { session }?.invalidateAndCancel()
         queue.waitUntilAllOperationsAreFinished()
     }
 
