@@ -154,25 +154,60 @@ KV_AVX2 static inline float kv_ld1_row(const void *row, int64_t i, int half) {
     return half ? _cvtsh_ss(((const uint16_t *)row)[i]) : ((const float *)row)[i];
 }
 
-/// q · k over n dims: four 8-lane accumulators over blocks of 32, then 8-wide and scalar tails.
+/// The f16 dots' one summation order, shared by every AVX2 body so that a (query, key) score is the same
+/// bits whichever body computes it: one 8-lane accumulator over the dims in chunks of 8, in order, then
+/// the tree ((l0 + l1) + (l2 + l3)) + ((l4 + l5) + (l6 + l7)), then the scalar tail dims in order.
+/// One accumulator per pair (not four) is what lets the bodies below keep 8 pairs in registers and
+/// reduce them together (kv_reduce8): per pair that is one tree, where a horizontal sum each cost more
+/// than the pair's 8 fmas at head size 64.
+KV_AVX2 static inline float kv_tree_sum(__m256 a) {
+    const __m256 h = _mm256_hadd_ps(a, a);        // [01, 23, 01, 23 | 45, 67, 45, 67]
+    const __m256 g = _mm256_hadd_ps(h, h);        // [0123 x4 | 4567 x4]
+    return _mm_cvtss_f32(_mm_add_ss(_mm256_castps256_ps128(g), _mm256_extractf128_ps(g, 1)));
+}
+
+/// kv_tree_sum of 8 accumulators at once: lane j of the result is kv_tree_sum(a[j]), bit for bit
+/// (the same additions of the same operands; hadd adds neighbouring lanes, in either order exactly).
+KV_AVX2 static inline __m256 kv_reduce8(const __m256 *a) {
+    const __m256 g0 = _mm256_hadd_ps(_mm256_hadd_ps(a[0], a[1]), _mm256_hadd_ps(a[2], a[3])); // [j0123 | j4567], j = 0..3
+    const __m256 g1 = _mm256_hadd_ps(_mm256_hadd_ps(a[4], a[5]), _mm256_hadd_ps(a[6], a[7])); // j = 4..7
+    return _mm256_add_ps(_mm256_permute2f128_ps(g0, g1, 0x20), _mm256_permute2f128_ps(g0, g1, 0x31));
+}
+
+/// q · k over n dims in the shared order (kv_tree_sum).
 KV_AVX2 static inline __attribute__((always_inline)) float kv_dot_row(const float *q, const void *k, int64_t n, int half) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
+    __m256 acc = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_row(k, i, half), s0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), kv_ld_row(k, i + 8, half), s1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), kv_ld_row(k, i + 16, half), s2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), kv_ld_row(k, i + 24, half), s3);
-    }
-    for (; i + 8 <= n; i += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_row(k, i, half), s0);
-    float s = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+    for (; i + 8 <= n; i += 8) acc = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), kv_ld_row(k, i, half), acc);
+    float s = kv_tree_sum(acc);
     for (; i < n; i++) s += q[i] * kv_ld1_row(k, i, half);
     return s;
 }
 
+/// One query against 8 rows (f16 cache rows or f32 tile rows, `stride` bytes apart): 8 accumulators,
+/// one load of q per chunk for all 8, reduced together; each result is kv_dot_row's, times `scale`.
+KV_AVX2 static inline __attribute__((always_inline)) void kv_dot8_rows(const float *q, const uint8_t *rows, size_t stride,
+                                                                       int64_t n, int half, float scale, float *out) {
+    __m256 a[8];
+    for (int t = 0; t < 8; t++) a[t] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 qv = _mm256_loadu_ps(q + i);
+        for (int t = 0; t < 8; t++) a[t] = _mm256_fmadd_ps(qv, kv_ld_row(rows + t * stride, i, half), a[t]);
+    }
+    float s[8];
+    _mm256_storeu_ps(s, kv_reduce8(a));
+    for (int t = 0; t < 8; t++) {
+        for (int64_t d = i; d < n; d++) s[t] += q[d] * kv_ld1_row(rows + t * stride, d, half);
+        out[t] = s[t] * scale;
+    }
+}
+
 KV_AVX2 static void dots_f16_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
                                   float scale, float *out) {
-    for (int64_t j = 0; j < count; j++) out[j] = kv_dot_row(q, rows + j * stride, n, 1) * scale;
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8) kv_dot8_rows(q, rows + j * stride, stride, n, 1, scale, out + j);
+    for (; j < count; j++) out[j] = kv_dot_row(q, rows + j * stride, n, 1) * scale;
 }
 
 KV_AVX2 static void dots_q8_0_avx2(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
@@ -285,61 +320,57 @@ KV_AVX2 static void kv_tile_q8_0(float *codes, float *scales, const uint8_t *row
     }
 }
 
-/// dots_f16_avx2's arithmetic for one query and one converted row `k` ([n] f32).
-KV_AVX2 static inline float kv_dot_f16_tiled(const float *q, const float *k, int64_t n) { return kv_dot_row(q, k, n, 0); }
-
-/// kv_dot_f16_tiled for two queries at once (each K vector loaded once for both): the same operations
-/// per query, in separate registers.
-KV_AVX2 static inline void kv_dot2_f16_tiled(const float *q, const float *u, const float *k, int64_t n, float *rq,
-                                             float *ru) {
-    __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps(), s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
-    __m256 t0 = _mm256_setzero_ps(), t1 = _mm256_setzero_ps(), t2 = _mm256_setzero_ps(), t3 = _mm256_setzero_ps();
+/// Two queries against 4 converted rows ([4 x n] f32 at `k`): 8 accumulators (q or u by k0..k3), each
+/// row chunk loaded once for both queries; results are kv_dot_row's, times `scale`.
+KV_AVX2 static inline void kv_dot2x4_tiled(const float *q, const float *u, const float *k, int64_t n, float scale,
+                                           float *oq, float *ou) {
+    __m256 a[8];
+    for (int t = 0; t < 8; t++) a[t] = _mm256_setzero_ps();
     int64_t i = 0;
-    for (; i + 32 <= n; i += 32) {
-        const __m256 k0 = _mm256_loadu_ps(k + i), k1 = _mm256_loadu_ps(k + i + 8);
-        const __m256 k2 = _mm256_loadu_ps(k + i + 16), k3 = _mm256_loadu_ps(k + i + 24);
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, s0);
-        t0 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i), k0, t0);
-        s1 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 8), k1, s1);
-        t1 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 8), k1, t1);
-        s2 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 16), k2, s2);
-        t2 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 16), k2, t2);
-        s3 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i + 24), k3, s3);
-        t3 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i + 24), k3, t3);
-    }
     for (; i + 8 <= n; i += 8) {
-        const __m256 k0 = _mm256_loadu_ps(k + i);
-        s0 = _mm256_fmadd_ps(_mm256_loadu_ps(q + i), k0, s0);
-        t0 = _mm256_fmadd_ps(_mm256_loadu_ps(u + i), k0, t0);
+        const __m256 qv = _mm256_loadu_ps(q + i), uv = _mm256_loadu_ps(u + i);
+        for (int t = 0; t < 4; t++) {
+            const __m256 kv = _mm256_loadu_ps(k + t * n + i);
+            a[t] = _mm256_fmadd_ps(qv, kv, a[t]);
+            a[t + 4] = _mm256_fmadd_ps(uv, kv, a[t + 4]);
+        }
     }
-    float a = kv_hsum(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
-    float b = kv_hsum(_mm256_add_ps(_mm256_add_ps(t0, t1), _mm256_add_ps(t2, t3)));
-    for (int64_t j = i; j < n; j++) a += q[j] * k[j];
-    for (int64_t j = i; j < n; j++) b += u[j] * k[j];
-    *rq = a;
-    *ru = b;
+    float s[8];
+    _mm256_storeu_ps(s, kv_reduce8(a));
+    for (int t = 0; t < 4; t++) {
+        for (int64_t d = i; d < n; d++) {
+            s[t] += q[d] * k[t * n + d];
+            s[t + 4] += u[d] * k[t * n + d];
+        }
+        oq[t] = s[t] * scale;
+        ou[t] = s[t + 4] * scale;
+    }
 }
 
 KV_AVX2 static void dots_block_f16_avx2(int64_t m, const float *const *q, const uint8_t *rows, size_t stride,
                                         int64_t count, int64_t n, float scale, float *const *out, int64_t off) {
     const int64_t tr = kv_tile_rows(n);
+    const size_t tstride = (size_t)n * sizeof(float);
     float tile[KV_TILE_FLOATS]; // [tr x n]
     for (int64_t j0 = 0; j0 < count; j0 += tr) {
         const int64_t jn = count - j0 < tr ? count - j0 : tr;
         kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
+        const uint8_t *t8 = (const uint8_t *)tile;
         int64_t r = 0;
         for (; r + 2 <= m; r += 2) {
             float *o = out[r] + off + j0, *p = out[r + 1] + off + j0;
-            for (int64_t j = 0; j < jn; j++) {
-                float a, b;
-                kv_dot2_f16_tiled(q[r], q[r + 1], tile + j * n, n, &a, &b);
-                o[j] = a * scale;
-                p[j] = b * scale;
+            int64_t j = 0;
+            for (; j + 4 <= jn; j += 4) kv_dot2x4_tiled(q[r], q[r + 1], tile + j * n, n, scale, o + j, p + j);
+            for (; j < jn; j++) {
+                o[j] = kv_dot_row(q[r], t8 + j * tstride, n, 0) * scale;
+                p[j] = kv_dot_row(q[r + 1], t8 + j * tstride, n, 0) * scale;
             }
         }
         for (; r < m; r++) {
             float *o = out[r] + off + j0;
-            for (int64_t j = 0; j < jn; j++) o[j] = kv_dot_f16_tiled(q[r], tile + j * n, n) * scale;
+            int64_t j = 0;
+            for (; j + 8 <= jn; j += 8) kv_dot8_rows(q[r], t8 + j * tstride, tstride, n, 0, scale, o + j);
+            for (; j < jn; j++) o[j] = kv_dot_row(q[r], t8 + j * tstride, n, 0) * scale;
         }
     }
 }

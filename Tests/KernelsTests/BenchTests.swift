@@ -64,6 +64,44 @@ struct BenchTests {
     }
 
     /// Prompt-path throughput per weight type at batch 512, in int8 multiply-adds per second.
+    /// Attention's K/V row kernels on an f16 cache, head size 64 (smollm2, qwen) and 256 (gemma3), 4096 keys:
+    /// one query (decode), and blocks of 12 and 28 queries (prefill: 4 rows x a KV head's 3 or 7 query heads).
+    @Test func attentionKernels() throws {
+        var rng = TestRandom(seed: 5)
+        for n in [64, 256] {
+            let keys = 4096, stride = n * 2
+            let rows: [UInt8] = (0 ..< keys).flatMap { _ in
+                rng.floats(n).flatMap { f -> [UInt8] in let b = Float16(f).bitPattern; return [UInt8(b & 0xFF), UInt8(b >> 8)] }
+            }
+            for m in [1, 12, 28] {
+                let queries = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+                let scores = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: keys) }
+                let outputs = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
+                defer { for p in queries + scores + outputs { p.deallocate() } }
+                for q in queries { for i in 0 ..< n { q[i] = rng.floats(1)[0] } }
+                for s in scores { for j in 0 ..< keys { s[j] = 1 / Float(keys) } }
+                let qp = queries.map { UnsafePointer<Float>?(UnsafePointer($0)) }
+                let sp = scores.map { UnsafeMutablePointer<Float>?($0) }, wp = scores.map { UnsafePointer<Float>?(UnsafePointer($0)) }
+                let op = outputs.map { UnsafeMutablePointer<Float>?($0) }
+                let flops = Double(2 * m * keys * n)
+                let dots = rows.withUnsafeBytes { raw in
+                    Self.timePerCall {
+                        KVRows.dots(.f16, queries: qp, count: m, rows: raw.baseAddress!, stride: stride, rowCount: keys,
+                                    length: n, scale: 0.125, into: sp, offset: 0)
+                    }
+                }
+                let sums = rows.withUnsafeBytes { raw in
+                    Self.timePerCall {
+                        KVRows.accumulate(.f16, into: op, count: m, weights: wp, offset: 0, rows: raw.baseAddress!, stride: stride,
+                                          rowCount: keys, length: n)
+                    }
+                }
+                report(String(format: "attention f16 n=%d queries=%d keys=%d: dots %.1f GFLOP/s, accumulate %.1f GFLOP/s",
+                              n, m, keys, flops / dots / 1e9, flops / sums / 1e9))
+            }
+        }
+    }
+
     @Test func matMatThroughput() throws {
         let batch = 512
         let cases: [(GGMLType, Int, Int)] = [(.q5_0, 4864, 896), (.q8_0, 4864, 896), (.q4_1, 4864, 896),
