@@ -36,6 +36,14 @@ public enum Ops {
         sl_ops_rmsnorm(y, x, weight, epsilon, Int64(n))
     }
 
+    /// ``rmsNorm(_:_:weight:epsilon:count:)`` of `rows` consecutive rows of `count` values, bit for bit
+    /// the same per row, several rows at a time (y may alias x).
+    @inlinable
+    public static func rmsNorm(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                               epsilon: Float, count n: Int, rows: Int) {
+        sl_ops_rmsnorm_rows(y, x, weight, epsilon, Int64(n), Int64(rows))
+    }
+
     /// In-place softmax over `n >= 1` values.
     @inlinable
     public static func softmax(_ x: UnsafeMutablePointer<Float>, count n: Int) {

@@ -96,9 +96,7 @@ struct RMSNorm: Sendable {
     func callAsFunction(_ c: BlockContext, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         let width = weight.count
         weight.withUnsafeBufferPointer { wb in
-            for r in 0 ..< count / width {
-                Ops.rmsNorm(y + r * width, x + r * width, weight: wb.baseAddress!, epsilon: c.epsilon, count: width)
-            }
+            Ops.rmsNorm(y, x, weight: wb.baseAddress!, epsilon: c.epsilon, count: width, rows: count / width)
         }
     }
 

@@ -229,9 +229,7 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private func rmsNormRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: [Float],
                              rows: Int, width: Int) {
         weight.withUnsafeBufferPointer { wb in
-            for r in 0 ..< rows {
-                Ops.rmsNorm(y + r * width, x + r * width, weight: wb.baseAddress!, epsilon: config.rmsEpsilon, count: width)
-            }
+            Ops.rmsNorm(y, x, weight: wb.baseAddress!, epsilon: config.rmsEpsilon, count: width, rows: rows)
         }
     }
 

@@ -71,6 +71,25 @@ struct OpsTests {
         #expect(differsFromDouble > 0, "the rows do not tell ggml's scale from the all-double one")
     }
 
+    /// The several-rows RMSNorm (4 rows' sums side by side in one register) gives each row the one-row
+    /// result bit for bit, in place or not, for row counts around the 4-row groups and widths with tails.
+    @Test func rmsNormRowsIsBitExactPerRow() {
+        for (n, rows) in [(640, 9), (13, 5), (64, 4), (100, 7), (256, 1), (7, 3), (1, 6)] {
+            let x = (0 ..< n * rows).map { Float((($0 &* 2_654_435_761) % 100_003)) / 9_000 - 5.5 }
+            let w = (0 ..< n).map { 0.5 + Float((($0 &* 40_503) % 1000)) / 700 }
+            var want = [Float](repeating: 0, count: n * rows)
+            want.withUnsafeMutableBufferPointer { y in
+                for r in 0 ..< rows { x.withUnsafeBufferPointer { Ops.rmsNorm(y.baseAddress! + r * n, $0.baseAddress! + r * n, weight: w, epsilon: 1e-6, count: n) } }
+            }
+            var y = [Float](repeating: 0, count: n * rows)
+            y.withUnsafeMutableBufferPointer { Ops.rmsNorm($0.baseAddress!, x, weight: w, epsilon: 1e-6, count: n, rows: rows) }
+            #expect(y.map(\.bitPattern) == want.map(\.bitPattern), "n=\(n) rows=\(rows)")
+            var inPlace = x
+            inPlace.withUnsafeMutableBufferPointer { Ops.rmsNorm($0.baseAddress!, $0.baseAddress!, weight: w, epsilon: 1e-6, count: n, rows: rows) }
+            #expect(inPlace.map(\.bitPattern) == want.map(\.bitPattern), "in place, n=\(n) rows=\(rows)")
+        }
+    }
+
     @Test(arguments: [false, true])
     func rope(neox: Bool) {
         let headDim = 16, rot = 12, heads = 2, position = 37, base: Float = 10000

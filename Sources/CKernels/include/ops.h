@@ -13,6 +13,8 @@ void sl_ops_axpy(float *y, float alpha, const float *x, int64_t n);
 void sl_ops_scale(float *y, const float *x, float scale, int64_t n);
 /// y[i] = x[i] / sqrt(mean(x^2) + eps) * w[i]; y may alias x.
 void sl_ops_rmsnorm(float *y, const float *x, const float *w, float eps, int64_t n);
+/// sl_ops_rmsnorm on each of `rows` consecutive rows of n floats, bit for bit; y may alias x.
+void sl_ops_rmsnorm_rows(float *y, const float *x, const float *w, float eps, int64_t n, int64_t rows);
 /// In-place softmax of x[0..<n] (max-subtracted). Returns nothing; n must be >= 1.
 void sl_ops_softmax(float *x, int64_t n);
 /// g[i] = silu(g[i]) * u[i]
