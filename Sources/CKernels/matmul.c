@@ -135,6 +135,7 @@ typedef struct {
     sl_mv_fn mv;             // batch-1 kernel over a band of rows, or NULL
     const sl_isa_kernels *kernels;
     int tile_rows;           // weight rows per gemm call: 4, or 8 for a packed layout
+    int fill_gemm_meta;      // quant_task also writes the GEMM side table into `meta`
 } mm_job;
 
 /// One task of the mat-vec path: a contiguous band of rows.
@@ -150,7 +151,7 @@ static void quant_task(void *ctx, int64_t t) {
     const int64_t b0 = t * j->batch_per_task;
     const int64_t b1 = b0 + j->batch_per_task < j->batch ? b0 + j->batch_per_task : j->batch;
     for (int64_t b = b0; b < b1; b++) j->quant(j->x + b * j->cols, j->a + (size_t)b * j->a_row, j->cols);
-    if (j->gemm) j->kernels->gemm_meta_rows(j->atype, j->a, j->a_row, j->nblocks, b0, b1, j->batch, j->meta);
+    if (j->fill_gemm_meta) j->kernels->gemm_meta_rows(j->atype, j->a, j->a_row, j->nblocks, b0, b1, j->batch, j->meta);
 }
 
 /// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 (8 packed)
@@ -187,79 +188,135 @@ static void rows_task(void *ctx, int64_t t) {
     }
 }
 
-/// The driver of sl_matmul and sl_matmul_packed (packed: `w` is in the packed layout, and every batch
-/// size takes kern->packed_gemm).
-static int matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols, const float *x,
-                  int64_t batch, float *y, int batched, int packed) {
+/// Plans one matrix of a call: fills `job` but for its activation buffers (`a`, `meta`), and says which
+/// task runs it over how many tasks. -1 when `isa` has no kernel for `wtype` (or no packed one).
+static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows, int64_t cols, const float *x,
+                   int64_t batch, float *y, int batched, int packed, int threads, sl_task_fn *fn, int64_t *ntasks) {
     const sl_type_kernels *kern = kernels_for(isa, wtype);
     if (!kern || (packed && (!kern->packed_gemm || !sl_packed_size(wtype, rows, cols)))) return -1;
     const sl_isa_kernels *kernels = sl_kernels(isa);
     const int atype = types[wtype].atype;
     sl_quant_fn quant = kernels->quant[atype];
     if (!quant) return -1;
-    if (rows <= 0 || batch <= 0) return 0;
     const type_info *ai = info(atype);
-    mm_job job = {
+    *job = (mm_job){
         .dot = kern->dot, .quant = quant, .w = w, .w_row = (size_t)(cols / types[wtype].elems) * types[wtype].bytes,
         .rows = rows, .cols = cols, .batch = batch, .x = x, .a_row = (size_t)(cols / ai->elems) * ai->bytes, .y = y,
         .atype = atype, .nblocks = cols / ai->elems, .kernels = kernels, .tile_rows = packed ? 8 : 4,
     };
-    const int nested = sl_pool_nested();
-    if (!nested) sl_pool_lock(pool);
-    const int threads = sl_pool_threads(pool);
-    if (batch >= 2 || batched) job.gemm = kern->gemm;
-    if (packed) job.gemm = kern->packed_gemm;
+    if (batch >= 2 || batched) job->gemm = kern->gemm;
+    if (packed) job->gemm = kern->packed_gemm;
     // The mat-vec kernels sum in another order than the per-row ones: never in batch-invariant mode.
-    if (batch == 1 && !batched && !job.gemm) job.mv = kern->mv;
-    const size_t a_bytes = (job.a_row * (size_t)batch + 63) / 64 * 64;
-    size_t meta_bytes = job.gemm ? kernels->gemm_meta_bytes(atype, batch, job.nblocks) : 0;
-    if (job.mv) meta_bytes = kernels->mv_meta_bytes(job.nblocks);
-    if (atype == SL_F32) {
-        job.a = (char *)x;  // float weights read the activations in place
-    } else {
-        const size_t need = a_bytes + meta_bytes;
-        job.a = nested ? sl_thread_scratch(need) : sl_pool_scratch(pool, need);
-        if (!job.a) {
-            if (!nested) sl_pool_unlock(pool);
-            return -1;
-        }
-        job.meta = (float *)(job.a + a_bytes);
-    }
-    if (atype != SL_F32 && batch >= 2 * threads) {
-        job.batch_per_task = (batch + 4 * threads - 1) / (4 * threads);
-        sl_pool_run_locked(pool, (batch + job.batch_per_task - 1) / job.batch_per_task, quant_task, &job);
-    } else if (atype != SL_F32) {
-        job.batch_per_task = batch;
-        quant_task(&job, 0);
-    }
+    if (batch == 1 && !batched && !job->gemm) job->mv = kern->mv;
     // Enough tasks to balance 2+ threads (and stragglers on a shared machine), few enough that
     // claiming one costs nothing next to its work.
     int64_t tasks = (int64_t)threads * 8;
     if (tasks > rows) tasks = rows;
-    job.rows_per_task = (rows + tasks - 1) / tasks;
-    if (batch > 1 && job.rows_per_task > 16) job.rows_per_task = 16;
-    if (job.mv) {
-        kernels->mv_meta(atype, job.a, job.nblocks, job.meta);
-        sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, mv_task, &job);
-        if (!nested) sl_pool_unlock(pool);
-        return 0;
-    }
-    if (job.gemm) {
-        job.rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 8-row tiles but for the last band
+    if (tasks < 1) tasks = 1;
+    job->rows_per_task = (rows + tasks - 1) / tasks;
+    if (batch > 1 && job->rows_per_task > 16) job->rows_per_task = 16;
+    *fn = rows_task;
+    if (job->mv) {
+        *fn = mv_task;
+    } else if (job->gemm) {
+        job->rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 8-row tiles but for the last band
         // One activation tile (decode, small batches): no activations to keep in L1 between bands, so
         // bands as wide as the balancing allows (whole 8-row groups); with 16 rows a 262144-row output
         // matrix would be 16384 claims on the shared counter per token.
         if (batch <= SL_GEMM_B) {
             const int64_t wide = (rows + tasks - 1) / tasks;
-            if (wide > job.rows_per_task) job.rows_per_task = (wide + 7) / 8 * 8;
+            if (wide > job->rows_per_task) job->rows_per_task = (wide + 7) / 8 * 8;
         }
-        sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, tiles_task, &job);
-        if (!nested) sl_pool_unlock(pool);
+        *fn = tiles_task;
+    }
+    *ntasks = job->rows_per_task > 0 ? (rows + job->rows_per_task - 1) / job->rows_per_task : 0;
+    return 0;
+}
+
+/// Quantizes the batch once into `a` (and the side tables the planned jobs need: `gemm_meta` for GEMM
+/// tiles, `mv_meta` for mat-vec), on the pool when the batch is large. `job` is any planned job (they
+/// share the activation type and width).
+static void mm_quantize(sl_pool *pool, int threads, mm_job *job, float *gemm_meta, float *mv_meta) {
+    if (job->atype == SL_F32) return;
+    mm_job q = *job;
+    q.fill_gemm_meta = gemm_meta != NULL;
+    q.meta = gemm_meta;
+    if (q.batch >= 2 * threads) {
+        q.batch_per_task = (q.batch + 4 * threads - 1) / (4 * threads);
+        sl_pool_run_locked(pool, (q.batch + q.batch_per_task - 1) / q.batch_per_task, quant_task, &q);
+    } else {
+        q.batch_per_task = q.batch;
+        quant_task(&q, 0);
+    }
+    if (mv_meta) job->kernels->mv_meta(job->atype, job->a, job->nblocks, mv_meta);
+}
+
+/// Runs `count` planned jobs (sharing x) on the pool: the activations quantized once, then one pool run
+/// over every job's tasks, so a group of matmuls costs one hand-off to the workers instead of one each.
+/// -1 when the scratch cannot be had (nothing is written).
+typedef struct {
+    mm_job *jobs;
+    sl_task_fn *fns;
+    int64_t *first;  // first[i]: the group's index of job i's first task; first[count] the total
+    int count;
+} mm_group;
+
+static void group_task(void *ctx, int64_t t) {
+    const mm_group *g = ctx;
+    int i = 0;
+    while (t >= g->first[i + 1]) i++;
+    g->fns[i](&g->jobs[i], t - g->first[i]);
+}
+
+static int mm_run(sl_pool *pool, int threads, int nested, mm_job *jobs, sl_task_fn *fns, const int64_t *ntasks, int count) {
+    mm_job *j0 = &jobs[0];
+    int need_gemm = 0, need_mv = 0;
+    for (int i = 0; i < count; i++) {
+        if (jobs[i].gemm) need_gemm = 1;
+        if (jobs[i].mv) need_mv = 1;
+    }
+    const size_t a_bytes = (j0->a_row * (size_t)j0->batch + 63) / 64 * 64;
+    const size_t gemm_bytes = need_gemm ? (j0->kernels->gemm_meta_bytes(j0->atype, j0->batch, j0->nblocks) + 63) / 64 * 64 : 0;
+    const size_t mv_bytes = need_mv ? j0->kernels->mv_meta_bytes(j0->nblocks) : 0;
+    char *a = (char *)j0->x;  // float weights read the activations in place
+    float *gemm_meta = NULL, *mv_meta = NULL;
+    if (j0->atype != SL_F32) {
+        a = nested ? sl_thread_scratch(a_bytes + gemm_bytes + mv_bytes) : sl_pool_scratch(pool, a_bytes + gemm_bytes + mv_bytes);
+        if (!a) return -1;
+        if (need_gemm) gemm_meta = (float *)(a + a_bytes);
+        if (need_mv) mv_meta = (float *)(a + a_bytes + gemm_bytes);
+    }
+    for (int i = 0; i < count; i++) {
+        jobs[i].a = a;
+        jobs[i].meta = jobs[i].mv ? mv_meta : gemm_meta;
+    }
+    mm_quantize(pool, threads, j0, gemm_meta, mv_meta);
+    if (count == 1) {
+        sl_pool_run_locked(pool, ntasks[0], fns[0], j0);
         return 0;
     }
-    sl_pool_run_locked(pool, (rows + job.rows_per_task - 1) / job.rows_per_task, rows_task, &job);
-    if (!nested) sl_pool_unlock(pool);
+    int64_t first[SL_MATMUL_GROUP_MAX + 1];
+    first[0] = 0;
+    for (int i = 0; i < count; i++) first[i + 1] = first[i] + ntasks[i];
+    mm_group g = {.jobs = jobs, .fns = fns, .first = first, .count = count};
+    sl_pool_run_locked(pool, first[count], group_task, &g);
     return 0;
+}
+
+/// The driver of sl_matmul and sl_matmul_packed (packed: `w` is in the packed layout, and every batch
+/// size takes kern->packed_gemm).
+static int matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols, const float *x,
+                  int64_t batch, float *y, int batched, int packed) {
+    mm_job job;
+    sl_task_fn fn;
+    int64_t ntasks;
+    const int nested = sl_pool_nested();
+    if (!nested) sl_pool_lock(pool);
+    const int threads = sl_pool_threads(pool);
+    int status = mm_plan(&job, isa, wtype, w, rows, cols, x, batch, y, batched, packed, threads, &fn, &ntasks);
+    if (status == 0 && rows > 0 && batch > 0) status = mm_run(pool, threads, nested, &job, &fn, &ntasks, 1);
+    if (!nested) sl_pool_unlock(pool);
+    return status;
 }
 
 int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, int64_t cols,
@@ -270,4 +327,27 @@ int sl_matmul(sl_pool *pool, int isa, int wtype, const void *w, int64_t rows, in
 int sl_matmul_packed(sl_pool *pool, int isa, int wtype, const void *packed, int64_t rows, int64_t cols,
                      const float *x, int64_t batch, float *y) {
     return matmul(pool, isa, wtype, packed, rows, cols, x, batch, y, 1, 1);
+}
+
+int sl_matmul_group(sl_pool *pool, int isa, int count, const sl_matmul_item *items, int64_t cols, const float *x,
+                    int64_t batch, int batched) {
+    if (count < 1 || count > SL_MATMUL_GROUP_MAX) return -1;
+    mm_job jobs[SL_MATMUL_GROUP_MAX];
+    sl_task_fn fns[SL_MATMUL_GROUP_MAX];
+    int64_t ntasks[SL_MATMUL_GROUP_MAX];
+    const int nested = sl_pool_nested();
+    if (!nested) sl_pool_lock(pool);
+    const int threads = sl_pool_threads(pool);
+    int status = 0;
+    for (int i = 0; i < count && status == 0; i++) {
+        const sl_matmul_item *it = &items[i];
+        status = mm_plan(&jobs[i], isa, it->wtype, it->w, it->rows, cols, x, batch, it->y, batched || it->packed, it->packed,
+                         threads, &fns[i], &ntasks[i]);
+        // One quantized batch serves the group only when every matrix reads the same activation format.
+        if (status == 0 && jobs[i].atype != jobs[0].atype) status = -1;
+        if (status == 0 && it->rows <= 0) status = -1;
+    }
+    if (status == 0 && batch > 0) status = mm_run(pool, threads, nested, jobs, fns, ntasks, count);
+    if (!nested) sl_pool_unlock(pool);
+    return status;
 }

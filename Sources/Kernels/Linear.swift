@@ -101,6 +101,35 @@ public enum Linear {
         scalarMatmul(w, x, batch: batch, y, pool: pool)
     }
 
+    /// Several matmuls of the same input `x` ([batch x cols]; every matrix has `cols` columns), each
+    /// `ys[i] = ws[i] · x` exactly as ``matmul(_:_:batch:_:pool:mode:)`` computes it, with the activations
+    /// quantized once and all the row bands in one pool run (Q/K/V, gate and up): during generation each
+    /// hand-off to the workers costs microseconds, a sizable share of a small model's step. Matrices that
+    /// cannot share a run (another activation format, a type without a kernel) go one by one.
+    /// - Returns: whether the matrices shared one run.
+    @discardableResult
+    public static func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, batch: Int, _ ys: [UnsafeMutablePointer<Float>],
+                              pool: ThreadPool, mode: MatmulMode = .fastest) -> Bool {
+        precondition(ws.count == ys.count, "matmul: one output per matrix")
+        let path = KernelPath.current
+        let cols = ws.first?.cols ?? 0
+        if batch > 0, path != .scalar, ws.count > 1, ws.count <= Int(SL_MATMUL_GROUP_MAX), cols > 0,
+           ws.allSatisfy({ $0.cols == cols && $0.rows > 0 }) {
+            let done = withUnsafeTemporaryAllocation(of: sl_matmul_item.self, capacity: ws.count) { items -> Bool in
+                for (i, w) in ws.enumerated() {
+                    let packed = w.packed?.data(for: w)
+                    items[i] = sl_matmul_item(wtype: Int32(w.type.rawValue), packed: packed == nil ? 0 : 1,
+                                              w: packed ?? w.data, rows: Int64(w.rows), y: ys[i])
+                }
+                return sl_matmul_group(pool.handle, path.isa, Int32(ws.count), items.baseAddress!, Int64(cols), x, Int64(batch),
+                                       mode == .batchInvariant ? 1 : 0) == 0
+            }
+            if done { return true }
+        }
+        for (w, y) in zip(ws, ys) { matmul(w, x, batch: batch, y, pool: pool, path: path, mode: mode) }
+        return false
+    }
+
     /// Decodes row `row` of `w` (cols floats) into `dst`: the embedding lookup.
     public static func dequantizeRow(_ w: WeightMatrix, row: Int, into dst: UnsafeMutablePointer<Float>) {
         precondition(row >= 0 && row < w.rows, "dequantizeRow: row \(row) out of 0..<\(w.rows) in \(w.name)")

@@ -79,6 +79,11 @@ struct BlockContext {
     func matmul(_ w: WeightMatrix, _ x: UnsafePointer<Float>, rows n: Int? = nil, into y: UnsafeMutablePointer<Float>) {
         Linear.matmul(w, x, batch: n ?? rows, y, pool: pool, mode: mode)
     }
+
+    /// `ys[i] = ws[i] · x` for matrices sharing the input (Q/K/V, gate and up), in one pool run.
+    func matmul(_ ws: [WeightMatrix], _ x: UnsafePointer<Float>, into ys: [UnsafeMutablePointer<Float>]) {
+        Linear.matmul(ws, x, batch: rows, ys, pool: pool, mode: mode)
+    }
 }
 
 /// RMSNorm with a learned scale (llama.cpp's `build_norm` with `LLM_NORM_RMS`): each run of `weight.count`
@@ -146,9 +151,7 @@ struct Attention: BlockSublayer {
     /// adjust them before ``attend(_:into:)``, as mistral3 scales Q by position).
     func project(_ c: BlockContext, _ input: UnsafePointer<Float>) {
         let s = c.scratch, n = c.rows
-        c.matmul(wq, input, into: s.q)
-        c.matmul(wk, input, into: s.k)
-        c.matmul(wv, input, into: s.v)
+        c.matmul([wq, wk, wv], input, into: [s.q, s.k, s.v])
         Self.addBias(s.q, bq, rows: n)
         Self.addBias(s.k, bk, rows: n)
         Self.addBias(s.v, bv, rows: n)
@@ -201,8 +204,7 @@ struct GatedFFN: BlockSublayer {
     /// `out = ffn(input)`, both `[rows x embd]`.
     func callAsFunction(_ c: BlockContext, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
         let s = c.scratch, count = c.rows * gate.rows
-        c.matmul(gate, input, into: s.gate)
-        c.matmul(up, input, into: s.up)
+        c.matmul([gate, up], input, into: [s.gate, s.up])
         switch activation {
         case .silu: Ops.siluMul(s.gate, s.up, count: count)
         case .geluTanh: Ops.geluMul(s.gate, s.up, count: count)

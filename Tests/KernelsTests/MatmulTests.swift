@@ -48,6 +48,60 @@ import Testing
         }
     }
 
+    /// A group of matmuls over one input (Q/K/V, gate and up) gives each matrix exactly what it gets alone,
+    /// on every path, batch size and mode: packed and plain layouts, mat-vec and tile kernels side by side
+    /// in one pool run, and groups whose activation formats differ (run one by one).
+    @Test func groupedMatmulsMatchSingleOnesBitForBit() throws {
+        let cols = 512
+        let groups: [[(GGMLType, Int)]] = [
+            [(.q4_1, 64), (.q4_1, 24), (.q4_1, 37)],   // packed, packed, plain (37 rows: no packed layout)
+            [(.q5_0, 40), (.q8_0, 16), (.q5_0, 13)],   // Q8_0-activation types together
+            [(.q4_K, 48), (.q6_K, 16)],                // Q8_K activations
+            [(.q4_K, 32), (.q8_0, 16), (.f32, 9)],     // different activation formats
+            [(.f16, 24), (.f32, 8)],
+        ]
+        var rng = TestRandom(seed: 11)
+        for group in groups {
+            let weights = group.map { quantized($0.0, rng.floats($0.1 * cols)) }
+            for path in simdPaths {
+                for batch in [1, 3, 8, 30] {
+                    let x = rng.floats(batch * cols, scale: 2)
+                    for mode in [MatmulMode.fastest, .batchInvariant] {
+                        let alone = try group.indices.map { i in
+                            try product(group[i].0, weights[i], rows: group[i].1, cols: cols, x, count: batch, path: path,
+                                        mode: mode, pool: Self.pool)
+                        }
+                        var together = group.map { [Float](repeating: .nan, count: batch * $0.1) }
+                        // The matrices must stay put while the group runs: copies in buffers of our own.
+                        let buffers = weights.map { bytes -> UnsafeMutableRawBufferPointer in
+                            let b = UnsafeMutableRawBufferPointer.allocate(byteCount: bytes.count, alignment: 64)
+                            b.copyBytes(from: bytes)
+                            return b
+                        }
+                        let outputs = together.map { UnsafeMutablePointer<Float>.allocate(capacity: $0.count) }
+                        defer { buffers.forEach { $0.deallocate() }; outputs.forEach { $0.deallocate() } }
+                        let ws = try group.indices.map { i in
+                            try WeightMatrix(name: "w\(i)", type: group[i].0, data: UnsafeRawPointer(buffers[i].baseAddress!),
+                                             rows: group[i].1, cols: cols)
+                        }
+                        let shared = x.withUnsafeBufferPointer { xp in
+                            KernelPath.$current.withValue(path) {
+                                Linear.matmul(ws, xp.baseAddress!, batch: batch, outputs, pool: Self.pool, mode: mode)
+                            }
+                        }
+                        let oneFormat = Set(group.map { Reference.activationType(for: $0.0) }).count == 1
+                        #expect(shared == oneFormat, "\(group.map(\.0)) \(path): shared one run: \(shared)")
+                        for i in together.indices { together[i] = Array(UnsafeBufferPointer(start: outputs[i], count: together[i].count)) }
+                        for i in group.indices {
+                            #expect(together[i].map(\.bitPattern) == alone[i].map(\.bitPattern),
+                                    "\(group[i].0) x\(group[i].1) in \(group.map(\.0)), \(path), batch \(batch), \(mode)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     /// Every path computes the same numbers as the scalar reference (same activation quantization up
     /// to rounding ties), batch tiles and row bands included.
     @Test(arguments: [GGMLType.q4_K, .q6_K, .q8_0, .q4_1, .q5_0, .f32])

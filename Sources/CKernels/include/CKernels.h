@@ -133,4 +133,24 @@ const void *sl_packed_cache_get(sl_packed_cache *cache, int wtype, const void *s
 int sl_matmul_packed(sl_pool *pool, int isa, int wtype, const void *packed, int64_t rows, int64_t cols,
                      const float *x, int64_t batch, float *y);
 
+/// One matrix of sl_matmul_group: `w` in ggml's layout, or in the packed one when `packed` != 0 (then it
+/// runs as sl_matmul_packed would); the result goes to `y` ([batch x rows]).
+typedef struct {
+    int wtype;
+    int packed;
+    const void *w;
+    int64_t rows;
+    float *y;
+} sl_matmul_item;
+
+#define SL_MATMUL_GROUP_MAX 4
+
+/// Up to SL_MATMUL_GROUP_MAX matmuls of the same input x ([batch x cols]), each as sl_matmul /
+/// sl_matmul_packed would compute it (same kernels, same values), with the activations quantized once
+/// and every matrix's row bands in one pool run: Q/K/V, or gate and up, cost one hand-off to the
+/// workers instead of one each. Returns 0, or -1 when a matrix has no kernel on `isa` or the matrices
+/// read different activation formats (nothing is written then).
+int sl_matmul_group(sl_pool *pool, int isa, int count, const sl_matmul_item *items, int64_t cols, const float *x,
+                    int64_t batch, int batched);
+
 #endif
