@@ -39,9 +39,6 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private static let attentionRowBlock = 4
     /// Score rows per head in `scratch`: one segment's splits, each with a block of rows.
     private static let attentionItemsPerHead = attentionSplits * attentionRowBlock
-    /// Fewer (segment, split, KV head) items than this split each KV group's query heads over several
-    /// items, so a decode step of a model with one or two KV heads still spreads over the pool.
-    private static let attentionMinItems = 4
     /// Below this many multiply-adds, attention runs on the calling thread.
     private static let inlineAttentionWork = 1 << 21
 
@@ -289,7 +286,12 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
         for (index, p) in pieces.enumerated() {
             let splits = min(p.rows.count, Self.attentionSplits)
             let block = min(Self.attentionRowBlock, (p.rows.count + splits - 1) / splits)
-            let subgroups = min(group, max(1, (Self.attentionMinItems + splits * kvHeads - 1) / (splits * kvHeads)))
+            // Fewer (segment, split, KV head) items than the pool has threads split each KV group's query heads
+            // over several items, so a decode step of a model with one KV head still uses every thread; no
+            // more than that, because an item attends all its heads together (each K/V row converted once for
+            // all of them, 2-4x the rate of one head alone) and its results do not depend on the grouping.
+            let minItems = pool.threadCount
+            let subgroups = min(group, max(1, (minItems + splits * kvHeads - 1) / (splits * kvHeads)))
             // splits · block · heads <= attentionItemsPerHead · heads = scoreItems: a piece always fits alone.
             if rowsUsed + splits * block * heads > scratch.scoreItems { flush() }
             for split in 0 ..< splits {
