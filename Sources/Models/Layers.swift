@@ -65,8 +65,23 @@ struct BlockContext {
 
     /// `x += scale · y` over the chunk's residual stream (`y`: `[rows x embd]`).
     func addResidual(_ y: UnsafePointer<Float>, scale: Float = 1) {
-        let count = rows * model.config.embeddingLength
-        Ops.axpy(scratch.x, scale, y, count: count)
+        let width = model.config.embeddingLength, x = scratch.x
+        // Row by row: a row's lanes then never depend on where a vector body's tail falls in the chunk.
+        forRowRanges(rows) { r in for t in r { Ops.axpy(x + t * width, scale, y + t * width, count: width) } }
+    }
+
+    /// Rows of a chunk below which row-wise work stays on the calling thread: a hand-off to the pool costs
+    /// a few microseconds, about what 64 rows of an elementwise op take.
+    static let parallelRows = 64
+
+    /// Calls `body` on ranges covering `0 ..< n` (rows, or any independent runs), on the pool when there are
+    /// at least ``parallelRows`` of them: for a prompt the calling thread would otherwise work alone while
+    /// the other threads wait. Per-row work gives the same results however the rows are split.
+    func forRowRanges(_ n: Int, _ body: (Range<Int>) -> Void) {
+        let threads = pool.threadCount
+        guard n >= Self.parallelRows, threads > 1 else { return body(0 ..< n) }
+        let parts = 2 * threads
+        pool.parallelFor(parts) { i in body(i * n / parts ..< (i + 1) * n / parts) }
     }
 
     /// Calls `body(row, position)` for every row of the chunk: its index and its position in its sequence.
@@ -101,7 +116,10 @@ struct RMSNorm: Sendable {
     func callAsFunction(_ c: BlockContext, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
         let width = weight.count
         weight.withUnsafeBufferPointer { wb in
-            Ops.rmsNorm(y, x, weight: wb.baseAddress!, epsilon: c.epsilon, count: width, rows: count / width)
+            c.forRowRanges(count / width) { r in
+                Ops.rmsNorm(y + r.lowerBound * width, x + r.lowerBound * width, weight: wb.baseAddress!, epsilon: c.epsilon,
+                            count: width, rows: r.count)
+            }
         }
     }
 
@@ -203,11 +221,17 @@ struct GatedFFN: BlockSublayer {
 
     /// `out = ffn(input)`, both `[rows x embd]`.
     func callAsFunction(_ c: BlockContext, _ input: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>) {
-        let s = c.scratch, count = c.rows * gate.rows
+        let s = c.scratch, width = gate.rows
         c.matmul([gate, up], input, into: [s.gate, s.up])
-        switch activation {
-        case .silu: Ops.siluMul(s.gate, s.up, count: count)
-        case .geluTanh: Ops.geluMul(s.gate, s.up, count: count)
+        // Row by row: the vector bodies finish a call's last values with libm, so a call per row keeps each
+        // row's values independent of the chunk's row count.
+        c.forRowRanges(c.rows) { r in
+            for t in r {
+                switch activation {
+                case .silu: Ops.siluMul(s.gate + t * width, s.up + t * width, count: width)
+                case .geluTanh: Ops.geluMul(s.gate + t * width, s.up + t * width, count: width)
+                }
+            }
         }
         c.matmul(down, s.gate, into: out)
     }
