@@ -475,6 +475,218 @@ KV_AVX2 static void accumulate_block_q8_0_avx2(int64_t m, float *const *os, cons
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// AVX-512 bodies of the f16 kernels (CPUs at the AVX-512 VNNI level: Zen 4 and 5, Ice Lake on), twice the
+// lanes of the AVX2 ones. Scores sum each pair in one 16-lane accumulator over 16-dim chunks, fold it to
+// 8 lanes (lane i + lane i + 8), then reduce as the AVX2 bodies do (kv_tree_sum / kv_reduce8): one order
+// for every AVX-512 body, so blocked and per-query scores stay bit-identical on this path. Weighted sums
+// are one fma per row per lane in row order at any width, so they equal the AVX2 ones bit for bit.
+// ---------------------------------------------------------------------------------------------
+#define KV_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+KV_AVX512 static inline __m512 kv_ld16_row(const void *row, int64_t i, int half) {
+    return half ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)((const uint16_t *)row + i)))
+                : _mm512_loadu_ps((const float *)row + i);
+}
+
+/// The 16-lane accumulator folded to 8 lanes: lane i + lane i + 8.
+KV_AVX512 static inline __m256 kv_fold(__m512 a) {
+    return _mm256_add_ps(_mm512_castps512_ps256(a), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+}
+
+/// q · k over n dims in the AVX-512 order.
+KV_AVX512 static inline __attribute__((always_inline)) float kv_dot_row512(const float *q, const void *k, int64_t n, int half) {
+    __m512 acc = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) acc = _mm512_fmadd_ps(_mm512_loadu_ps(q + i), kv_ld16_row(k, i, half), acc);
+    float s = kv_tree_sum(kv_fold(acc));
+    for (; i < n; i++) s += q[i] * kv_ld1_row(k, i, half);
+    return s;
+}
+
+/// 8 (query, row) pairs reduced together: a[t] accumulated over the first n16 dims; `qs[t]` / `ks[t]`
+/// give each pair's operands for the scalar tail dims [n16, n).
+KV_AVX512 static inline void kv_finish8_512(const __m512 *a, const float *const *qs, const void *const *ks, int64_t n16,
+                                            int64_t n, int half, float scale, float *const *out) {
+    __m256 f[8];
+    for (int t = 0; t < 8; t++) f[t] = kv_fold(a[t]);
+    float s[8];
+    _mm256_storeu_ps(s, kv_reduce8(f));
+    for (int t = 0; t < 8; t++) {
+        for (int64_t d = n16; d < n; d++) s[t] += qs[t][d] * kv_ld1_row(ks[t], d, half);
+        *out[t] = s[t] * scale;
+    }
+}
+
+/// One query against 8 rows `stride` bytes apart (f16 cache rows or f32 tile rows).
+KV_AVX512 static inline __attribute__((always_inline)) void kv_dot8_rows512(const float *q, const uint8_t *rows, size_t stride,
+                                                                            int64_t n, int half, float scale, float *out) {
+    __m512 a[8];
+    for (int t = 0; t < 8; t++) a[t] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 qv = _mm512_loadu_ps(q + i);
+        for (int t = 0; t < 8; t++) a[t] = _mm512_fmadd_ps(qv, kv_ld16_row(rows + t * stride, i, half), a[t]);
+    }
+    const float *qs[8];
+    const void *ks[8];
+    float *os[8];
+    for (int t = 0; t < 8; t++) { qs[t] = q; ks[t] = rows + t * stride; os[t] = out + t; }
+    kv_finish8_512(a, qs, ks, i, n, half, scale, os);
+}
+
+KV_AVX512 static void dots_f16_avx512(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n,
+                                      float scale, float *out) {
+    int64_t j = 0;
+    for (; j + 8 <= count; j += 8) kv_dot8_rows512(q, rows + j * stride, stride, n, 1, scale, out + j);
+    for (; j < count; j++) out[j] = kv_dot_row512(q, rows + j * stride, n, 1) * scale;
+}
+
+/// Four queries against 4 converted rows ([4 x n] f32 at `k`): 16 accumulators, each row chunk loaded once
+/// for the four queries, reduced 8 at a time.
+KV_AVX512 static inline void kv_dot4x4_tiled512(const float *const *q, const float *k, int64_t n, float scale,
+                                                float *const *o) {
+    __m512 a[16];
+    for (int t = 0; t < 16; t++) a[t] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 q0 = _mm512_loadu_ps(q[0] + i), q1 = _mm512_loadu_ps(q[1] + i);
+        const __m512 q2 = _mm512_loadu_ps(q[2] + i), q3 = _mm512_loadu_ps(q[3] + i);
+        for (int t = 0; t < 4; t++) {
+            const __m512 kv = _mm512_loadu_ps(k + t * n + i);
+            a[t] = _mm512_fmadd_ps(q0, kv, a[t]);
+            a[t + 4] = _mm512_fmadd_ps(q1, kv, a[t + 4]);
+            a[t + 8] = _mm512_fmadd_ps(q2, kv, a[t + 8]);
+            a[t + 12] = _mm512_fmadd_ps(q3, kv, a[t + 12]);
+        }
+    }
+    for (int h = 0; h < 2; h++) {
+        const float *qs[8];
+        const void *ks[8];
+        float *os[8];
+        for (int t = 0; t < 8; t++) {
+            const int r = 2 * h + t / 4, c = t % 4;
+            qs[t] = q[r];
+            ks[t] = k + c * n;
+            os[t] = o[r] + c;
+        }
+        kv_finish8_512(a + 8 * h, qs, ks, i, n, 0, scale, os);
+    }
+}
+
+KV_AVX512 static void dots_block_f16_avx512(int64_t m, const float *const *q, const uint8_t *rows, size_t stride,
+                                            int64_t count, int64_t n, float scale, float *const *out, int64_t off) {
+    const int64_t tr = kv_tile_rows(n);
+    const size_t tstride = (size_t)n * sizeof(float);
+    float tile[KV_TILE_FLOATS]; // [tr x n]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
+        const uint8_t *t8 = (const uint8_t *)tile;
+        int64_t r = 0;
+        for (; r + 4 <= m; r += 4) {
+            int64_t j = 0;
+            for (; j + 4 <= jn; j += 4) {
+                float *o[4];
+                for (int k = 0; k < 4; k++) o[k] = out[r + k] + off + j0 + j;
+                kv_dot4x4_tiled512(q + r, tile + j * n, n, scale, o);
+            }
+            for (; j < jn; j++)
+                for (int k = 0; k < 4; k++) out[r + k][off + j0 + j] = kv_dot_row512(q[r + k], t8 + j * tstride, n, 0) * scale;
+        }
+        for (; r < m; r++) {
+            float *o = out[r] + off + j0;
+            int64_t j = 0;
+            for (; j + 8 <= jn; j += 8) kv_dot8_rows512(q[r], t8 + j * tstride, tstride, n, 0, scale, o + j);
+            for (; j < jn; j++) o[j] = kv_dot_row512(q[r], t8 + j * tstride, n, 0) * scale;
+        }
+    }
+}
+
+/// kv_accumulate_rows over dims in blocks of 64 (four 16-lane registers), then kv_accumulate_rows for the
+/// rest: per lane the same fma chain over the rows in order.
+KV_AVX512 static inline __attribute__((always_inline)) void kv_accumulate_rows512(float *o, const float *p, const uint8_t *rows,
+                                                                                  size_t stride, int64_t count, int64_t n,
+                                                                                  int half) {
+    int64_t i = 0;
+    for (; i + 64 <= n; i += 64) {
+        __m512 a0 = _mm512_loadu_ps(o + i), a1 = _mm512_loadu_ps(o + i + 16);
+        __m512 a2 = _mm512_loadu_ps(o + i + 32), a3 = _mm512_loadu_ps(o + i + 48);
+        for (int64_t j = 0; j < count; j++) {
+            const uint8_t *v = rows + j * stride;
+            const __m512 w = _mm512_set1_ps(p[j]);
+            a0 = _mm512_fmadd_ps(w, kv_ld16_row(v, i, half), a0);
+            a1 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 16, half), a1);
+            a2 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 32, half), a2);
+            a3 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 48, half), a3);
+        }
+        _mm512_storeu_ps(o + i, a0); _mm512_storeu_ps(o + i + 16, a1);
+        _mm512_storeu_ps(o + i + 32, a2); _mm512_storeu_ps(o + i + 48, a3);
+    }
+    if (i < n) kv_accumulate_rows(o, p, rows, stride, count, i, n, half);
+}
+
+KV_AVX512 static void accumulate_f16_avx512(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
+                                            int64_t n) {
+    kv_accumulate_rows512(o, p, rows, stride, count, n, 1);
+}
+
+KV_AVX512 static void accumulate_block_f16_avx512(int64_t m, float *const *os, const float *const *ps, int64_t off,
+                                                  const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+    const int64_t tr = kv_tile_rows(n);
+    float tile[KV_TILE_FLOATS]; // [tr x n]
+    for (int64_t j0 = 0; j0 < count; j0 += tr) {
+        const int64_t jn = count - j0 < tr ? count - j0 : tr;
+        kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
+        int64_t n64 = 0; // dims the pairs below have done
+        int64_t r = 0;
+        // Two outputs at once over the 64-wide dims (each V vector loaded once for both); the rest below.
+        for (; r + 2 <= m && n >= 64; r += 2) {
+            float *o = os[r], *e = os[r + 1];
+            const float *p = ps[r] + off + j0, *f = ps[r + 1] + off + j0;
+            int64_t i = 0;
+            for (; i + 64 <= n; i += 64) {
+                __m512 a0 = _mm512_loadu_ps(o + i), a1 = _mm512_loadu_ps(o + i + 16);
+                __m512 a2 = _mm512_loadu_ps(o + i + 32), a3 = _mm512_loadu_ps(o + i + 48);
+                __m512 b0 = _mm512_loadu_ps(e + i), b1 = _mm512_loadu_ps(e + i + 16);
+                __m512 b2 = _mm512_loadu_ps(e + i + 32), b3 = _mm512_loadu_ps(e + i + 48);
+                for (int64_t j = 0; j < jn; j++) {
+                    const float *v = tile + j * n + i;
+                    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+                    const __m512 v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
+                    const __m512 w = _mm512_set1_ps(p[j]), x = _mm512_set1_ps(f[j]);
+                    a0 = _mm512_fmadd_ps(w, v0, a0); b0 = _mm512_fmadd_ps(x, v0, b0);
+                    a1 = _mm512_fmadd_ps(w, v1, a1); b1 = _mm512_fmadd_ps(x, v1, b1);
+                    a2 = _mm512_fmadd_ps(w, v2, a2); b2 = _mm512_fmadd_ps(x, v2, b2);
+                    a3 = _mm512_fmadd_ps(w, v3, a3); b3 = _mm512_fmadd_ps(x, v3, b3);
+                }
+                _mm512_storeu_ps(o + i, a0); _mm512_storeu_ps(o + i + 16, a1);
+                _mm512_storeu_ps(o + i + 32, a2); _mm512_storeu_ps(o + i + 48, a3);
+                _mm512_storeu_ps(e + i, b0); _mm512_storeu_ps(e + i + 16, b1);
+                _mm512_storeu_ps(e + i + 32, b2); _mm512_storeu_ps(e + i + 48, b3);
+            }
+            n64 = i;
+        }
+        const int64_t pairs = r;
+        for (r = 0; r < m; r++) {
+            float *o = os[r];
+            const float *p = ps[r] + off + j0;
+            if (r < pairs) {
+                if (n64 < n) kv_accumulate_rows(o, p, (const uint8_t *)tile, (size_t)n * sizeof(float), jn, n64, n, 0);
+            } else {
+                kv_accumulate_rows512(o, p, (const uint8_t *)tile, (size_t)n * sizeof(float), jn, n, 0);
+            }
+        }
+    }
+}
+
+/// AVX-512 at the AVX-512 VNNI level (SWIFTLM_ISA=avx2 keeps the AVX2 bodies).
+static int kv_wide(void) {
+    static int cached = -1;
+    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX512VNNI ? 1 : 0;
+    return cached;
+}
+
 static int kv_fast(void) {
     static int cached = -1;
     if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX2 ? 1 : 0; // honours SWIFTLM_ISA=scalar
@@ -482,6 +694,7 @@ static int kv_fast(void) {
 }
 #else
 static int kv_fast(void) { return 0; }
+static int kv_wide(void) { return 0; }
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -512,6 +725,7 @@ void sl_kv_store(int type, const float *x, void *dst, int64_t n) {
 void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64_t count, int64_t n,
                 float scale, float *out) {
 #if defined(__x86_64__)
+    if (kv_wide() && type == SL_F16) { dots_f16_avx512(q, rows, stride, count, n, scale, out); return; }
     if (kv_fast() && type == SL_F16) { dots_f16_avx2(q, rows, stride, count, n, scale, out); return; }
     if (kv_fast() && type == SL_Q8_0) { dots_q8_0_avx2(q, rows, stride, count, n, scale, out); return; }
 #endif
@@ -525,6 +739,7 @@ void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64
 void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size_t stride, int64_t count,
                       int64_t n) {
 #if defined(__x86_64__)
+    if (kv_wide() && type == SL_F16) { accumulate_f16_avx512(o, p, rows, stride, count, n); return; }
     if (kv_fast() && type == SL_F16) { accumulate_f16_avx2(o, p, rows, stride, count, n); return; }
     if (kv_fast() && type == SL_Q8_0) { accumulate_q8_0_avx2(o, p, rows, stride, count, n); return; }
 #endif
@@ -542,6 +757,7 @@ void sl_kv_dots_block(int type, int64_t m, const float *const *q, const void *ro
     if (m <= 0 || count <= 0) return;
     const uint8_t *r8 = rows;
 #if defined(__x86_64__)
+    if (kv_wide() && n <= KV_TILE_FLOATS && type == SL_F16) { dots_block_f16_avx512(m, q, r8, stride, count, n, scale, out, off); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { dots_block_f16_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { dots_block_q8_0_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
 #endif
@@ -557,6 +773,7 @@ void sl_kv_accumulate_block(int type, int64_t m, float *const *o, const float *c
     if (m <= 0 || count <= 0) return;
     const uint8_t *r8 = rows;
 #if defined(__x86_64__)
+    if (kv_wide() && n <= KV_TILE_FLOATS && type == SL_F16) { accumulate_block_f16_avx512(m, o, p, off, r8, stride, count, n); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { accumulate_block_f16_avx2(m, o, p, off, r8, stride, count, n); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { accumulate_block_q8_0_avx2(m, o, p, off, r8, stride, count, n); return; }
 #endif
