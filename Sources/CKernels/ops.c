@@ -180,8 +180,61 @@ SL_AVX2 static void rmsnorm4_avx2(float *y, const float *x, const float *w, floa
         rmsnorm_scale_avx2(y + k * stride, xr, w, 1.0f / sqrtf(mean + eps), n);
     }
 }
+
+#define SL_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+
+/// exp_neg_4d on 8 lanes: the same operations per lane, so the same bits.
+SL_AVX512 static __m512d exp_neg_8d(__m512d t) {
+    t = _mm512_max_pd(t, _mm512_set1_pd(-700.0));
+    const __m512d n = _mm512_roundscale_pd(_mm512_mul_pd(t, _mm512_set1_pd(1.4426950408889634)),
+                                           _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01), t);
+    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10), r);
+    static const double inverse_factorials[] = {1.0 / 39916800, 1.0 / 3628800, 1.0 / 362880, 1.0 / 40320, 1.0 / 5040,
+                                                1.0 / 720, 1.0 / 120, 1.0 / 24, 1.0 / 6, 0.5, 1.0, 1.0};
+    __m512d p = _mm512_set1_pd(inverse_factorials[0]);
+    for (int k = 1; k < 12; k++) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(inverse_factorials[k]));
+    const __m512i e = _mm512_slli_epi64(
+        _mm512_add_epi64(_mm512_cvtepi32_epi64(_mm512_cvtpd_epi32(n)), _mm512_set1_epi64(1023)), 52);
+    return _mm512_mul_pd(p, _mm512_castsi512_pd(e));
+}
+
+/// softmax_avx2 with the exponentials 8 at a time in one 512-bit register of doubles (this host's cores run
+/// them at full width): every value, and the sum in the same order, bit for bit softmax_avx2's.
+SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
+    int64_t i = 0;
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    const __m256 vmax = _mm256_set1_ps(m);
+    __m256d vs = _mm256_setzero_pd();
+    for (i = 0; i + 8 <= n; i += 8) {
+        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmax);
+        const __m256 e = _mm512_cvtpd_ps(exp_neg_8d(_mm512_cvtps_pd(d)));
+        _mm256_storeu_ps(x + i, e);
+        const __m128 lo = _mm256_castps256_ps128(e), hi = _mm256_extractf128_ps(e, 1);
+        vs = _mm256_add_pd(vs, _mm256_add_pd(_mm256_cvtps_pd(lo), _mm256_cvtps_pd(hi)));
+    }
+    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(vs), _mm256_extractf128_pd(vs, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    for (; i < n; i++) { x[i] = expf(x[i] - m); sum += x[i]; }
+    const float inv = (float)(1.0 / sum);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
+static int has_avx512(void) {
+    static int cached = -1;
+    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX512VNNI ? 1 : 0; // honours SWIFTLM_ISA=avx2
+    return cached;
+}
 #else
 static int has_avx2(void) { return 0; }
+static int has_avx512(void) { return 0; }
 #endif
 
 static float dot_c(const float *a, const float *b, int64_t n) {
@@ -234,6 +287,7 @@ void sl_ops_rmsnorm_rows(float *y, const float *x, const float *w, float eps, in
 
 void sl_ops_softmax(float *x, int64_t n) {
 #if defined(__x86_64__)
+    if (has_avx512()) { softmax_avx512(x, n); return; }
     if (has_avx2()) { softmax_avx2(x, n); return; }
 #endif
     float m = x[0];
