@@ -31,7 +31,7 @@ typedef struct {
     sl_gemm_fn gemm;        // GEMM tile for the prompt path, or NULL: the driver tiles batch rows over `dot`
     sl_mv_fn mv;            // batch-1 kernel over a band of rows, or NULL: `dot` with one activation row
     sl_dequant_fn dequant;  // row decode (embedding lookups)
-    sl_gemm_fn packed_gemm; // 8 rows of the packed layout (repack.c) x up to SL_GEMM_B activation rows, or NULL
+    sl_gemm_fn packed_gemm; // nr rows (a multiple of 8) of the packed layout (repack.c) x up to SL_GEMM_B activation rows, or NULL
 } sl_type_kernels;
 
 /// One level's kernel traits, filled once by its sl_fill_kernels_* (the traits table that replaces a

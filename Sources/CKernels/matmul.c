@@ -134,7 +134,7 @@ typedef struct {
     float *meta;             // the GEMM side table of the batch (gemm), or the mat-vec one (mv)
     sl_mv_fn mv;             // batch-1 kernel over a band of rows, or NULL
     const sl_isa_kernels *kernels;
-    int tile_rows;           // weight rows per gemm call: 4, or 8 for a packed layout
+    int tile_rows;           // weight rows per gemm call: 4, or 16 for a packed layout (two 8-row groups)
     int fill_gemm_meta;      // quant_task also writes the GEMM side table into `meta`
 } mm_job;
 
@@ -154,7 +154,7 @@ static void quant_task(void *ctx, int64_t t) {
     if (j->fill_gemm_meta) j->kernels->gemm_meta_rows(j->atype, j->a, j->a_row, j->nblocks, b0, b1, j->batch, j->meta);
 }
 
-/// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 (8 packed)
+/// One task of the GEMM path: a band of weight rows against the whole batch, in tiles of 4 (16 packed)
 /// rows x 8 activation rows. The band (16 rows, ~10 KB) stays in L1 while activation tiles stream from L2.
 static void tiles_task(void *ctx, int64_t t) {
     const mm_job *j = ctx;
@@ -168,6 +168,19 @@ static void tiles_task(void *ctx, int64_t t) {
             j->gemm(j->cols, j->w + (size_t)r * j->w_row, j->w_row, nr, a, j->a_row, nbv, j->meta, b, j->y + b * j->rows + r,
                     j->rows);
         }
+    }
+}
+
+/// One task of the packed GEMM path past one activation tile: a band of weight rows (whole 16-row tiles
+/// but for the last band) against the whole batch in one call per tile, so a tile decodes its weights
+/// once for every activation row (gemm_packed_impl.inc) instead of once per SL_GEMM_B of them.
+static void packed_tiles_task(void *ctx, int64_t t) {
+    const mm_job *j = ctx;
+    const int64_t r0 = t * j->rows_per_task;
+    const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    for (int64_t r = r0; r < r1; r += j->tile_rows) {
+        const int nr = r1 - r < j->tile_rows ? (int)(r1 - r) : j->tile_rows;
+        j->gemm(j->cols, j->w + (size_t)r * j->w_row, j->w_row, nr, j->a, j->a_row, (int)j->batch, j->meta, 0, j->y + r, j->rows);
     }
 }
 
@@ -202,7 +215,7 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
     *job = (mm_job){
         .dot = kern->dot, .quant = quant, .w = w, .w_row = (size_t)(cols / types[wtype].elems) * types[wtype].bytes,
         .rows = rows, .cols = cols, .batch = batch, .x = x, .a_row = (size_t)(cols / ai->elems) * ai->bytes, .y = y,
-        .atype = atype, .nblocks = cols / ai->elems, .kernels = kernels, .tile_rows = packed ? 8 : 4,
+        .atype = atype, .nblocks = cols / ai->elems, .kernels = kernels, .tile_rows = packed ? 16 : 4,
     };
     if (batch >= 2 || batched) job->gemm = kern->gemm;
     if (packed) job->gemm = kern->packed_gemm;
@@ -219,7 +232,7 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
     if (job->mv) {
         *fn = mv_task;
     } else if (job->gemm) {
-        job->rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 8-row tiles but for the last band
+        job->rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 16-row tiles but for the last band
         // One activation tile (decode, small batches): no activations to keep in L1 between bands, so
         // bands as wide as the balancing allows (whole 8-row groups); with 16 rows a 262144-row output
         // matrix would be 16384 claims on the shared counter per token.
@@ -227,7 +240,7 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
             const int64_t wide = (rows + tasks - 1) / tasks;
             if (wide > job->rows_per_task) job->rows_per_task = (wide + 7) / 8 * 8;
         }
-        *fn = tiles_task;
+        *fn = packed && batch > SL_GEMM_B && batch <= INT32_MAX ? packed_tiles_task : tiles_task;
     }
     *ntasks = job->rows_per_task > 0 ? (rows + job->rows_per_task - 1) / job->rows_per_task : 0;
     return 0;

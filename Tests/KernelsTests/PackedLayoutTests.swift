@@ -148,11 +148,22 @@ import Testing
         }
     }
 
+    /// Longer batches: with 16 or more activation rows the AVX-512 tiles decode two 8-row groups once into
+    /// a buffer and take 8 activation rows at a time from it (the rest of the batch, and every batch under
+    /// 16 rows, decode as they go). 37 rows: four such tiles, then a 4-row and a 1-row one; 56 rows: 16-row
+    /// tiles then an 8-row group. Against the scalar reference, in chunks, and at batch 1, as above.
+    @Test(arguments: packedTypes + packedKTypes)
+    func packedMatmulOverLongBatchesMatchesScalar(type: GGMLType) throws {
+        let (rows, cols) = (56, 768)
+        var rng = TestRandom(seed: UInt64(type.rawValue) + 37)
+        try checkPacked(type, quantized(type, rng.floats(rows * cols)), rows: rows, cols: cols, rng: &rng, batch: 37)
+    }
+
     /// Through the packed kernel against the scalar reference (same integer products: 1e-5 of the row's
     /// magnitude), then in chunks and through the batch-1 path: bit-identical to the whole batch.
     /// `extremes`: every activation is +-3, so every Q8_K (Q8_0) code is +-127.
-    func checkPacked(_ type: GGMLType, _ wq: [UInt8], rows: Int, cols: Int, rng: inout TestRandom, extremes: Bool = false) throws {
-        let batch = 21
+    func checkPacked(_ type: GGMLType, _ wq: [UInt8], rows: Int, cols: Int, rng: inout TestRandom, extremes: Bool = false,
+                     batch: Int = 21) throws {
         let x = rng.floats(batch * cols, scale: 3).map { extremes ? ($0 < 0 ? -3 : 3) : $0 }
         let reference = try product(type, wq, rows: rows, cols: cols, x, count: batch, path: .scalar, mode: .batchInvariant, pool: Self.pool)
         for path in simdPaths {
@@ -163,7 +174,7 @@ import Testing
                 let err = zip(whole[b * rows ..< (b + 1) * rows], row).map { abs($0 - $1) }.max()!
                 #expect(err <= 1e-5 * scale, "\(type) \(rows)x\(cols) \(path): row \(b) off by \(err) (scale \(scale))")
             }
-            for n in [9, 4, 3, 1] {
+            for n in [17, 9, 4, 3, 1] {
                 var y: [Float] = []
                 for b0 in stride(from: 0, to: batch, by: n) {
                     y += try product(type, wq, rows: rows, cols: cols, x, from: b0, count: min(n, batch - b0), path: path,
