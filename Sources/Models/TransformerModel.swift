@@ -222,8 +222,34 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
                          cos: cosT, sin: sinT, neox: c.ropeNeox)
             }
         }
+        for p in pieces { rotateForCache(piece: p, qDim: qDim, kDim: kDim, vDim: vDim) }
         for p in pieces { storeKV(layer: l, piece: p, kDim: kDim, vDim: vDim) }
         attention(layer: l, pieces: pieces)
+        for p in pieces { rotateOutputBack(piece: p) }
+    }
+
+    /// Rotates a piece's Q and K rows (after RoPE) and V rows for its cache type (``KVRotation``; nothing for
+    /// f32 and f16): a quantized cache then stores keys and values whose outlier channels are spread over
+    /// their blocks, and the scores are unchanged in exact arithmetic since Q turns with K.
+    private func rotateForCache(piece p: Piece, qDim: Int, kDim: Int, vDim: Int) {
+        let c = config, s = scratch, type = p.cache.type
+        if let n = KVRotation.keyBlock(for: type, headDim: c.keyLength) {
+            for t in p.rows {
+                KVRotation.rotate(s.q + t * qDim, count: qDim, block: n)
+                KVRotation.rotate(s.k + t * kDim, count: kDim, block: n)
+            }
+        }
+        if let n = KVRotation.valueBlock(for: type, headDim: c.valueLength) {
+            for t in p.rows { KVRotation.rotate(s.v + t * vDim, count: vDim, block: n) }
+        }
+    }
+
+    /// Undoes the V rotation on a piece's attention output: its weighted sums of rotated V rows are the
+    /// rotated output, and the rotation is its own inverse.
+    private func rotateOutputBack(piece p: Piece) {
+        let c = config, width = c.headCount * c.valueLength
+        guard let n = KVRotation.valueBlock(for: p.cache.type, headDim: c.valueLength) else { return }
+        for t in p.rows { KVRotation.rotate(scratch.attn + t * width, count: width, block: n) }
     }
 
     private func rmsNormRows(_ y: UnsafeMutablePointer<Float>, _ x: UnsafePointer<Float>, _ weight: [Float],
