@@ -22,6 +22,26 @@ struct KVRotationTests {
         }
     }
 
+    /// The register and 8-lane passes give the bits of the plain passes (scale, then sums and differences of
+    /// pairs h = 1, 2, 4, ... apart), the order ggml's CPU transform uses.
+    @Test func rotateIsBitIdenticalToThePlainPasses() {
+        var rng = TestRandom(seed: 9)
+        for n in [8, 16, 64, 256] {
+            let x = rng.floats(n * 2, scale: 50)
+            var want = x.map { $0 * (1 / Float(n).squareRoot()) }
+            for b in stride(from: 0, to: x.count, by: n) {
+                var h = 1
+                while h < n {
+                    for i in stride(from: b, to: b + n, by: 2 * h) {
+                        for j in i ..< i + h { (want[j], want[j + h]) = (want[j] + want[j + h], want[j] - want[j + h]) }
+                    }
+                    h *= 2
+                }
+            }
+            #expect(Self.rotated(x, block: n) == want, "n=\(n)")
+        }
+    }
+
     /// H is orthonormal and symmetric: rotating twice gives the row back and dot products are kept, which is
     /// why rotated Q · rotated K are Q · K and the rotated output rotates back to the output.
     @Test func rotationIsItsOwnInverseAndKeepsDots() {

@@ -56,7 +56,9 @@ struct KVRotationModelTests {
     @Test func rotatedCacheBatchedEqualsSolo() throws {
         for arch in ["qwen2", "gemma3"] {
             let model = try Self.model(arch, outliers: arch == "qwen2")
-            for (i, shapes) in BatchedForwardTests.shapeSets.enumerated() {
+            // The last set's prompts are long enough for the rotations to be split over the pool.
+            let sets = BatchedForwardTests.shapeSets + [[(history: 100, new: 1), (0, 150), (70, 90)]]
+            for (i, shapes) in sets.enumerated() {
                 try BatchedForwardTests.checkBatchEqualsAlone(
                     model, BatchedForwardTests.sequences(shapes, vocab: model.info.vocabSize, seed: UInt64(i + 31)),
                     label: "\(arch) q8_0 rotated x\(shapes.count)", cacheType: .q8_0)
@@ -67,10 +69,11 @@ struct KVRotationModelTests {
     @Test func rotatedCachePrefillEqualsDecode() throws {
         for arch in ["qwen2", "gemma3"] {
             let model = try Self.model(arch, outliers: arch == "qwen2")
-            let toks = BatchedForwardTests.sequences([(0, 20)], vocab: model.info.vocabSize, seed: 29)[0].new
-            let whole = try model.makeCache(capacity: 20, type: .q8_0)
-            let batch = try model.forward(tokens: toks, positions: (0 ..< 20).map(Int32.init), cache: whole, outputRows: [19])
-            let steps = try model.makeCache(capacity: 20, type: .q8_0)
+            // 130 rows: the prefill's rotations run split over the pool, the decode's inline.
+            let toks = BatchedForwardTests.sequences([(0, 130)], vocab: model.info.vocabSize, seed: 29)[0].new
+            let whole = try model.makeCache(capacity: 130, type: .q8_0)
+            let batch = try model.forward(tokens: toks, positions: (0 ..< 130).map(Int32.init), cache: whole, outputRows: [129])
+            let steps = try model.makeCache(capacity: 130, type: .q8_0)
             var last: [Float] = []
             for (i, t) in toks.enumerated() {
                 last = try model.forward(tokens: [t], positions: [Int32(i)], cache: steps, outputRows: [0])
