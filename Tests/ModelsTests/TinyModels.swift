@@ -19,6 +19,8 @@ struct TinyModel {
     /// Tensors to leave out or replace, to provoke load errors.
     var omit: Set<String> = []
     var reshape: [String: [Int]] = [:]
+    /// Values to store instead of the random ones (the random draw still happens, so other tensors keep theirs).
+    var values: [String: [Float]] = [:]
 
     /// Deterministic xorshift values in [-scale, scale].
     private struct Random {
@@ -80,7 +82,8 @@ struct TinyModel {
             let dims = reshape[name] ?? shape
             let count = dims.reduce(1, *)
             let isNorm = dims.count == 1 && !name.hasSuffix(".bias")
-            out.append((name, dims, (0 ..< count).map { _ in isNorm ? 1 + rng.next(0.2) : rng.next(0.5) }))
+            let drawn = (0 ..< count).map { _ in isNorm ? 1 + rng.next(0.2) : rng.next(0.5) }
+            out.append((name, dims, values[name] ?? drawn))
         }
         return out
     }
