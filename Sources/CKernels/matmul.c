@@ -116,6 +116,19 @@ int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n) {
     return 0;
 }
 
+/// Activations quantized by the caller alone up to this many elements (8 decode rows of a 4864-wide
+/// FFN input: ~10 us). A pool round trip costs a few microseconds on an idle machine, and on a busy one
+/// a worker preempted inside its one-row task stalls the whole matmul for a time slice; decoding a
+/// batch of sequences makes one such round trip per matmul (169 per token on qwen2.5 0.5b) for nothing.
+#define SL_QUANT_INLINE_ELEMS (1 << 16)
+
+/// Most multiply-adds per GEMM task for a small batch (one activation tile, 2+ rows): ~10 us of tile
+/// work, so a claim on the shared counter (~0.1 us) stays cheap beside it, and the thread that finishes
+/// first waits for at most one short task. The output projection of a 150k vocabulary at 8 rows was
+/// 16 tasks of ~1 ms each: a thread idle for up to 1 ms per token at the end, or for longer when the
+/// other one was preempted in the middle of its band.
+#define SL_GEMM_TASK_MACS (1 << 20)
+
 typedef struct {
     sl_dot_fn dot;
     sl_quant_fn quant;
@@ -237,7 +250,13 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
         // bands as wide as the balancing allows (whole 8-row groups); with 16 rows a 262144-row output
         // matrix would be 16384 claims on the shared counter per token.
         if (batch <= SL_GEMM_B) {
-            const int64_t wide = (rows + tasks - 1) / tasks;
+            int64_t wide = (rows + tasks - 1) / tasks;
+            // Several rows per sequence (a batch of decoding sequences): cap each task's work instead,
+            // whole 8-row groups, at least one. Which thread runs a band never changes its results.
+            if (batch > 1) {
+                const int64_t cap = SL_GEMM_TASK_MACS / (cols * batch) / 8 * 8;
+                if (wide > cap) wide = cap > 8 ? cap : 8;
+            }
             if (wide > job->rows_per_task) job->rows_per_task = (wide + 7) / 8 * 8;
         }
         *fn = packed && batch > SL_GEMM_B && batch <= INT32_MAX ? packed_tiles_task : tiles_task;
@@ -254,7 +273,7 @@ static void mm_quantize(sl_pool *pool, int threads, mm_job *job, float *gemm_met
     mm_job q = *job;
     q.fill_gemm_meta = gemm_meta != NULL;
     q.meta = gemm_meta;
-    if (q.batch >= 2 * threads) {
+    if (q.batch >= 2 * threads && q.batch * q.cols > SL_QUANT_INLINE_ELEMS) {
         q.batch_per_task = (q.batch + 4 * threads - 1) / (4 * threads);
         sl_pool_run_locked(pool, (q.batch + q.batch_per_task - 1) / q.batch_per_task, quant_task, &q);
     } else {

@@ -205,6 +205,12 @@ extension Benchmark {
     /// alone). Time to first token is from a request's admission (at once: there are as many slots as
     /// requests) to its first sampled token. One untimed warm-up
     /// round runs first.
+    ///
+    /// The scheduler's tick budget holds every prompt, so all of them are read in the first tick and
+    /// every request samples its first token at the end of it, as llama-batched-bench decodes all its
+    /// prompts in one batch before timing generation. With the server's 512-token budget, 8 prompts of
+    /// 128 would take two ticks and the second one's 512-row prefill would fall inside the tg window
+    /// (a third of it, at 8 x pp128+tg64): tg would time prefill as well as decoding.
     public static func parallel(model: LoadedModel, parallel: Int, promptTokens: Int = 128, generatedTokens: Int = 128,
                                 repetitions: Int = 3, kvType: KVCacheType = .default, progress: @Sendable (String) -> Void = { _ in }) async throws -> ParallelBenchmarkResult {
         guard parallel >= 1 else {
@@ -220,7 +226,8 @@ extension Benchmark {
         let context = promptTokens + generatedTokens
         let trained = model.trainedContextLength
         if trained > 0, context > trained { throw RuntimeError.contextOverflow(needed: context, capacity: trained) }
-        let scheduler = RequestScheduler(model: model, maxQueue: parallel, parallel: parallel, kvType: kvType)
+        let scheduler = RequestScheduler(model: model, maxQueue: parallel, parallel: parallel,
+                                         batchSize: max(512, parallel * promptTokens), kvType: kvType)
         var rng = Xoshiro256(seed: 4321)
         let vocab = UInt64(model.model.info.vocabSize)
         let options = GenerationOptions(sampling: .greedy, maxTokens: generatedTokens, stopAtEndOfGeneration: false)

@@ -1,4 +1,5 @@
 import Foundation
+import Kernels
 import Grammar
 
 /// Picks the next token from a row of logits, with a fixed chain of stages:
@@ -132,15 +133,11 @@ public struct Sampler: Sendable {
         return DrawStage().apply(c, using: &rng)
     }
 
-    /// Index of the largest logit; the first one wins ties, like llama.cpp's greedy sampler.
+    /// Index of the largest logit; the first one wins ties, like llama.cpp's greedy sampler (NaNs are
+    /// skipped; 0 when nothing exceeds -infinity). Vectorized (``Ops/argmax(_:count:)``): the scalar loop
+    /// took ~80 us per 151936-logit row, serial on the batch engine's thread for every decoding sequence.
     public static func argmax(_ logits: [Float]) -> Int32 {
-        var best = 0
-        var bestValue = -Float.infinity
-        for i in logits.indices where logits[i] > bestValue {
-            best = i
-            bestValue = logits[i]
-        }
-        return Int32(best)
+        logits.withUnsafeBufferPointer { b in b.isEmpty ? 0 : Int32(Ops.argmax(b.baseAddress!, count: b.count)) }
     }
 
     /// The `k` most likely tokens under the model's own distribution (temperature 1, no penalties),

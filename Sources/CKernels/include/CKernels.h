@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include "ops.h" // float vector ops of the forward pass (Models engineer)
 #include "kv.h"  // attention over f32 / f16 / q8_0 KV cache rows (KV cache types, issue 9)
+#include "select.h" // argmax over a row of logits (greedy sampling, batch engine)
 
 /// CPU feature bits detected at run time.
 int swiftlm_cpu_has_avx2(void);
