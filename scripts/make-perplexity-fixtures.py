@@ -17,10 +17,13 @@ F16 cache, flash attention auto, which alone moves gemma3's value by ~2%).
 With --kv-types it instead runs only the binary, `llama-perplexity -ctk T -ctv T` for T in f32, f16,
 q8_0, with flash attention off and on (llama.cpp needs flash attention for a quantized V cache, so q8_0
 only has the "on" run): the spread between llama.cpp's own configurations is its noise floor, and the
-tests compare SwiftLM's per-type perplexity with these values. That mode needs no llama-cpp-python.
+tests compare SwiftLM's per-type perplexity with these values. That mode needs no llama-cpp-python, and reads
+the long text, Tests/RuntimeTests/Fixtures/perplexity-long.txt (the GPL 3 as Debian ships it in
+/usr/share/common-licenses/GPL-3: 7.5K tokens, 14 chunks of 512 with --ctx 512): seven times the short text's
+scored tokens, which is what telling 0.2% apart takes (last-bit changes move a 500-token perplexity by 1-2%).
 
 Usage: /work/venv/bin/python scripts/make-perplexity-fixtures.py MODEL_NAME=PATH.gguf ... [--ctx 128]
-       python3 scripts/make-perplexity-fixtures.py --kv-types MODEL_NAME=PATH.gguf ... [--ctx 128]
+       python3 scripts/make-perplexity-fixtures.py --kv-types MODEL_NAME=PATH.gguf ... --ctx 512
 Writes Tests/RuntimeTests/Fixtures/perplexity-expected.json, or with --kv-types
 Tests/RuntimeTests/Fixtures/perplexity-kv-expected.json (merging with existing entries):
   {model: {"ctx": 128, "f32": {"fa_off": ppl, "fa_on": ppl}, "f16": {...}, "q8_0": {"fa_on": ppl}}}
@@ -37,6 +40,7 @@ GGML_TYPE_F32 = 0
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 FIXTURES = os.path.join(ROOT, "Tests", "RuntimeTests", "Fixtures")
 TEXT = os.path.join(FIXTURES, "perplexity.txt")
+LONG_TEXT = os.path.join(FIXTURES, "perplexity-long.txt")
 OUT = os.path.join(FIXTURES, "perplexity-expected.json")
 KV_OUT = os.path.join(FIXTURES, "perplexity-kv-expected.json")
 LLAMA_PERPLEXITY = os.environ.get("LLAMA_PERPLEXITY", "/work/llamacpp-build/bin/llama-perplexity")
@@ -71,12 +75,12 @@ def perplexity(path: str, text: str, n_ctx: int, threads: int) -> dict:
             "perplexity": math.exp(nll / count)}
 
 
-def llama_perplexity_binary(path: str, n_ctx: int, threads: int, kv=None, fa=None):
+def llama_perplexity_binary(path: str, n_ctx: int, threads: int, kv=None, fa=None, text=TEXT):
     """llama-perplexity's final estimate with cache type `kv` and flash attention `fa` ("on"/"off"),
     or its defaults for those left None; None when the binary is missing or prints no estimate."""
     if not os.access(LLAMA_PERPLEXITY, os.X_OK):
         return None
-    cmd = [LLAMA_PERPLEXITY, "-m", path, "-f", TEXT, "-c", str(n_ctx), "-b", str(n_ctx), "-t", str(threads)]
+    cmd = [LLAMA_PERPLEXITY, "-m", path, "-f", text, "-c", str(n_ctx), "-b", str(n_ctx), "-t", str(threads)]
     if kv:
         cmd += ["-ctk", kv, "-ctv", kv]
     if fa:
@@ -94,7 +98,7 @@ def kv_types(path: str, n_ctx: int, threads: int) -> dict:
     for kv in ("f32", "f16", "q8_0"):
         runs = {}
         for fa in (("on",) if kv == "q8_0" else ("off", "on")):
-            value = llama_perplexity_binary(path, n_ctx, threads, kv, fa)
+            value = llama_perplexity_binary(path, n_ctx, threads, kv, fa, LONG_TEXT)
             if value is not None:
                 runs["fa_" + fa] = value
         entry[kv] = runs

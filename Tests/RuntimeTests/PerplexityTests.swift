@@ -36,8 +36,8 @@ import TestSupport
         #expect(abs(result.perplexity / reference - 1) < tolerance, "SwiftLM \(result.perplexity), llama.cpp \(reference)")
     }
 
-    /// llama-perplexity -ctk T -ctv T per KV cache type (Fixtures/perplexity-kv-expected.json, made by
-    /// scripts/make-perplexity-fixtures.py --kv-types), flash attention off and on.
+    /// llama-perplexity -ctk T -ctv T per KV cache type on the long text (Fixtures/perplexity-kv-expected.json,
+    /// made by scripts/make-perplexity-fixtures.py --kv-types --ctx 512), flash attention off and on.
     struct KVExpected: Decodable {
         var ctx: Int
         var f32: [String: Double]
@@ -48,30 +48,23 @@ import TestSupport
         }
     }
 
-    /// SwiftLM's perplexity with each KV cache type against llama.cpp's with the same type.
-    ///
-    /// 0.2% is below llama.cpp's own spread on this text: its two attention paths for one type (flash
-    /// attention off: Q rounded to the K type, probabilities to f16; on: online softmax, f16 V sums) land
-    /// 0.2-2.4% apart (gemma3 the most), and SwiftLM's f32 baseline already sits 0.1-1.2% from llama.cpp's.
-    /// So a type passes when SwiftLM is within 1.0% (gemma3: 2.5%) of one of llama.cpp's runs of that
-    /// type: 1.0% is llama.cpp's own spread when its matmul outputs move by one ulp (+0.4..+1.0%, see
-    /// PERFORMANCE.md's accuracy section), which a change of float summation order in a kernel does
-    /// (the packed Q4_K/Q6_K tiles moved qwen's f16 and q8_0 runs from 0.5% to 0.85-0.88%). The
-    /// per-run figures are in docs/PERFORMANCE.md. A broken conversion misses by far more
-    /// (q8_0 alone moves qwen2.5-coder by 6.4% in both engines). gemma3's bound is llama.cpp's own 2.4%
-    /// spread there: the packed Q8_0 tile (its tied output and half of attn_v; same integer products,
-    /// another float summation order) moved its q8_0-cache run from +0.2% to -1.7% of llama.cpp's only
-    /// q8_0 run (flash attention on), its f32 and f16 runs by 0.2% and 0.1%.
+    /// SwiftLM's perplexity with each KV cache type against llama.cpp's with the same type, on the GPL 3
+    /// text (Fixtures/perplexity-long.txt: 14 chunks of 512, 3570 scored tokens). Issue 9 asks for 0.2%. On
+    /// the short text a last-bit change in one kernel moves smollm2 by 1-2% (llama.cpp's own two attention
+    /// paths of one type land 0.2-2.4% apart there), so it could not tell 0.2% from noise; on this text
+    /// llama.cpp's two paths differ by 0.0-0.3% and SwiftLM's own last-bit changes (another summation order
+    /// in the f16 attention kernels, another exp in softmax) moved it by 0.1-0.4%. A type passes within
+    /// 0.5% of one of llama.cpp's runs of that type; a broken conversion misses by several percent (a q8_0
+    /// cache alone moves qwen2.5-coder by 4%). Per-run figures in docs/PERFORMANCE.md.
     @Test(arguments: ["smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"])
     func matchesLlamaPerplexityPerKVType(model name: String) async throws {
         guard try RealModels.pathOrSkip(name) != nil else { return }
         let all = try JSONDecoder().decode([String: KVExpected].self,
                                            from: Data(contentsOf: fixtureURL("perplexity-kv-expected", "json")))
         let expected = try #require(all[name])
-        let text = try String(contentsOf: fixtureURL("perplexity", "txt"), encoding: .utf8)
+        let text = try String(contentsOf: fixtureURL("perplexity-long", "txt"), encoding: .utf8)
         let model = try await ModelCache.shared.model(name)
         let tokens = model.tokenizer.encode(text, addSpecial: true, parseSpecial: false)
-        let tolerance = name == "gemma3:270m" ? 0.025 : 0.010
         for type in KVCacheType.allCases {
             let context = try InferenceContext(model: model, contextLength: expected.ctx, kvType: type)
             #expect(context.kvType == type)
@@ -79,7 +72,7 @@ import TestSupport
             let references = expected.runs(type)
             #expect(!references.isEmpty)
             let closest = references.map { abs(ppl / $0 - 1) }.min() ?? .infinity
-            #expect(closest < tolerance, "\(name) \(type): SwiftLM \(ppl), llama.cpp \(references)")
+            #expect(closest < 0.005, "\(name) \(type): SwiftLM \(ppl), llama.cpp \(references)")
         }
     }
 
