@@ -638,9 +638,48 @@ KV_AVX512 static void accumulate_block_f16_avx512(int64_t m, float *const *os, c
     for (int64_t j0 = 0; j0 < count; j0 += tr) {
         const int64_t jn = count - j0 < tr ? count - j0 : tr;
         kv_tile_f16(tile, rows + j0 * stride, stride, jn, n);
-        int64_t n64 = 0; // dims the pairs below have done
+        int64_t n64 = 0; // dims the groups below have done
         int64_t r = 0;
-        // Two outputs at once over the 64-wide dims (each V vector loaded once for both); the rest below.
+        // Four outputs at once over the 64-wide dims (each V vector loaded once for all four: 8 loads per
+        // 16 fmas, where one output at a time needed 5 per 4); the rest below.
+        for (; r + 4 <= m && n >= 64; r += 4) {
+            float *o0 = os[r], *o1 = os[r + 1], *o2 = os[r + 2], *o3 = os[r + 3];
+            const float *p0 = ps[r] + off + j0, *p1 = ps[r + 1] + off + j0, *p2 = ps[r + 2] + off + j0,
+                        *p3 = ps[r + 3] + off + j0;
+            int64_t i = 0;
+            for (; i + 64 <= n; i += 64) {
+                __m512 a[16];
+                for (int k = 0; k < 4; k++) {
+                    a[k] = _mm512_loadu_ps(o0 + i + 16 * k);
+                    a[4 + k] = _mm512_loadu_ps(o1 + i + 16 * k);
+                    a[8 + k] = _mm512_loadu_ps(o2 + i + 16 * k);
+                    a[12 + k] = _mm512_loadu_ps(o3 + i + 16 * k);
+                }
+                for (int64_t j = 0; j < jn; j++) {
+                    const float *v = tile + j * n + i;
+                    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+                    const __m512 v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
+                    const __m512 w0 = _mm512_set1_ps(p0[j]), w1 = _mm512_set1_ps(p1[j]);
+                    const __m512 w2 = _mm512_set1_ps(p2[j]), w3 = _mm512_set1_ps(p3[j]);
+                    a[0] = _mm512_fmadd_ps(w0, v0, a[0]); a[1] = _mm512_fmadd_ps(w0, v1, a[1]);
+                    a[2] = _mm512_fmadd_ps(w0, v2, a[2]); a[3] = _mm512_fmadd_ps(w0, v3, a[3]);
+                    a[4] = _mm512_fmadd_ps(w1, v0, a[4]); a[5] = _mm512_fmadd_ps(w1, v1, a[5]);
+                    a[6] = _mm512_fmadd_ps(w1, v2, a[6]); a[7] = _mm512_fmadd_ps(w1, v3, a[7]);
+                    a[8] = _mm512_fmadd_ps(w2, v0, a[8]); a[9] = _mm512_fmadd_ps(w2, v1, a[9]);
+                    a[10] = _mm512_fmadd_ps(w2, v2, a[10]); a[11] = _mm512_fmadd_ps(w2, v3, a[11]);
+                    a[12] = _mm512_fmadd_ps(w3, v0, a[12]); a[13] = _mm512_fmadd_ps(w3, v1, a[13]);
+                    a[14] = _mm512_fmadd_ps(w3, v2, a[14]); a[15] = _mm512_fmadd_ps(w3, v3, a[15]);
+                }
+                for (int k = 0; k < 4; k++) {
+                    _mm512_storeu_ps(o0 + i + 16 * k, a[k]);
+                    _mm512_storeu_ps(o1 + i + 16 * k, a[4 + k]);
+                    _mm512_storeu_ps(o2 + i + 16 * k, a[8 + k]);
+                    _mm512_storeu_ps(o3 + i + 16 * k, a[12 + k]);
+                }
+            }
+            n64 = i;
+        }
+        // Two at once for what is left of the block's outputs.
         for (; r + 2 <= m && n >= 64; r += 2) {
             float *o = os[r], *e = os[r + 1];
             const float *p = ps[r] + off + j0, *f = ps[r + 1] + off + j0;
