@@ -49,13 +49,15 @@ import TestSupport
     }
 
     /// SwiftLM's perplexity with each KV cache type against llama.cpp's with the same type, on the GPL 3
-    /// text (Fixtures/perplexity-long.txt: 14 chunks of 512, 3570 scored tokens). Issue 9 asks for 0.2%. On
-    /// the short text a last-bit change in one kernel moves smollm2 by 1-2% (llama.cpp's own two attention
-    /// paths of one type land 0.2-2.4% apart there), so it could not tell 0.2% from noise; on this text
-    /// llama.cpp's two paths differ by 0.0-0.3% and SwiftLM's own last-bit changes (another summation order
-    /// in the f16 attention kernels, another exp in softmax) moved it by 0.1-0.4%. A type passes within
-    /// 0.5% of one of llama.cpp's runs of that type; a broken conversion misses by several percent (a q8_0
-    /// cache alone moves qwen2.5-coder by 4%). Per-run figures in docs/PERFORMANCE.md.
+    /// text (Fixtures/perplexity-long.txt: 14 chunks of 512, 3570 scored tokens). On the short text a last-bit
+    /// change in one kernel moves smollm2 by 1-2% (llama.cpp's own two attention paths of one type land
+    /// 0.2-2.4% apart there), so it could not tell issue 9's 0.2% from noise. On this text the noise is
+    /// smaller but not below 0.2%: llama.cpp's two paths for one type differ by up to 0.26% (qwen f16), and
+    /// SwiftLM's own last-bit changes moved it by up to 0.38% (another summation order in the f16 attention
+    /// scores: qwen f16 5.3106 -> 5.2930; a float exp in softmax: smollm2 q8_0 +0.38%). A type passes within
+    /// 0.75% of one of llama.cpp's runs of that type, their sum with margin; a broken conversion misses by
+    /// several percent (an unrotated q8_0 cache moved qwen2.5-coder by 4%). Per-run figures in
+    /// docs/PERFORMANCE.md.
     @Test(arguments: ["smollm2:135m", "qwen2.5-coder:0.5b", "gemma3:270m"])
     func matchesLlamaPerplexityPerKVType(model name: String) async throws {
         guard try RealModels.pathOrSkip(name) != nil else { return }
@@ -72,7 +74,7 @@ import TestSupport
             let references = expected.runs(type)
             #expect(!references.isEmpty)
             let closest = references.map { abs(ppl / $0 - 1) }.min() ?? .infinity
-            #expect(closest < 0.005, "\(name) \(type): SwiftLM \(ppl), llama.cpp \(references)")
+            #expect(closest < 0.0075, "\(name) \(type): SwiftLM \(ppl), llama.cpp \(references)")
         }
     }
 
