@@ -603,32 +603,40 @@ KV_AVX512 static void dots_block_f16_avx512(int64_t m, const float *const *q, co
     }
 }
 
-/// kv_accumulate_rows over dims in blocks of 64 (four 16-lane registers), then kv_accumulate_rows for the
-/// rest: per lane the same fma chain over the rows in order.
-KV_AVX512 static inline __attribute__((always_inline)) void kv_accumulate_rows512(float *o, const float *p, const uint8_t *rows,
-                                                                                  size_t stride, int64_t count, int64_t n,
-                                                                                  int half) {
+
+/// Outputs os[0..<g] (g = 1, 2 or 4) += their weights (ps[k] + off) times `count` rows `stride` bytes apart (f16
+/// cache rows when `half`, else f32 tile rows), over the 64-wide dims: each V vector is loaded once for all g
+/// outputs; per lane the fma chain over the rows in order, as kv_accumulate_rows. Returns the dims done.
+KV_AVX512 static inline __attribute__((always_inline)) int64_t kv_accumulate_group512(int g, float *const *os, const float *const *ps,
+                                                                                      int64_t off, const uint8_t *rows, size_t stride,
+                                                                                      int64_t count, int64_t n, int half) {
     int64_t i = 0;
     for (; i + 64 <= n; i += 64) {
-        __m512 a0 = _mm512_loadu_ps(o + i), a1 = _mm512_loadu_ps(o + i + 16);
-        __m512 a2 = _mm512_loadu_ps(o + i + 32), a3 = _mm512_loadu_ps(o + i + 48);
+        __m512 a[16];
+        for (int k = 0; k < g; k++)
+            for (int c = 0; c < 4; c++) a[4 * k + c] = _mm512_loadu_ps(os[k] + i + 16 * c);
         for (int64_t j = 0; j < count; j++) {
             const uint8_t *v = rows + j * stride;
-            const __m512 w = _mm512_set1_ps(p[j]);
-            a0 = _mm512_fmadd_ps(w, kv_ld16_row(v, i, half), a0);
-            a1 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 16, half), a1);
-            a2 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 32, half), a2);
-            a3 = _mm512_fmadd_ps(w, kv_ld16_row(v, i + 48, half), a3);
+            const __m512 v0 = kv_ld16_row(v, i, half), v1 = kv_ld16_row(v, i + 16, half);
+            const __m512 v2 = kv_ld16_row(v, i + 32, half), v3 = kv_ld16_row(v, i + 48, half);
+            for (int k = 0; k < g; k++) {
+                const __m512 w = _mm512_set1_ps(ps[k][off + j]);
+                a[4 * k] = _mm512_fmadd_ps(w, v0, a[4 * k]);
+                a[4 * k + 1] = _mm512_fmadd_ps(w, v1, a[4 * k + 1]);
+                a[4 * k + 2] = _mm512_fmadd_ps(w, v2, a[4 * k + 2]);
+                a[4 * k + 3] = _mm512_fmadd_ps(w, v3, a[4 * k + 3]);
+            }
         }
-        _mm512_storeu_ps(o + i, a0); _mm512_storeu_ps(o + i + 16, a1);
-        _mm512_storeu_ps(o + i + 32, a2); _mm512_storeu_ps(o + i + 48, a3);
+        for (int k = 0; k < g; k++)
+            for (int c = 0; c < 4; c++) _mm512_storeu_ps(os[k] + i + 16 * c, a[4 * k + c]);
     }
-    if (i < n) kv_accumulate_rows(o, p, rows, stride, count, i, n, half);
+    return i;
 }
 
 KV_AVX512 static void accumulate_f16_avx512(float *o, const float *p, const uint8_t *rows, size_t stride, int64_t count,
                                             int64_t n) {
-    kv_accumulate_rows512(o, p, rows, stride, count, n, 1);
+    const int64_t i = kv_accumulate_group512(1, &o, &p, 0, rows, stride, count, n, 1);
+    if (i < n) kv_accumulate_rows(o, p, rows, stride, count, i, n, 1);
 }
 
 KV_AVX512 static void accumulate_block_f16_avx512(int64_t m, float *const *os, const float *const *ps, int64_t off,
@@ -641,80 +649,18 @@ KV_AVX512 static void accumulate_block_f16_avx512(int64_t m, float *const *os, c
         int64_t n64 = 0; // dims the groups below have done
         int64_t r = 0;
         // Four outputs at once over the 64-wide dims (each V vector loaded once for all four: 8 loads per
-        // 16 fmas, where one output at a time needed 5 per 4); the rest below.
-        for (; r + 4 <= m && n >= 64; r += 4) {
-            float *o0 = os[r], *o1 = os[r + 1], *o2 = os[r + 2], *o3 = os[r + 3];
-            const float *p0 = ps[r] + off + j0, *p1 = ps[r + 1] + off + j0, *p2 = ps[r + 2] + off + j0,
-                        *p3 = ps[r + 3] + off + j0;
-            int64_t i = 0;
-            for (; i + 64 <= n; i += 64) {
-                __m512 a[16];
-                for (int k = 0; k < 4; k++) {
-                    a[k] = _mm512_loadu_ps(o0 + i + 16 * k);
-                    a[4 + k] = _mm512_loadu_ps(o1 + i + 16 * k);
-                    a[8 + k] = _mm512_loadu_ps(o2 + i + 16 * k);
-                    a[12 + k] = _mm512_loadu_ps(o3 + i + 16 * k);
-                }
-                for (int64_t j = 0; j < jn; j++) {
-                    const float *v = tile + j * n + i;
-                    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
-                    const __m512 v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
-                    const __m512 w0 = _mm512_set1_ps(p0[j]), w1 = _mm512_set1_ps(p1[j]);
-                    const __m512 w2 = _mm512_set1_ps(p2[j]), w3 = _mm512_set1_ps(p3[j]);
-                    a[0] = _mm512_fmadd_ps(w0, v0, a[0]); a[1] = _mm512_fmadd_ps(w0, v1, a[1]);
-                    a[2] = _mm512_fmadd_ps(w0, v2, a[2]); a[3] = _mm512_fmadd_ps(w0, v3, a[3]);
-                    a[4] = _mm512_fmadd_ps(w1, v0, a[4]); a[5] = _mm512_fmadd_ps(w1, v1, a[5]);
-                    a[6] = _mm512_fmadd_ps(w1, v2, a[6]); a[7] = _mm512_fmadd_ps(w1, v3, a[7]);
-                    a[8] = _mm512_fmadd_ps(w2, v0, a[8]); a[9] = _mm512_fmadd_ps(w2, v1, a[9]);
-                    a[10] = _mm512_fmadd_ps(w2, v2, a[10]); a[11] = _mm512_fmadd_ps(w2, v3, a[11]);
-                    a[12] = _mm512_fmadd_ps(w3, v0, a[12]); a[13] = _mm512_fmadd_ps(w3, v1, a[13]);
-                    a[14] = _mm512_fmadd_ps(w3, v2, a[14]); a[15] = _mm512_fmadd_ps(w3, v3, a[15]);
-                }
-                for (int k = 0; k < 4; k++) {
-                    _mm512_storeu_ps(o0 + i + 16 * k, a[k]);
-                    _mm512_storeu_ps(o1 + i + 16 * k, a[4 + k]);
-                    _mm512_storeu_ps(o2 + i + 16 * k, a[8 + k]);
-                    _mm512_storeu_ps(o3 + i + 16 * k, a[12 + k]);
-                }
-            }
-            n64 = i;
-        }
-        // Two at once for what is left of the block's outputs.
-        for (; r + 2 <= m && n >= 64; r += 2) {
-            float *o = os[r], *e = os[r + 1];
-            const float *p = ps[r] + off + j0, *f = ps[r + 1] + off + j0;
-            int64_t i = 0;
-            for (; i + 64 <= n; i += 64) {
-                __m512 a0 = _mm512_loadu_ps(o + i), a1 = _mm512_loadu_ps(o + i + 16);
-                __m512 a2 = _mm512_loadu_ps(o + i + 32), a3 = _mm512_loadu_ps(o + i + 48);
-                __m512 b0 = _mm512_loadu_ps(e + i), b1 = _mm512_loadu_ps(e + i + 16);
-                __m512 b2 = _mm512_loadu_ps(e + i + 32), b3 = _mm512_loadu_ps(e + i + 48);
-                for (int64_t j = 0; j < jn; j++) {
-                    const float *v = tile + j * n + i;
-                    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
-                    const __m512 v2 = _mm512_loadu_ps(v + 32), v3 = _mm512_loadu_ps(v + 48);
-                    const __m512 w = _mm512_set1_ps(p[j]), x = _mm512_set1_ps(f[j]);
-                    a0 = _mm512_fmadd_ps(w, v0, a0); b0 = _mm512_fmadd_ps(x, v0, b0);
-                    a1 = _mm512_fmadd_ps(w, v1, a1); b1 = _mm512_fmadd_ps(x, v1, b1);
-                    a2 = _mm512_fmadd_ps(w, v2, a2); b2 = _mm512_fmadd_ps(x, v2, b2);
-                    a3 = _mm512_fmadd_ps(w, v3, a3); b3 = _mm512_fmadd_ps(x, v3, b3);
-                }
-                _mm512_storeu_ps(o + i, a0); _mm512_storeu_ps(o + i + 16, a1);
-                _mm512_storeu_ps(o + i + 32, a2); _mm512_storeu_ps(o + i + 48, a3);
-                _mm512_storeu_ps(e + i, b0); _mm512_storeu_ps(e + i + 16, b1);
-                _mm512_storeu_ps(e + i + 32, b2); _mm512_storeu_ps(e + i + 48, b3);
-            }
-            n64 = i;
-        }
-        const int64_t pairs = r;
+        // 16 fmas, where one output at a time needed 5 per 4), then two; the rest below.
+        const uint8_t *t8 = (const uint8_t *)tile;
+        const size_t tstride = (size_t)n * sizeof(float);
+        for (; r + 4 <= m && n >= 64; r += 4) n64 = kv_accumulate_group512(4, os + r, ps + r, off + j0, t8, tstride, jn, n, 0);
+        for (; r + 2 <= m && n >= 64; r += 2) n64 = kv_accumulate_group512(2, os + r, ps + r, off + j0, t8, tstride, jn, n, 0);
+        const int64_t grouped = r;
         for (r = 0; r < m; r++) {
             float *o = os[r];
             const float *p = ps[r] + off + j0;
-            if (r < pairs) {
-                if (n64 < n) kv_accumulate_rows(o, p, (const uint8_t *)tile, (size_t)n * sizeof(float), jn, n64, n, 0);
-            } else {
-                kv_accumulate_rows512(o, p, (const uint8_t *)tile, (size_t)n * sizeof(float), jn, n, 0);
-            }
+            // The last odd output alone over the 64-wide dims, then every output's remaining dims.
+            const int64_t done = r < grouped ? n64 : kv_accumulate_group512(1, os + r, ps + r, off + j0, t8, tstride, jn, n, 0);
+            if (done < n) kv_accumulate_rows(o, p, t8, tstride, jn, done, n, 0);
         }
     }
 }

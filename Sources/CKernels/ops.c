@@ -104,6 +104,30 @@ SL_AVX2 static __m256d exp_neg_4d(__m256d t) {
     return _mm256_mul_pd(p, _mm256_castsi256_pd(e));
 }
 
+/// The largest of x[0..<n] (-inf for none), 8 lanes at a time.
+SL_AVX2 static float softmax_max_avx2(const float *x, int64_t n) {
+    int64_t i = 0;
+    __m256 vm = _mm256_set1_ps(-INFINITY);
+    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
+    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
+    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
+    float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
+    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+/// The softmax bodies' end: x[0..<i] hold e^(x - m) with their sum in vs's 4 lanes; the tail from i with
+/// libm, then everything times 1 / sum.
+SL_AVX2 static void softmax_finish_avx2(float *x, int64_t n, int64_t i, float m, __m256d vs) {
+    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(vs), _mm256_extractf128_pd(vs, 1));
+    double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
+    for (; i < n; i++) { x[i] = expf(x[i] - m); sum += x[i]; }
+    const float inv = (float)(1.0 / sum);
+    const __m256 vinv = _mm256_set1_ps(inv);
+    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
+    for (; i < n; i++) x[i] *= inv;
+}
+
 /// Softmax in place over 8 lanes: the max, then e^(x - max) with the difference taken in float (as the
 /// scalar body does) and the exponential in double, rounded to float, summed in double. Attention calls
 /// it on every score row of the causal triangle, where the scalar expf was 9-17% of the prompt time.
@@ -112,13 +136,8 @@ SL_AVX2 static __m256d exp_neg_4d(__m256d t) {
 /// perplexity moved 1.3% on the short fixture text and 0.4% on a 7,600-token one. In double the results
 /// are the scalar body's but for about one value in 1,500 (each off by one ulp).
 SL_AVX2 static void softmax_avx2(float *x, int64_t n) {
-    int64_t i = 0;
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    int64_t i;
+    const float m = softmax_max_avx2(x, n);
     const __m256 vmax = _mm256_set1_ps(m);
     __m256d vs = _mm256_setzero_pd();
     for (i = 0; i + 8 <= n; i += 8) {
@@ -128,13 +147,7 @@ SL_AVX2 static void softmax_avx2(float *x, int64_t n) {
         _mm256_storeu_ps(x + i, _mm256_set_m128(hi, lo));
         vs = _mm256_add_pd(vs, _mm256_add_pd(_mm256_cvtps_pd(lo), _mm256_cvtps_pd(hi)));
     }
-    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(vs), _mm256_extractf128_pd(vs, 1));
-    double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-    for (; i < n; i++) { x[i] = expf(x[i] - m); sum += x[i]; }
-    const float inv = (float)(1.0 / sum);
-    const __m256 vinv = _mm256_set1_ps(inv);
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
-    for (; i < n; i++) x[i] *= inv;
+    softmax_finish_avx2(x, n, i, m, vs);
 }
 /// y = (x * r) * w for one row, r = 1 / sqrtf(mean + eps): the scalar body's last loop, 8 lanes at a time
 /// (each lane the same two float multiplies).
@@ -221,13 +234,8 @@ SL_AVX512 static __m512d exp_neg_8d(__m512d t) {
 /// them at full width) by a table and a shorter polynomial: the sum in the same order as softmax_avx2's,
 /// and the values its values but for about one in 10^7 (one float ulp).
 SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
-    int64_t i = 0;
-    __m256 vm = _mm256_set1_ps(-INFINITY);
-    for (; i + 8 <= n; i += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(x + i));
-    __m128 m4 = _mm_max_ps(_mm256_castps256_ps128(vm), _mm256_extractf128_ps(vm, 1));
-    m4 = _mm_max_ps(m4, _mm_movehl_ps(m4, m4));
-    float m = _mm_cvtss_f32(_mm_max_ss(m4, _mm_movehdup_ps(m4)));
-    for (; i < n; i++) m = x[i] > m ? x[i] : m;
+    int64_t i;
+    const float m = softmax_max_avx2(x, n);
     const __m256 vmax = _mm256_set1_ps(m);
     __m256d vs = _mm256_setzero_pd();
     for (i = 0; i + 8 <= n; i += 8) {
@@ -237,13 +245,7 @@ SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
         const __m128 lo = _mm256_castps256_ps128(e), hi = _mm256_extractf128_ps(e, 1);
         vs = _mm256_add_pd(vs, _mm256_add_pd(_mm256_cvtps_pd(lo), _mm256_cvtps_pd(hi)));
     }
-    __m128d s2 = _mm_add_pd(_mm256_castpd256_pd128(vs), _mm256_extractf128_pd(vs, 1));
-    double sum = _mm_cvtsd_f64(_mm_add_sd(s2, _mm_unpackhi_pd(s2, s2)));
-    for (; i < n; i++) { x[i] = expf(x[i] - m); sum += x[i]; }
-    const float inv = (float)(1.0 / sum);
-    const __m256 vinv = _mm256_set1_ps(inv);
-    for (i = 0; i + 8 <= n; i += 8) _mm256_storeu_ps(x + i, _mm256_mul_ps(_mm256_loadu_ps(x + i), vinv));
-    for (; i < n; i++) x[i] *= inv;
+    softmax_finish_avx2(x, n, i, m, vs);
 }
 
 static int has_avx512(void) {
