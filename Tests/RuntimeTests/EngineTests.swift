@@ -151,23 +151,27 @@ import TestSupport
         let prompt = model.completionTokens("List the numbers from one to one thousand:")
         let options = GenerationOptions(sampling: .greedy, maxTokens: -1, stopAtEndOfGeneration: false)
 
-        // cancel(_:): the stream still ends with a done event, reason cancelled.
+        // cancel(_:): the stream still ends with a done event, reason cancelled, and decoding stops after the
+        // step in progress. Cancelled from the step observer, on the scheduler's own thread as the third token
+        // is sampled, so the count does not depend on how far a busy consumer lags behind the stream (from
+        // the consumer's side, 10 tokens could already be buffered when it reads the third).
         let scheduler = RequestScheduler(model: model, parallel: 1)
-        let request = GenerationRequest(prompt: prompt, options: options, contextLength: 2048)
-        let submission = try scheduler.start(request)
-        var pieces = 0
-        var reason: GenerationStats.DoneReason?
-        for try await event in submission.events {
-            switch event {
-            case .text:
-                pieces += 1
-                if pieces == 3 { scheduler.cancel(submission.id) }
-            case let .done(s): reason = s.doneReason
-            case .logprobs, .toolCall: break
-            }
+        let id = LockedState<RequestScheduler.RequestID?>(nil)
+        let sampled = LockedState(0)
+        var request = GenerationRequest(prompt: prompt, options: options, contextLength: 2048)
+        request.stepObserver = StepObserver { _ in
+            let n = sampled.withLock { $0 += 1; return $0 }
+            if n == 3, let id = id.withLock({ $0 }) { scheduler.cancel(id) }
         }
-        #expect(reason == .cancelled)
-        #expect(pieces < 10)
+        let submission = try scheduler.start(request)
+        id.withLock { $0 = submission.id }
+        var stats: GenerationStats?
+        for try await event in submission.events {
+            if case let .done(s) = event { stats = s }
+        }
+        #expect(stats?.doneReason == .cancelled)
+        #expect((3 ... 4).contains(stats?.generatedTokens ?? 0), "\(stats?.generatedTokens ?? 0) tokens after a cancel at the third")
+        request.stepObserver = nil
 
         // A consumer that goes away (its task cancelled) stops decoding too; the slot is then free.
         let consumer = Task {
