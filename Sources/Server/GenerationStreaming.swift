@@ -88,6 +88,17 @@ extension ServerState {
 
     /// Submits the prompt to the leased model and answers with the stream `makeEncoder` renders (it is
     /// told whether the prompt was truncated).
+    /// ``respond(_:context:holder:prompt:options:capacity:requestedModel:started:tools:makeEncoder:)`` for a chat
+    /// request's ``chatPrompt(_:messages:model:keepAlive:contextLength:truncate:)``: its lease, prompt,
+    /// capacity and tools.
+    func respond<Encoder: OutputEncoder>(_ request: Request, context: ServerRequestContext, chat: ChatPrompt, options: RequestOptions,
+                                         requestedModel: String, started: ContinuousClock.Instant,
+                                         makeEncoder: (_ truncated: Bool) -> Encoder) async throws -> Response {
+        try await respond(request, context: context, holder: chat.holder, prompt: chat.built, options: options,
+                          capacity: chat.capacity, requestedModel: requestedModel, started: started, tools: chat.tools,
+                          makeEncoder: makeEncoder)
+    }
+
     func respond<Encoder: OutputEncoder>(_ request: Request, context: ServerRequestContext, holder: LeaseHolder, prompt: PromptBuilder.Result, options: RequestOptions,
                                          capacity: Int, requestedModel: String, started: ContinuousClock.Instant,
                                          tools: RequestTools? = nil,

@@ -280,11 +280,9 @@ struct OllamaRoutes {
         }
         let chat = try await state.chatPrompt(&request, messages: messages, model: body.model, keepAlive: keepAlive,
                                               contextLength: options.contextLength, truncate: body.truncate ?? false)
-        let built = chat.built
-        return try await state.respond(request, context: context, holder: chat.holder, prompt: built, options: options,
-                                       capacity: chat.capacity, requestedModel: body.model, started: started,
-                                       tools: chat.tools) { truncated in
-            OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: built.tokens,
+        return try await state.respond(request, context: context, chat: chat, options: options, requestedModel: body.model,
+                                       started: started) { truncated in
+            OllamaEncoder(kind: .chat, model: body.model, stream: body.stream ?? true, prompt: chat.built.tokens,
                           truncated: truncated, logprobs: options.generation.logprobs != nil)
         }
     }

@@ -237,10 +237,8 @@ struct OpenAIRoutes {
         guard !messages.isEmpty else { throw ServerError.badRequest("'messages' must not be empty") }
         let chat = try await state.chatPrompt(&request, messages: messages, model: body.model, keepAlive: keepAlive,
                                               contextLength: options.contextLength, truncate: body.truncate ?? false)
-        let built = chat.built
-        return try await state.respond(request, context: context, holder: chat.holder, prompt: built, options: options,
-                                       capacity: chat.capacity, requestedModel: body.model, started: started,
-                                       tools: chat.tools) { truncated in
+        return try await state.respond(request, context: context, chat: chat, options: options, requestedModel: body.model,
+                                       started: started) { truncated in
             OpenAIEncoder(kind: .chat, model: body.model, stream: body.stream ?? false,
                           includeUsage: body.streamOptions?.includeUsage ?? false,
                           logprobs: options.generation.logprobs != nil, truncated: truncated)
