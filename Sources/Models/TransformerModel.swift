@@ -36,7 +36,10 @@ final class TransformerModel: LanguageModel, @unchecked Sendable {
     private static let attentionSplits = 4
     /// Query rows of one split attended together: each K and V row is read (and converted from the
     /// cache's type) once per block of rows x query heads of a KV group instead of once per query.
-    private static let attentionRowBlock = 4
+    /// 8 rather than 4: at depth a KV head's K and V (1.1 MB at 4096 f16 positions of 64 dims) no longer
+    /// fit a core's L2 next to the score rows, so each block streams them again; twice the rows per block
+    /// halves that traffic and the per-block tile conversions, for score rows of 8 · group · positions floats.
+    private static let attentionRowBlock = 8
     /// Score rows per head in `scratch`: one segment's splits, each with a block of rows.
     private static let attentionItemsPerHead = attentionSplits * attentionRowBlock
     /// Below this many multiply-adds, attention runs on the calling thread.

@@ -9,7 +9,7 @@ struct KVRowsTests {
         return out
     }
 
-    static func lengths(_ type: KVCacheType) -> [Int] { type == .q8_0 ? [32, 64, 96, 256] : [1, 7, 13, 33, 64, 100, 256] }
+    static func lengths(_ type: KVCacheType) -> [Int] { type == .q8_0 ? [32, 64, 96, 256] : [1, 7, 13, 16, 33, 48, 64, 100, 256] }
 
     @Test(arguments: KVCacheType.allCases)
     func storeMatchesReference(type: KVCacheType) {
