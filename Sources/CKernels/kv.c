@@ -601,14 +601,14 @@ KV_AVX512 static inline void kv_transpose16(__m512 *r) {
 }
 
 /// Up to 16 f16 rows (`count`, `stride` bytes apart; missing ones as zeros) as a transposed f32 tile:
-/// kt[d * 16 + j] = row j's dim d, for d < n (n a multiple of 16).
-KV_AVX512 static void kv_tile_f16_t(float *kt, const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+/// kt[d * ld + j] = row j's dim d, for d < n (n a multiple of 16).
+KV_AVX512 static void kv_tile_f16_t(float *kt, int64_t ld, const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
     for (int64_t c = 0; c < n; c += 16) {
         __m512 r[16];
         for (int j = 0; j < 16; j++)
             r[j] = j < count ? kv_ld16_row(rows + j * stride, c, 1) : _mm512_setzero_ps();
         kv_transpose16(r);
-        for (int l = 0; l < 16; l++) _mm512_storeu_ps(kt + (c + l) * 16, r[l]);
+        for (int l = 0; l < 16; l++) _mm512_storeu_ps(kt + (c + l) * ld, r[l]);
     }
 }
 
@@ -618,8 +618,8 @@ KV_AVX512 static void kv_tile_f16_t(float *kt, const uint8_t *rows, size_t strid
 /// tree ((f0 + f1) + (f2 + f3)) + ((f4 + f5) + (f6 + f7)) lane-wise, which is kv_tree_sum(kv_fold(acc)).
 /// So every score is bit-identical to the per-query kernel's, with no horizontal sums: a pair's reduction
 /// costs 15 lane-wise adds per 16 pairs instead of ~5 shuffles and adds per pair. Stores `mask` lanes.
-KV_AVX512 static inline __attribute__((always_inline)) void kv_dots_t16(int g, const float *const *q, const float *kt, int64_t n,
-                                                                        float scale, float *const *o, __mmask16 mask) {
+KV_AVX512 static inline __attribute__((always_inline)) void kv_dots_t16(int g, const float *const *q, const float *kt, int64_t ld,
+                                                                        int64_t n, float scale, float *const *o, __mmask16 mask) {
     __m512 tree[4][3]; // per query: ((f0 + f1) + (f2 + f3)), then partial sums of the second half
     for (int p = 0; p < 4; p++) {      // pairs of fold results: (f0, f1), (f2, f3), (f4, f5), (f6, f7)
         __m512 f[2][4];
@@ -628,7 +628,7 @@ KV_AVX512 static inline __attribute__((always_inline)) void kv_dots_t16(int g, c
             __m512 a[4], b[4];
             for (int k = 0; k < g; k++) { a[k] = _mm512_setzero_ps(); b[k] = _mm512_setzero_ps(); }
             for (int64_t c = 0; c < n; c += 16) {
-                const __m512 kl = _mm512_loadu_ps(kt + (c + l) * 16), kh = _mm512_loadu_ps(kt + (c + l + 8) * 16);
+                const __m512 kl = _mm512_loadu_ps(kt + (c + l) * ld), kh = _mm512_loadu_ps(kt + (c + l + 8) * ld);
                 for (int k = 0; k < g; k++) {
                     a[k] = _mm512_fmadd_ps(_mm512_set1_ps(q[k][c + l]), kl, a[k]);
                     b[k] = _mm512_fmadd_ps(_mm512_set1_ps(q[k][c + l + 8]), kh, b[k]);
@@ -646,28 +646,85 @@ KV_AVX512 static inline __attribute__((always_inline)) void kv_dots_t16(int g, c
         _mm512_mask_storeu_ps(o[k], mask, _mm512_mul_ps(_mm512_add_ps(tree[k][0], tree[k][1]), _mm512_set1_ps(scale)));
 }
 
-/// dots_block_f16_avx512 for head sizes that are multiples of 16 (up to 64 used): rows 16 at a time in a
-/// transposed tile, each pair in its own lane (kv_dots_t16); the scores go to memory as whole vectors.
+/// kv_dots_t16 for two queries against 32 rows (a [n x 32] tile: rows 0-15 in lanes of the first 16 floats
+/// of each dim, rows 16-31 in the next 16), each pair's chain and tree exactly as there. Each broadcast
+/// query value feeds two fmas (one per half): one broadcast per fma was what held kv_dots_t16 near
+/// 170 GFLOP/s. Stores all 16 lanes of the first half and `maskb` of the second.
+KV_AVX512 static inline __attribute__((always_inline)) void kv_dots_t32(int g, const float *const *q, const float *kt, int64_t n,
+                                                                        float scale, float *const *o, __mmask16 maskb) {
+    __m512 tree[2][2][2]; // [query][half][first / second half of the tree]
+    for (int p = 0; p < 4; p++) {
+        __m512 f[2][2][2]; // [h][query][half]
+        for (int h = 0; h < 2; h++) {
+            const int l = 2 * p + h;
+            __m512 a[2][2], b[2][2];
+            for (int k = 0; k < g; k++)
+                for (int x = 0; x < 2; x++) { a[k][x] = _mm512_setzero_ps(); b[k][x] = _mm512_setzero_ps(); }
+            for (int64_t c = 0; c < n; c += 16) {
+                const float *rl = kt + (c + l) * 32, *rh = kt + (c + l + 8) * 32;
+                const __m512 kl0 = _mm512_loadu_ps(rl), kl1 = _mm512_loadu_ps(rl + 16);
+                const __m512 kh0 = _mm512_loadu_ps(rh), kh1 = _mm512_loadu_ps(rh + 16);
+                for (int k = 0; k < g; k++) {
+                    const __m512 ql = _mm512_set1_ps(q[k][c + l]), qh = _mm512_set1_ps(q[k][c + l + 8]);
+                    a[k][0] = _mm512_fmadd_ps(ql, kl0, a[k][0]);
+                    a[k][1] = _mm512_fmadd_ps(ql, kl1, a[k][1]);
+                    b[k][0] = _mm512_fmadd_ps(qh, kh0, b[k][0]);
+                    b[k][1] = _mm512_fmadd_ps(qh, kh1, b[k][1]);
+                }
+            }
+            for (int k = 0; k < g; k++)
+                for (int x = 0; x < 2; x++) f[h][k][x] = _mm512_add_ps(a[k][x], b[k][x]);
+        }
+        for (int k = 0; k < g; k++)
+            for (int x = 0; x < 2; x++) {
+                const __m512 s = _mm512_add_ps(f[0][k][x], f[1][k][x]); // f(2p) + f(2p + 1)
+                if (p == 0 || p == 2) tree[k][x][p / 2] = s;
+                else tree[k][x][p / 2] = _mm512_add_ps(tree[k][x][p / 2], s);
+            }
+    }
+    const __m512 vs = _mm512_set1_ps(scale);
+    for (int k = 0; k < g; k++) {
+        _mm512_storeu_ps(o[k], _mm512_mul_ps(_mm512_add_ps(tree[k][0][0], tree[k][0][1]), vs));
+        _mm512_mask_storeu_ps(o[k] + 16, maskb, _mm512_mul_ps(_mm512_add_ps(tree[k][1][0], tree[k][1][1]), vs));
+    }
+}
+
+/// dots_block_f16_avx512 for head sizes that are multiples of 16 (up to 64 used): rows 32 at a time in a
+/// transposed tile, each pair in its own lane (kv_dots_t32, kv_dots_t16 for a last tile of at most 16
+/// rows); the scores go to memory as whole vectors.
 KV_AVX512 static void dots_block_f16_t_avx512(int64_t m, const float *const *q, const uint8_t *rows, size_t stride,
                                               int64_t count, int64_t n, float scale, float *const *out, int64_t off) {
-    float kt[KV_TILE_FLOATS]; // [n x 16]
-    for (int64_t j0 = 0; j0 < count; j0 += 16) {
-        const int64_t jn = count - j0 < 16 ? count - j0 : 16;
-        const __mmask16 mask = (__mmask16)((1u << jn) - 1);
-        kv_tile_f16_t(kt, rows + j0 * stride, stride, jn, n);
-        int64_t r = 0;
+    float kt[2 * KV_TILE_FLOATS]; // [n x 32]
+    for (int64_t j0 = 0; j0 < count; j0 += 32) {
+        const int64_t jn = count - j0 < 32 ? count - j0 : 32;
+        kv_tile_f16_t(kt, 32, rows + j0 * stride, stride, jn < 16 ? jn : 16, n);
         float *o[4];
+        int64_t r = 0;
+        if (jn > 16) {
+            kv_tile_f16_t(kt + 16, 32, rows + (j0 + 16) * stride, stride, jn - 16, n);
+            const __mmask16 maskb = (__mmask16)((1u << (jn - 16)) - 1);
+            for (; r + 2 <= m; r += 2) {
+                for (int k = 0; k < 2; k++) o[k] = out[r + k] + off + j0;
+                // A constant head size unrolls the dims loop (4 chunks for smollm2's and qwen's 64).
+                if (n == 64) kv_dots_t32(2, q + r, kt, 64, scale, o, maskb);
+                else kv_dots_t32(2, q + r, kt, n, scale, o, maskb);
+            }
+            if (r < m) {
+                o[0] = out[r] + off + j0;
+                kv_dots_t32(1, q + r, kt, n, scale, o, maskb);
+            }
+            continue;
+        }
+        const __mmask16 mask = (__mmask16)((1u << jn) - 1);
         for (; r + 4 <= m; r += 4) {
             for (int k = 0; k < 4; k++) o[k] = out[r + k] + off + j0;
-            // A constant head size unrolls the dims loop (4 chunks for smollm2's and qwen's 64).
-            if (n == 64) kv_dots_t16(4, q + r, kt, 64, scale, o, mask);
-            else kv_dots_t16(4, q + r, kt, n, scale, o, mask);
+            kv_dots_t16(4, q + r, kt, 32, n, scale, o, mask);
         }
         for (int k = 0; k < m - r; k++) o[k] = out[r + k] + off + j0;
         switch (m - r) {
-        case 3: kv_dots_t16(3, q + r, kt, n, scale, o, mask); break;
-        case 2: kv_dots_t16(2, q + r, kt, n, scale, o, mask); break;
-        case 1: kv_dots_t16(1, q + r, kt, n, scale, o, mask); break;
+        case 3: kv_dots_t16(3, q + r, kt, 32, n, scale, o, mask); break;
+        case 2: kv_dots_t16(2, q + r, kt, 32, n, scale, o, mask); break;
+        case 1: kv_dots_t16(1, q + r, kt, 32, n, scale, o, mask); break;
         default: break;
         }
     }
