@@ -129,6 +129,12 @@ int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n) {
 /// other one was preempted in the middle of its band.
 #define SL_GEMM_TASK_MACS (1 << 20)
 
+/// Most weight bytes per task for one activation row (decoding): ~10 us of streaming from DRAM, so the
+/// thread that finishes first waits at most that long for the other. The 49152-row output projection of
+/// smollm2 (30 MB) was 16 tasks of ~150 us: one thread idle for up to a task's time per token, far longer
+/// when the other was preempted inside its band. Claiming a task (~0.1 us) stays cheap next to it.
+#define SL_MV_TASK_BYTES (256u << 10)
+
 typedef struct {
     sl_dot_fn dot;
     sl_quant_fn quant;
@@ -244,6 +250,8 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
     *fn = rows_task;
     if (job->mv) {
         *fn = mv_task;
+        const int64_t cap = (int64_t)(SL_MV_TASK_BYTES / job->w_row);
+        if (job->rows_per_task > cap) job->rows_per_task = cap > 1 ? cap : 1;
     } else if (job->gemm) {
         job->rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 16-row tiles but for the last band
         // One activation tile (decode, small batches): no activations to keep in L1 between bands, so
@@ -255,6 +263,9 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
             // whole 8-row groups, at least one. Which thread runs a band never changes its results.
             if (batch > 1) {
                 const int64_t cap = SL_GEMM_TASK_MACS / (cols * batch) / 8 * 8;
+                if (wide > cap) wide = cap > 8 ? cap : 8;
+            } else {
+                const int64_t cap = (int64_t)(SL_MV_TASK_BYTES / job->w_row) / 8 * 8;
                 if (wide > cap) wide = cap > 8 ? cap : 8;
             }
             if (wide > job->rows_per_task) job->rows_per_task = (wide + 7) / 8 * 8;
@@ -300,6 +311,39 @@ static void group_task(void *ctx, int64_t t) {
     g->fns[i](&g->jobs[i], t - g->first[i]);
 }
 
+/// Calls of up to this many activation rows (decoding) take part in the successor table: they read their
+/// weights from DRAM at close to its bandwidth, so the serial stretch before each is DRAM time lost.
+#define SL_PREFETCH_MAX_BATCH SL_GEMM_B
+
+static size_t successor_slot(const void *key) {
+    return (size_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 55) % SL_SUCCESSORS;
+}
+
+/// Records the planned jobs as the successor of the previous call, and returns (in `next`) the matrices
+/// that followed these jobs last time, for the workers to prefetch after them. A decode step runs the
+/// same matmuls in the same order every token, so from the second token on every call names its
+/// successor, the last layer's naming the output projection and that one the first layer's Q/K/V of the
+/// next token. A wrong guess costs only the bandwidth of the prefetch. Callers hold the run lock.
+static int mm_predict(sl_pool *pool, const mm_job *jobs, int count, sl_prefetch_range *next) {
+    sl_predictor *pr = sl_pool_predictor(pool);
+    const void *key = jobs[0].w;
+    if (jobs[0].batch > SL_PREFETCH_MAX_BATCH) {
+        pr->last = NULL;
+        return 0;
+    }
+    if (pr->last && pr->last != key) {
+        sl_successor *e = &pr->table[successor_slot(pr->last)];
+        e->key = pr->last;
+        e->count = count;
+        for (int i = 0; i < count; i++) e->next[i] = (sl_prefetch_range){jobs[i].w, (size_t)jobs[i].rows * jobs[i].w_row};
+    }
+    pr->last = key;
+    const sl_successor *e = &pr->table[successor_slot(key)];
+    if (e->key != key) return 0;
+    for (int i = 0; i < e->count; i++) next[i] = e->next[i];
+    return e->count;
+}
+
 static int mm_run(sl_pool *pool, int threads, int nested, mm_job *jobs, sl_task_fn *fns, const int64_t *ntasks, int count) {
     mm_job *j0 = &jobs[0];
     int need_gemm = 0, need_mv = 0;
@@ -323,15 +367,17 @@ static int mm_run(sl_pool *pool, int threads, int nested, mm_job *jobs, sl_task_
         jobs[i].meta = jobs[i].mv ? mv_meta : gemm_meta;
     }
     mm_quantize(pool, threads, j0, gemm_meta, mv_meta);
+    sl_prefetch_range next[SL_PREFETCH_RANGES];
+    const int nnext = nested ? 0 : mm_predict(pool, jobs, count, next);
     if (count == 1) {
-        sl_pool_run_locked(pool, ntasks[0], fns[0], j0);
+        sl_pool_run_prefetch(pool, ntasks[0], fns[0], j0, next, nnext);
         return 0;
     }
     int64_t first[SL_MATMUL_GROUP_MAX + 1];
     first[0] = 0;
     for (int i = 0; i < count; i++) first[i + 1] = first[i] + ntasks[i];
     mm_group g = {.jobs = jobs, .fns = fns, .first = first, .count = count};
-    sl_pool_run_locked(pool, first[count], group_task, &g);
+    sl_pool_run_prefetch(pool, first[count], group_task, &g, next, nnext);
     return 0;
 }
 
