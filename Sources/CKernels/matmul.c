@@ -179,6 +179,13 @@ static void tiles_task(void *ctx, int64_t t) {
     const mm_job *j = ctx;
     const int64_t r0 = t * j->rows_per_task;
     const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    if (j->batch == 1) {
+        // Decoding: the band's rows are contiguous and read once; the packed tiles prefetch SL_PF_AHEAD
+        // bytes past the block they decode, so the band's first SL_PF_AHEAD bytes are prefetched here.
+        const char *band = j->w + (size_t)r0 * j->w_row;
+        const size_t bytes = (size_t)(r1 - r0) * j->w_row;
+        for (size_t o = 0; o < bytes && o < SL_PF_AHEAD; o += 64) __builtin_prefetch(band + o, 0, 3);
+    }
     for (int64_t b = 0; b < j->batch; b += SL_GEMM_B) {
         const int nbv = j->batch - b < SL_GEMM_B ? (int)(j->batch - b) : SL_GEMM_B;
         const char *a = j->a + (size_t)b * j->a_row;
