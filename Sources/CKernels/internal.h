@@ -61,37 +61,10 @@ void sl_fill_kernels_vnni(sl_isa_kernels *k);
 /// The traits of `isa`, or NULL when this CPU (capped by SWIFTLM_ISA) does not run that level.
 const sl_isa_kernels *sl_kernels(int isa);
 
-/// A span of memory to prefetch.
-typedef struct {
-    const void *p;
-    size_t n;
-} sl_prefetch_range;
-#define SL_PREFETCH_RANGES SL_MATMUL_GROUP_MAX
-
-/// What followed a matmul last time: decoding runs the same matmuls in the same order every token, so
-/// the matrices after a given one are known before it runs (matmul.c's successor table). `key` is a
-/// job's first weight pointer; entries sit at a hash of it and are overwritten on collision.
-#define SL_SUCCESSORS 512
-typedef struct {
-    const void *key;
-    int count;
-    sl_prefetch_range next[SL_PREFETCH_RANGES];
-} sl_successor;
-typedef struct {
-    const void *last;  // the previous job's key, NULL after a call that does not take part
-    sl_successor table[SL_SUCCESSORS];
-} sl_predictor;
-
 int sl_pool_nested(void);
 void sl_pool_lock(sl_pool *p);
 void sl_pool_unlock(sl_pool *p);
 void sl_pool_run_locked(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx);
-/// sl_pool_run_locked, and the workers then prefetch `prefetch` (what the next job will read) while they
-/// wait for it.
-void sl_pool_run_prefetch(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx, const sl_prefetch_range *prefetch,
-                          int prefetch_count);
-/// The pool's successor table (guarded by the run lock, like the scratch).
-sl_predictor *sl_pool_predictor(sl_pool *p);
 void *sl_pool_scratch(sl_pool *p, size_t bytes);
 void *sl_thread_scratch(size_t bytes);
 

@@ -318,39 +318,6 @@ static void group_task(void *ctx, int64_t t) {
     g->fns[i](&g->jobs[i], t - g->first[i]);
 }
 
-/// Calls of up to this many activation rows (decoding) take part in the successor table: they read their
-/// weights from DRAM at close to its bandwidth, so the serial stretch before each is DRAM time lost.
-#define SL_PREFETCH_MAX_BATCH SL_GEMM_B
-
-static size_t successor_slot(const void *key) {
-    return (size_t)(((uint64_t)(uintptr_t)key * 0x9E3779B97F4A7C15ull) >> 55) % SL_SUCCESSORS;
-}
-
-/// Records the planned jobs as the successor of the previous call, and returns (in `next`) the matrices
-/// that followed these jobs last time, for the workers to prefetch after them. A decode step runs the
-/// same matmuls in the same order every token, so from the second token on every call names its
-/// successor, the last layer's naming the output projection and that one the first layer's Q/K/V of the
-/// next token. A wrong guess costs only the bandwidth of the prefetch. Callers hold the run lock.
-static int mm_predict(sl_pool *pool, const mm_job *jobs, int count, sl_prefetch_range *next) {
-    sl_predictor *pr = sl_pool_predictor(pool);
-    const void *key = jobs[0].w;
-    if (jobs[0].batch > SL_PREFETCH_MAX_BATCH) {
-        pr->last = NULL;
-        return 0;
-    }
-    if (pr->last && pr->last != key) {
-        sl_successor *e = &pr->table[successor_slot(pr->last)];
-        e->key = pr->last;
-        e->count = count;
-        for (int i = 0; i < count; i++) e->next[i] = (sl_prefetch_range){jobs[i].w, (size_t)jobs[i].rows * jobs[i].w_row};
-    }
-    pr->last = key;
-    const sl_successor *e = &pr->table[successor_slot(key)];
-    if (e->key != key) return 0;
-    for (int i = 0; i < e->count; i++) next[i] = e->next[i];
-    return e->count;
-}
-
 static int mm_run(sl_pool *pool, int threads, int nested, mm_job *jobs, sl_task_fn *fns, const int64_t *ntasks, int count) {
     mm_job *j0 = &jobs[0];
     int need_gemm = 0, need_mv = 0;
@@ -374,17 +341,15 @@ static int mm_run(sl_pool *pool, int threads, int nested, mm_job *jobs, sl_task_
         jobs[i].meta = jobs[i].mv ? mv_meta : gemm_meta;
     }
     mm_quantize(pool, threads, j0, gemm_meta, mv_meta);
-    sl_prefetch_range next[SL_PREFETCH_RANGES];
-    const int nnext = nested ? 0 : mm_predict(pool, jobs, count, next);
     if (count == 1) {
-        sl_pool_run_prefetch(pool, ntasks[0], fns[0], j0, next, nnext);
+        sl_pool_run_locked(pool, ntasks[0], fns[0], j0);
         return 0;
     }
     int64_t first[SL_MATMUL_GROUP_MAX + 1];
     first[0] = 0;
     for (int i = 0; i < count; i++) first[i + 1] = first[i] + ntasks[i];
     mm_group g = {.jobs = jobs, .fns = fns, .first = first, .count = count};
-    sl_pool_run_prefetch(pool, first[count], group_task, &g, next, nnext);
+    sl_pool_run_locked(pool, first[count], group_task, &g);
     return 0;
 }
 

@@ -23,13 +23,6 @@
 // of a decode step, short enough not to steal a shared core for long.
 #define SL_SPIN_NS 300000ull
 
-// Most bytes a worker prefetches after a job for the one expected next (see sl_pool_run_prefetch): about
-// what it can fetch during a decode step's serial stretch between two matmuls, and half its L2.
-#define SL_PREFETCH_BYTES (512u << 10)
-// Bytes prefetched between two checks for a new job: ~0.1-0.2 us of fetching, so a new job never waits
-// longer than that for a worker still prefetching.
-#define SL_PREFETCH_CHUNK 4096u
-
 struct sl_pool {
     int nthreads;
     pthread_t *threads;
@@ -45,11 +38,6 @@ struct sl_pool {
     int64_t count;
     sl_task_fn fn;
     void *ctx;
-    // Weights the caller expects the next job to read, prefetched by the workers once this one has no
-    // tasks left (a job field like fn and ctx: written only while the generation is odd).
-    sl_prefetch_range prefetch[SL_PREFETCH_RANGES];
-    int prefetch_count;
-    sl_predictor predictor;  // guarded by run_lock
     void *scratch;
     size_t scratch_size;
 };
@@ -68,24 +56,6 @@ static void drain(sl_pool *p) {
     while ((i = atomic_fetch_add_explicit(&p->next, 1, memory_order_relaxed)) < count) {
         p->fn(p->ctx, i);
         atomic_fetch_add_explicit(&p->done, 1, memory_order_release);
-    }
-}
-
-/// Pulls the job's prefetch ranges into this core's L2, in order and up to SL_PREFETCH_BYTES, while the
-/// caller finishes its last task and runs the serial work before the next matmul (norms, attention,
-/// quantizing activations): DRAM would otherwise idle then. Stops as soon as a new job is posted
-/// (generation past `g`). Prefetches never change results.
-static void prefetch_ahead(sl_pool *p, uint64_t g) {
-    size_t budget = SL_PREFETCH_BYTES;
-    for (int r = 0; r < p->prefetch_count && budget > 0; r++) {
-        const char *base = p->prefetch[r].p;
-        const size_t n = p->prefetch[r].n < budget ? p->prefetch[r].n : budget;
-        budget -= n;
-        for (size_t at = 0; at < n; at += SL_PREFETCH_CHUNK) {
-            if (atomic_load_explicit(&p->generation, memory_order_relaxed) != g) return;
-            const size_t end = at + SL_PREFETCH_CHUNK < n ? at + SL_PREFETCH_CHUNK : n;
-            for (size_t o = at; o < end; o += 64) __builtin_prefetch(base + o, 0, 2);
-        }
     }
 }
 
@@ -123,10 +93,7 @@ static void *worker_main(void *arg) {
         // Check in, then re-check: a newer generation means this worker woke too late for job `g` (the
         // caller finished it alone, or is rewriting the job for the next one).
         atomic_fetch_add(&p->active, 1);
-        if (atomic_load(&p->generation) == g) {
-            drain(p);
-            if (p->prefetch_count) prefetch_ahead(p, g);
-        }
+        if (atomic_load(&p->generation) == g) drain(p);
         atomic_fetch_sub_explicit(&p->active, 1, memory_order_release);
     }
 }
@@ -168,11 +135,6 @@ int sl_pool_threads(const sl_pool *p) { return p->nthreads; }
 int sl_pool_nested(void) { return sl_in_pool; }
 
 void sl_pool_run_locked(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx) {
-    sl_pool_run_prefetch(p, count, fn, ctx, NULL, 0);
-}
-
-void sl_pool_run_prefetch(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx, const sl_prefetch_range *prefetch,
-                          int prefetch_count) {
     if (count <= 0) return;
     if (p->nthreads == 1 || count == 1 || sl_in_pool) {
         for (int64_t i = 0; i < count; i++) fn(ctx, i);
@@ -185,9 +147,6 @@ void sl_pool_run_prefetch(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx, c
     p->count = count;
     p->fn = fn;
     p->ctx = ctx;
-    if (prefetch_count > SL_PREFETCH_RANGES) prefetch_count = SL_PREFETCH_RANGES;
-    for (int r = 0; r < prefetch_count; r++) p->prefetch[r] = prefetch[r];
-    p->prefetch_count = prefetch_count > 0 ? prefetch_count : 0;
     atomic_store_explicit(&p->next, 0, memory_order_relaxed);
     atomic_store_explicit(&p->done, 0, memory_order_relaxed);
     atomic_fetch_add(&p->generation, 1);  // seq_cst: pairs with the workers' sleeping++ before they re-check
@@ -219,8 +178,6 @@ void sl_pool_run(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx) {
 
 void sl_pool_lock(sl_pool *p) { pthread_mutex_lock(&p->run_lock); }
 void sl_pool_unlock(sl_pool *p) { pthread_mutex_unlock(&p->run_lock); }
-
-sl_predictor *sl_pool_predictor(sl_pool *p) { return &p->predictor; }
 
 void *sl_pool_scratch(sl_pool *p, size_t bytes) {
     if (bytes <= p->scratch_size) return p->scratch;

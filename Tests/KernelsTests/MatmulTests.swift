@@ -225,9 +225,9 @@ import Testing
 
 @Suite struct DecodeScheduleTests {
     /// One-row matmuls of matrices big enough to split into many byte-capped bands (an output projection's
-    /// shape, shrunk: a few MB), run as a decode step does, the same sequence again and again on one pool, so
-    /// the pool learns each call's successor and its workers prefetch it between calls: every repetition, on
-    /// every path and with 1 or 3 threads, gives the bits of the first call on a fresh 1-thread pool.
+    /// shape, shrunk: a few MB), whose tiles prefetch ahead of themselves past band ends, run as a decode
+    /// step does, the same sequence again and again on one pool: every repetition, on every path and with 1
+    /// or 3 threads, gives the bits of the first call on a fresh 1-thread pool.
     @Test func bandsAndPrefetchingLeaveResultsUnchanged() throws {
         let cols = 768  // whole 256-element blocks for the k-quants
         // 4104 and 2056 rows: a partial last band and a partial 8-row group; 37 rows: no packed layout.
