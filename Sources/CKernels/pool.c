@@ -153,7 +153,12 @@ void sl_pool_run_locked(sl_pool *p, int64_t count, sl_task_fn fn, void *ctx) {
     // Odd generation: job fields in flux. Workers still inside drain() of the previous job are
     // only claiming past its end; wait for them before touching the fields.
     atomic_fetch_add(&p->generation, 1);
-    while (atomic_load(&p->active) > 0) SL_PAUSE();
+    // A worker still checked in may have been preempted there, maybe by this very thread on a shared
+    // core: spin briefly, then yield, as the wait for `done` below does.
+    for (unsigned spins = 0; atomic_load(&p->active) > 0;) {
+        SL_PAUSE();
+        if (++spins > 4096) sched_yield();
+    }
     p->count = count;
     p->fn = fn;
     p->ctx = ctx;
