@@ -15,6 +15,10 @@ typedef void (*sl_quant_fn)(const float *x, void *dst, int64_t n);
 typedef void (*sl_gemm_fn)(int64_t n, const char *w, size_t w_row, int nr, const char *a, size_t a_row,
                            int nbv, const float *meta, int64_t b0, float *y, int64_t y_stride);
 
+/// How far ahead of the weights it is working on a one-activation-row band prefetches (gemm_packed_impl.inc
+/// pf_ahead, matmul.c tiles_task): about 3 us of streaming at one core's share of DRAM bandwidth.
+#define SL_PF_AHEAD 12288
+
 /// Batch rows handled per pass over a weight row.
 #define SL_MAX_NB 4
 

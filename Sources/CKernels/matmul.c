@@ -129,6 +129,12 @@ int sl_dequantize(int isa, int wtype, const void *src, float *dst, int64_t n) {
 /// other one was preempted in the middle of its band.
 #define SL_GEMM_TASK_MACS (1 << 20)
 
+/// Most weight bytes per task for one activation row (decoding): ~10 us of streaming from DRAM, so the
+/// thread that finishes first waits at most that long for the other. The 49152-row output projection of
+/// smollm2 (30 MB) was 16 tasks of ~150 us: one thread idle for up to a task's time per token, far longer
+/// when the other was preempted inside its band. Claiming a task (~0.1 us) stays cheap next to it.
+#define SL_MV_TASK_BYTES (256u << 10)
+
 typedef struct {
     sl_dot_fn dot;
     sl_quant_fn quant;
@@ -173,6 +179,13 @@ static void tiles_task(void *ctx, int64_t t) {
     const mm_job *j = ctx;
     const int64_t r0 = t * j->rows_per_task;
     const int64_t r1 = r0 + j->rows_per_task < j->rows ? r0 + j->rows_per_task : j->rows;
+    if (j->batch == 1) {
+        // Decoding: the band's rows are contiguous and read once; the packed tiles prefetch SL_PF_AHEAD
+        // bytes past the block they decode, so the band's first SL_PF_AHEAD bytes are prefetched here.
+        const char *band = j->w + (size_t)r0 * j->w_row;
+        const size_t bytes = (size_t)(r1 - r0) * j->w_row;
+        for (size_t o = 0; o < bytes && o < SL_PF_AHEAD; o += 64) __builtin_prefetch(band + o, 0, 3);
+    }
     for (int64_t b = 0; b < j->batch; b += SL_GEMM_B) {
         const int nbv = j->batch - b < SL_GEMM_B ? (int)(j->batch - b) : SL_GEMM_B;
         const char *a = j->a + (size_t)b * j->a_row;
@@ -244,6 +257,8 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
     *fn = rows_task;
     if (job->mv) {
         *fn = mv_task;
+        const int64_t cap = (int64_t)(SL_MV_TASK_BYTES / job->w_row);
+        if (job->rows_per_task > cap) job->rows_per_task = cap > 1 ? cap : 1;
     } else if (job->gemm) {
         job->rows_per_task = rows < 16 ? rows : 16;  // whole 4- or 16-row tiles but for the last band
         // One activation tile (decode, small batches): no activations to keep in L1 between bands, so
@@ -255,6 +270,9 @@ static int mm_plan(mm_job *job, int isa, int wtype, const void *w, int64_t rows,
             // whole 8-row groups, at least one. Which thread runs a band never changes its results.
             if (batch > 1) {
                 const int64_t cap = SL_GEMM_TASK_MACS / (cols * batch) / 8 * 8;
+                if (wide > cap) wide = cap > 8 ? cap : 8;
+            } else {
+                const int64_t cap = (int64_t)(SL_MV_TASK_BYTES / job->w_row) / 8 * 8;
                 if (wide > cap) wide = cap > 8 ? cap : 8;
             }
             if (wide > job->rows_per_task) job->rows_per_task = (wide + 7) / 8 * 8;

@@ -223,6 +223,58 @@ import Testing
     }
 }
 
+@Suite struct DecodeScheduleTests {
+    /// One-row matmuls of matrices big enough to split into many byte-capped bands (an output projection's
+    /// shape, shrunk: a few MB), whose tiles prefetch ahead of themselves past band ends, run as a decode
+    /// step does, the same sequence again and again on one pool: every repetition, on every path and with 1
+    /// or 3 threads, gives the bits of the first call on a fresh 1-thread pool.
+    @Test func bandsAndPrefetchingLeaveResultsUnchanged() throws {
+        let cols = 768  // whole 256-element blocks for the k-quants
+        // 4104 and 2056 rows: a partial last band and a partial 8-row group; 37 rows: no packed layout.
+        let shapes: [(GGMLType, Int)] = [(.q8_0, 4104), (.q4_1, 2056), (.q4_1, 37), (.q5_0, 1024), (.q4_K, 520), (.q6_K, 264)]
+        var rng = TestRandom(seed: 29)
+        let weights = shapes.map { quantized($0.0, rng.floats($0.1 * cols)) }
+        let x = rng.floats(cols, scale: 2)
+        for path in simdPaths {
+            let one = ThreadPool(threads: 1)
+            let expected = try shapes.indices.map { i in
+                try product(shapes[i].0, weights[i], rows: shapes[i].1, cols: cols, x, count: 1, path: path, mode: .fastest, pool: one)
+            }
+            for threads in [1, 3] {
+                let pool = ThreadPool(threads: threads)
+                try weights.withUnsafeBufferPointers { buffers in
+                    let ws = try shapes.indices.map { i in
+                        try WeightMatrix(name: "w\(i)", type: shapes[i].0, data: buffers[i], rows: shapes[i].1, cols: cols)
+                    }
+                    for step in 0 ..< 4 {
+                        for (i, w) in ws.enumerated() {
+                            var y = [Float](repeating: .nan, count: w.rows)
+                            x.withUnsafeBufferPointer { xp in
+                                y.withUnsafeMutableBufferPointer {
+                                    Linear.matmul(w, xp.baseAddress!, batch: 1, $0.baseAddress!, pool: pool, path: path)
+                                }
+                            }
+                            #expect(y.map(\.bitPattern) == expected[i].map(\.bitPattern),
+                                    "\(shapes[i].0) x\(shapes[i].1), \(path), \(threads) threads, step \(step)")
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+private extension Array where Element == [UInt8] {
+    /// `body` with the base address of every array, all held at once.
+    func withUnsafeBufferPointers<R>(_ body: ([UnsafeRawPointer]) throws -> R) rethrows -> R {
+        func nest(_ i: Int, _ acc: [UnsafeRawPointer]) throws -> R {
+            if i == count { return try body(acc) }
+            return try self[i].withUnsafeBytes { try nest(i + 1, acc + [$0.baseAddress!]) }
+        }
+        return try nest(0, [])
+    }
+}
+
 @Suite struct ThreadPoolTests {
     @Test(arguments: [1, 2, 4])
     func everyIndexRunsExactlyOnce(_ threads: Int) {
