@@ -828,17 +828,10 @@ KV_AVX512 static void accumulate_block_f16_avx512(int64_t m, float *const *os, c
 }
 
 /// AVX-512 at the AVX-512 VNNI level (SWIFTLM_ISA=avx2 keeps the AVX2 bodies).
-static int kv_wide(void) {
-    static int cached = -1;
-    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX512VNNI ? 1 : 0;
-    return cached;
-}
+/// (sl_best_isa() caches the probe; a static cache here was a data race between pool threads.)
+static int kv_wide(void) { return sl_best_isa() >= SL_ISA_AVX512VNNI; }
 
-static int kv_fast(void) {
-    static int cached = -1;
-    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX2 ? 1 : 0; // honours SWIFTLM_ISA=scalar
-    return cached;
-}
+static int kv_fast(void) { return sl_best_isa() >= SL_ISA_AVX2; } // honours SWIFTLM_ISA=scalar
 #else
 static int kv_fast(void) { return 0; }
 static int kv_wide(void) { return 0; }

@@ -11,11 +11,8 @@
 #include <immintrin.h>
 #define SL_AVX2 __attribute__((target("avx2,fma")))
 
-static int has_avx2(void) {
-    static int cached = -1;
-    if (cached < 0) cached = swiftlm_cpu_has_avx2() ? 1 : 0;
-    return cached;
-}
+// sl_best_isa() caches the probe and applies SWIFTLM_ISA, so `SWIFTLM_ISA=scalar` reaches these bodies too.
+static int has_avx2(void) { return sl_best_isa() >= SL_ISA_AVX2; }
 
 SL_AVX2 static float hsum256(__m256 v) {
     __m128 lo = _mm256_castps256_ps128(v), hi = _mm256_extractf128_ps(v, 1);
@@ -264,11 +261,7 @@ SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
     softmax_finish_avx2(x, n, i, m, vs);
 }
 
-static int has_avx512(void) {
-    static int cached = -1;
-    if (cached < 0) cached = sl_best_isa() >= SL_ISA_AVX512VNNI ? 1 : 0; // honours SWIFTLM_ISA=avx2
-    return cached;
-}
+static int has_avx512(void) { return sl_best_isa() >= SL_ISA_AVX512VNNI; } // SWIFTLM_ISA=avx2 keeps AVX2
 #else
 static int has_avx2(void) { return 0; }
 static int has_avx512(void) { return 0; }

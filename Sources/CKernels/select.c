@@ -54,7 +54,7 @@ __attribute__((target("avx2"))) static int64_t argmax_avx2(const float *x, int64
 
 int64_t sl_argmax(const float *x, int64_t n) {
 #if defined(__x86_64__)
-    if (swiftlm_cpu_has_avx2()) return argmax_avx2(x, n);
+    if (sl_best_isa() >= SL_ISA_AVX2) return argmax_avx2(x, n); // honours SWIFTLM_ISA=scalar
 #endif
     return argmax_scalar(x, n);
 }
