@@ -231,9 +231,6 @@ SL_AVX512 static __m512d exp_neg_8d(__m512d t) {
     return _mm512_scalef_pd(_mm512_mul_pd(p, table), _mm512_mul_pd(n, _mm512_set1_pd(0.0625)));
 }
 
-/// softmax_avx2 with the exponentials 8 at a time in one 512-bit register of doubles (this host's cores run
-/// them at full width) by a table and a shorter polynomial: the sum in the same order as softmax_avx2's,
-/// and the values its values but for about one in 10^7 (one float ulp).
 /// softmax_max_avx2 16 lanes at a time. The largest value does not depend on the order it is found in,
 /// and where only its zero's sign could, x - m (and so e^(x - m)) is the same for either sign.
 SL_AVX512 static float softmax_max_avx512(const float *x, int64_t n) {
@@ -245,6 +242,9 @@ SL_AVX512 static float softmax_max_avx512(const float *x, int64_t n) {
     return m;
 }
 
+/// softmax_avx2 with the exponentials 8 at a time in one 512-bit register of doubles (this host's cores run
+/// them at full width) by a table and a shorter polynomial: the sum in the same order as softmax_avx2's,
+/// and the values its values but for about one in 10^7 (one float ulp).
 SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
     int64_t i;
     const float m = softmax_max_avx512(x, n);
