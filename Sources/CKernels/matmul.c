@@ -16,7 +16,7 @@ static int detect_isa(void) {
         int limit = -1;
         if (!strcmp(cap, "scalar")) limit = 0;
         else if (!strcmp(cap, "avx2")) limit = SL_ISA_AVX2;
-        else if (!strcmp(cap, "avx512vnni")) limit = SL_ISA_AVX512VNNI;
+        else if (!strcmp(cap, "avx512vnni") || !strcmp(cap, "avx512bf16")) limit = SL_ISA_AVX512VNNI;
         if (limit >= 0 && limit < isa) isa = limit;
     }
     return isa;
@@ -30,6 +30,17 @@ int sl_best_isa(void) {
         __atomic_store_n(&cached, isa, __ATOMIC_RELAXED);
     }
     return isa;
+}
+
+int sl_attention_bf16(void) {
+    static int cached = -1;  // benign race, as in sl_best_isa
+    int on = __atomic_load_n(&cached, __ATOMIC_RELAXED);
+    if (on < 0) {
+        const char *cap = getenv("SWIFTLM_ISA");
+        on = sl_best_isa() >= SL_ISA_AVX512VNNI && swiftlm_cpu_has_avx512_bf16() && (!cap || !strcmp(cap, "avx512bf16"));
+        __atomic_store_n(&cached, on, __ATOMIC_RELAXED);
+    }
+    return on;
 }
 
 /// Block geometry of every type the kernels know, and the activation format each weight type pairs

@@ -39,6 +39,10 @@ public enum KVCacheType: String, CaseIterable, Sendable, Codable {
 /// otherwise); ``KVRowsReference`` holds the scalar Swift definitions the tests hold them to. Each row's
 /// arithmetic depends only on that row, so results are batch-invariant. Pointers are unchecked.
 public enum KVRows {
+    /// True when f16 rows are attended with bf16 products (AVX512_BF16's VDPBF16PS: each operand rounded
+    /// to bf16, products summed in f32); false for f32 products. `SWIFTLM_ISA=avx512vnni` turns it off.
+    public static var bf16Arithmetic: Bool { sl_attention_bf16() != 0 }
+
     /// Stores `count` floats as one row of `type` at `destination` (``KVCacheType/rowBytes(count:)`` bytes).
     @inlinable
     public static func store(_ type: KVCacheType, _ x: UnsafePointer<Float>, into destination: UnsafeMutableRawPointer,

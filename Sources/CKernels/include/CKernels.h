@@ -11,6 +11,7 @@
 /// CPU feature bits detected at run time.
 int swiftlm_cpu_has_avx2(void);
 int swiftlm_cpu_has_avx512_vnni(void);
+int swiftlm_cpu_has_avx512_bf16(void);
 
 // ---------------------------------------------------------------------------------------------
 // Quant blocks, byte for byte as ggml/src/ggml-common.h lays them out (fp16 fields kept as raw
@@ -61,8 +62,13 @@ enum {
 enum { SL_ISA_AVX2 = 1, SL_ISA_AVX512VNNI = 2 };
 
 /// Best level this CPU supports (0 when neither fast path can run), capped by the environment
-/// variable SWIFTLM_ISA=scalar|avx2|avx512vnni when set (read once).
+/// variable SWIFTLM_ISA=scalar|avx2|avx512vnni|avx512bf16 when set (read once).
 int sl_best_isa(void);
+
+/// 1 when attention over an f16 KV cache runs its products on bf16 pairs (VDPBF16PS): the CPU is at the
+/// AVX-512 VNNI level and has AVX512_BF16, and SWIFTLM_ISA, if set, is avx512bf16 (avx512vnni keeps f32
+/// arithmetic on AVX-512). Read once.
+int sl_attention_bf16(void);
 
 /// Activation format (a type id above) the fast kernels pair with `wtype`, or -1 if unknown.
 int sl_activation_type(int wtype);
