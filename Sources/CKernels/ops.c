@@ -193,44 +193,6 @@ SL_AVX2 static void rmsnorm4_avx2(float *y, const float *x, const float *w, floa
 
 #define SL_AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
 
-/// 2^(k/16), k = 0..15, correctly rounded doubles: exp_neg_8d's table, two registers' worth.
-static const double exp2_sixteenths[16] = {
-    0x1.0000000000000p+0, 0x1.0b5586cf9890fp+0, 0x1.172b83c7d517bp+0, 0x1.2387a6e756238p+0,
-    0x1.306fe0a31b715p+0, 0x1.3dea64c123422p+0, 0x1.4bfdad5362a27p+0, 0x1.5ab07dd485429p+0,
-    0x1.6a09e667f3bcdp+0, 0x1.7a11473eb0187p+0, 0x1.8ace5422aa0dbp+0, 0x1.9c49182a3f090p+0,
-    0x1.ae89f995ad3adp+0, 0x1.c199bdd85529cp+0, 0x1.d5818dcfba487p+0, 0x1.ea4afa2a490dap+0,
-};
-
-/// e^t for 8 doubles, t <= 0 (clamped at -700): t = (16m + k) ln2/16 + r with |r| <= ln2/32, so e^t =
-/// 2^m · 2^(k/16) · e^r, the middle factor from a 16-entry table held in two registers (one permute), e^r
-/// a degree-6 Taylor polynomial (relative error below 5e-16). Half the polynomial of exp_neg_4d at the same
-/// accuracy: rounded to float, both give libm's correctly rounded expf but for about one value in 10^7.
-/// n = 16m + k is rounded by adding and subtracting 1.5 · 2^52 (round to nearest even, as vroundpd),
-/// which leaves n mod 16 in the low mantissa bits for the permute's index, and 2^m is applied by vscalefpd
-/// with n / 16 (it scales by 2^floor): 16 vector ops where integer conversions, shifts and a multiply by
-/// built exponent bits took 20; every result is the same double (checked for every float t in [-800, 0]).
-SL_AVX512 static __m512d exp_neg_8d(__m512d t) {
-    t = _mm512_max_pd(t, _mm512_set1_pd(-700.0));
-    const __m512d magic = _mm512_set1_pd(0x1.8p52);
-    const __m512d s = _mm512_add_pd(_mm512_mul_pd(t, _mm512_set1_pd(16 * 1.4426950408889634)), magic);
-    const __m512d n = _mm512_sub_pd(s, magic); // exact: an integer of at most 14 bits
-    // ln2 in two parts (the first with trailing zero bits, so n times it is exact), over 16.
-    __m512d r = _mm512_fnmadd_pd(n, _mm512_set1_pd(6.93147180369123816490e-01 / 16), t);
-    r = _mm512_fnmadd_pd(n, _mm512_set1_pd(1.90821492927058770002e-10 / 16), r);
-    __m512d p = _mm512_set1_pd(1.0 / 720);
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 120));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 24));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0 / 6));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(0.5));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(1.0));
-    // The permute reads index bits 3:0 of each lane: s's low mantissa bits, n mod 16 (2^52 · 1.5 is a multiple of 16).
-    const __m512d table = _mm512_permutex2var_pd(_mm512_loadu_pd(exp2_sixteenths), _mm512_castpd_si512(s),
-                                                 _mm512_loadu_pd(exp2_sixteenths + 8));
-    // Times 2^floor(n / 16) = 2^m, exact (the product is a normal double for t >= -700).
-    return _mm512_scalef_pd(_mm512_mul_pd(p, table), _mm512_mul_pd(n, _mm512_set1_pd(0.0625)));
-}
-
 /// softmax_max_avx2 16 lanes at a time. The largest value does not depend on the order it is found in,
 /// and where only its zero's sign could, x - m (and so e^(x - m)) is the same for either sign.
 SL_AVX512 static float softmax_max_avx512(const float *x, int64_t n) {
@@ -242,25 +204,65 @@ SL_AVX512 static float softmax_max_avx512(const float *x, int64_t n) {
     return m;
 }
 
-/// softmax_avx2 with the exponentials 8 at a time in one 512-bit register of doubles (this host's cores run
-/// them at full width) by a table and a shorter polynomial: the sum in the same order as softmax_avx2's,
-/// and the values its values but for about one in 10^7 (one float ulp).
+/// 2^(k/16), k = 0..15, as floats (correctly rounded): exp_neg_16f's table, one register.
+static const float exp2_sixteenths_f[16] = {
+    0x1.000000p+0f, 0x1.0b5586p+0f, 0x1.172b84p+0f, 0x1.2387a6p+0f, 0x1.306fe0p+0f, 0x1.3dea64p+0f,
+    0x1.4bfdaep+0f, 0x1.5ab07ep+0f, 0x1.6a09e6p+0f, 0x1.7a1148p+0f, 0x1.8ace54p+0f, 0x1.9c4918p+0f,
+    0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f,
+};
+
+/// e^t for 16 floats, t <= 0, in float: t = (16m + k) ln2/16 + r with |r| <= ln2/32, n = 16m + k rounded by
+/// adding and subtracting 1.5 * 2^23 (which leaves n mod 16 in s's low mantissa bits for the table permute),
+/// 2^(k/16) from a 16-entry table in one register, 2^m by vscalefps with n / 16 (it scales by 2^floor), with a degree-4 polynomial
+/// (truncation below 2^-34). Within 2 float ulps of the true e^t (scripts/check-softmax-exp.c checks every
+/// float in [-104, 0]); below about -103.3 e^t is under half the smallest float and comes out 0.
+SL_AVX512 static __m512 exp_neg_16f(__m512 t) {
+    t = _mm512_max_ps(t, _mm512_set1_ps(-120.0f));
+    const __m512 magic = _mm512_set1_ps(0x1.8p23f);
+    const __m512 s = _mm512_fmadd_ps(t, _mm512_set1_ps(16 * 1.44269504088896341f), magic);
+    const __m512 n = _mm512_sub_ps(s, magic); // exact: an integer of at most 11 bits
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e400p-5f), t); // ln2/16 in two parts, the first exact times n
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-24f), r);
+    __m512 p = _mm512_set1_ps(1.0f / 24);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
+    const __m512 table = _mm512_permutexvar_ps(_mm512_castps_si512(s), _mm512_loadu_ps(exp2_sixteenths_f));
+    return _mm512_scalef_ps(_mm512_mul_ps(p, table), _mm512_mul_ps(n, _mm512_set1_ps(0.0625f)));
+}
+
+/// Softmax in place, 16 lanes at a time: the max, e^(x - m) in float (exp_neg_16f), the sum in double
+/// (two 8-lane accumulators), times 1 / sum. Attention calls it on every score row, where the double
+/// exponential of softmax_avx2 was a fifth of smollm2's prompt time at depth 4096; the probabilities it
+/// feeds are rounded to bf16 in the weighted sums on CPUs with AVX512_BF16, so float ulps are moot there.
 SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
     int64_t i;
     const float m = softmax_max_avx512(x, n);
-    const __m256 vmax = _mm256_set1_ps(m);
-    __m256d vs = _mm256_setzero_pd();
-    for (i = 0; i + 8 <= n; i += 8) {
-        const __m256 d = _mm256_sub_ps(_mm256_loadu_ps(x + i), vmax);
-        const __m256 e = _mm512_cvtpd_ps(exp_neg_8d(_mm512_cvtps_pd(d)));
-        _mm256_storeu_ps(x + i, e);
-        // The floats back in double in one register: lanes 0-3 plus lanes 4-7, softmax_avx2's pairs.
-        const __m512d w = _mm512_cvtps_pd(e);
-        vs = _mm256_add_pd(vs, _mm256_add_pd(_mm512_castpd512_pd256(w), _mm512_extractf64x4_pd(w, 1)));
+    const __m512 vmax = _mm512_set1_ps(m);
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (i = 0; i + 16 <= n; i += 16) {
+        const __m512 e = exp_neg_16f(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax));
+        _mm512_storeu_ps(x + i, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
     }
-    softmax_finish_avx2(x, n, i, m, vs);
+    if (i < n) { // the tail as one masked vector (masked-off lanes are e^-inf = 0)
+        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        const __m512 d = _mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, x + i), vmax);
+        const __m512 e = _mm512_maskz_mov_ps(k, exp_neg_16f(d));
+        _mm512_mask_storeu_ps(x + i, k, e);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+    }
+    const float inv = (float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
+    const __m512 vinv = _mm512_set1_ps(inv);
+    for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vinv));
+    if (i < n) {
+        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), vinv));
+    }
 }
-
 static int has_avx512(void) { return sl_best_isa() >= SL_ISA_AVX512VNNI; } // SWIFTLM_ISA=avx2 keeps AVX2
 #else
 static int has_avx2(void) { return 0; }
