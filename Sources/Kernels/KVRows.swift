@@ -57,7 +57,8 @@ public enum KVRows {
         sl_kv_dots(type.ggmlType, q, rows, stride, Int64(count), Int64(length), scale, out)
     }
 
-    /// `o[i] += Σ_j weights[j] · row_j[i]`, rows in order, for `i < length`.
+    /// `o[i] += Σ_j weights[j] · row_j[i]`, rows in order, for `i < length`. For f16 rows with ``bf16Arithmetic``
+    /// on, the products are of bf16-rounded operands (``KVRowsReference/accumulateBF16(_:weights:rows:)``).
     @inlinable
     public static func accumulate(_ type: KVCacheType, into o: UnsafeMutablePointer<Float>, weights: UnsafePointer<Float>,
                                   rows: UnsafeRawPointer, stride: Int, count: Int, length: Int) {
@@ -154,5 +155,45 @@ public enum KVRowsReference {
             for i in o.indices { o[i] += w * v[i] }
         }
         return o
+    }
+
+    /// ``accumulate(_:_:weights:rows:)`` for f16 rows as the kernels compute it when ``KVRows/bf16Arithmetic``
+    /// is on, bit for bit (NaN payloads aside): each weight and each value rounded to bf16 (``bf16(_:)``; f16 to
+    /// f32 is exact first), then per output lane one chain over the rows in order, `o = bf16FMA(o, p, v)`.
+    /// VDPBF16PS computes two such steps per lane (the kernels pair keys so that the earlier one goes first),
+    /// so the chain, and with it every result, is the same however a range of rows is split into calls.
+    public static func accumulateBF16(_ o: [Float], weights: [Float], rows: [[UInt8]]) -> [Float] {
+        var o = o
+        for (w, row) in zip(weights, rows) {
+            let p = bf16(w), v = load(.f16, row, count: o.count)
+            for i in o.indices { o[i] = bf16FMA(o[i], p, bf16(v[i])) }
+        }
+        return o
+    }
+
+    /// `x` rounded to bf16 (the top 16 bits of an f32), as VCVTNEPS2BF16 does it: to nearest even, a denormal
+    /// input read as zero (sign kept), NaN made quiet.
+    public static func bf16(_ x: Float) -> Float {
+        if x.isSubnormal { return Float(signOf: x, magnitudeOf: 0) }
+        if x.isNaN { return Float(bitPattern: (x.bitPattern | 0x40_0000) & 0xFFFF_0000) }
+        let b = x.bitPattern
+        return Float(bitPattern: (b &+ 0x7FFF &+ (b >> 16 & 1)) & 0xFFFF_0000)
+    }
+
+    /// `acc + a · b` as one slot of VDPBF16PS (measured on Zen 5, and as Intel documents it): `a` and `b` are
+    /// bf16 values, their product exact; one rounding to nearest even; denormal inputs (the accumulator
+    /// included) read as zero; a result that is tiny after rounding (below 2^-126 when rounded to 24 bits
+    /// at unbounded exponent) flushed to zero of the exact result's sign.
+    public static func bf16FMA(_ acc: Float, _ a: Float, _ b: Float) -> Float {
+        func daz(_ x: Float) -> Float { x.isSubnormal ? Float(signOf: x, magnitudeOf: 0) : x }
+        let acc = daz(acc), a = daz(a), b = daz(b)
+        let r = acc.addingProduct(a, b) // correctly rounded, with gradual underflow
+        guard r.isFinite, r.magnitude <= Float.leastNormalMagnitude else { return r }
+        // Near or below 2^-126: decide tininess on the exact sum. It is exact in Double here: the product of
+        // two bf16 values has 16 significant bits, and a normal accumulator this close to the result is a
+        // multiple of 2^-149 (a far smaller product does not move the decision, which is at 2^-126 - 2^-151).
+        let s = Double(acc) + Double(a) * Double(b)
+        guard s != 0 else { return r }
+        return Float(s * 0x1p100).magnitude < 0x1p-26 ? (s < 0 ? -0.0 : 0.0) : r
     }
 }

@@ -65,7 +65,9 @@ struct BenchTests {
 
     /// Prompt-path throughput per weight type at batch 512, in int8 multiply-adds per second.
     /// Attention's K/V row kernels on an f16 cache, head size 64 (smollm2, qwen) and 256 (gemma3), 4096 keys:
-    /// one query (decode), and blocks of 12 and 28 queries (prefill: 4 rows x a KV head's 3 or 7 query heads).
+    /// one query (decode), and blocks of 12, 24 and 28 queries (prefill: 4 or 8 rows x a KV head's 3 or 7 query
+    /// heads; 24 is smollm2's prompt block). The weighted sums run in bf16 where ``KVRows/bf16Arithmetic`` is on
+    /// (the report says which); SWIFTLM_ISA=avx512vnni measures the f32 AVX-512 ones on the same CPU.
     @Test func attentionKernels() throws {
         var rng = TestRandom(seed: 5)
         for n in [64, 256] {
@@ -73,7 +75,7 @@ struct BenchTests {
             let rows: [UInt8] = (0 ..< keys).flatMap { _ in
                 rng.floats(n).flatMap { f -> [UInt8] in let b = Float16(f).bitPattern; return [UInt8(b & 0xFF), UInt8(b >> 8)] }
             }
-            for m in [1, 12, 28] {
+            for m in [1, 12, 24, 28] {
                 let queries = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
                 let scores = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: keys) }
                 let outputs = (0 ..< m).map { _ in UnsafeMutablePointer<Float>.allocate(capacity: n) }
@@ -96,8 +98,8 @@ struct BenchTests {
                                           rowCount: keys, length: n)
                     }
                 }
-                report(String(format: "attention f16 n=%d queries=%d keys=%d: dots %.1f GFLOP/s, accumulate %.1f GFLOP/s",
-                              n, m, keys, flops / dots / 1e9, flops / sums / 1e9))
+                report(String(format: "attention f16 n=%d queries=%d keys=%d: dots %.1f GFLOP/s, ", n, m, keys, flops / dots / 1e9)
+                    + "accumulate (\(KVRows.bf16Arithmetic ? "bf16" : "f32")) " + String(format: "%.1f GFLOP/s", flops / sums / 1e9))
             }
         }
     }

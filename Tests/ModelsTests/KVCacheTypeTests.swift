@@ -73,7 +73,8 @@ struct KVCacheTypeTests {
         let f32 = try logits(.f32), f16 = try logits(.f16), q8 = try logits(.q8_0)
         let scale = f32.map(abs).max()!
         let e16 = zip(f16, f32).map { abs($0 - $1) }.max()! / scale, e8 = zip(q8, f32).map { abs($0 - $1) }.max()! / scale
-        #expect(e16 > 0 && e16 < 1e-3, "f16 relative error \(e16)")
+        // bf16 attention sums (KVRows.bf16Arithmetic) round each weight and value to 8 bits: measured 1.26e-3.
+        #expect(e16 > 0 && e16 < (KVRows.bf16Arithmetic ? 4e-3 : 1e-3), "f16 relative error \(e16)")
         #expect(e8 > 0 && e8 < 2e-2, "q8_0 relative error \(e8)")
     }
 

@@ -20,7 +20,9 @@ void sl_kv_store(int type, const float *x, void *dst, int64_t n);
 void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64_t count, int64_t n,
                 float scale, float *out);
 
-/// o[i] += sum over j < count, in order, of p[j] * row_j[i], for i < n (rows as in sl_kv_dots).
+/// o[i] += sum over j < count, in order, of p[j] * row_j[i], for i < n (rows as in sl_kv_dots). f16 rows take
+/// bf16 products where sl_attention_bf16() is on: p[j] and row_j[i] rounded to bf16, one fma chain per i over
+/// the rows in order (KVRowsReference.accumulateBF16), so splitting a range into calls changes no bit.
 void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size_t stride, int64_t count,
                       int64_t n);
 
