@@ -971,8 +971,7 @@ KV_BF16 static inline __attribute__((always_inline)) void kv_bdots_tile(int h, i
     int64_t r = r0;
     for (; r + 2 <= r1; r += 2) {
         for (int k = 0; k < 2; k++) { qs[k] = qb + (r - r0 + k) * np; o[k] = out[r + k] + col; }
-        if (np == 32) kv_bdots_t(2, h, qs, kt, 32, scale, o, mlast); // head size 64: the chains unrolled
-        else kv_bdots_t(2, h, qs, kt, np, scale, o, mlast);
+        kv_bdots_t(2, h, qs, kt, np, scale, o, mlast);
     }
     if (r < r1) {
         qs[0] = qb + (r - r0) * np;
@@ -980,6 +979,21 @@ KV_BF16 static inline __attribute__((always_inline)) void kv_bdots_tile(int h, i
         kv_bdots_t(1, h, qs, kt, np, scale, o, mlast);
     }
 }
+
+/// kv_bdots_tile with constant shapes, each its own function: the compiler keeps the two chains of
+/// kv_bdots_t interleaved and, at head size 64 (32 pairs), unrolls them (merged into one body with a variable
+/// pair count, the chains were split into separate loops of 2 accumulators each).
+#define KV_BDOTS_TILE(name, H, NP)                                                                              \
+    KV_BF16 static __attribute__((noinline)) void name(int64_t r0, int64_t r1, const uint32_t *qb, int64_t np,       \
+                                                       const uint32_t *kt, float scale, float *const *out,          \
+                                                       int64_t col, __mmask16 mlast) {                               \
+        (void)np;                                                                                                   \
+        kv_bdots_tile(H, r0, r1, qb, NP, kt, scale, out, col, mlast);                                              \
+    }
+KV_BDOTS_TILE(kv_bdots_tile2_64, 2, 32)
+KV_BDOTS_TILE(kv_bdots_tile1_64, 1, 32)
+KV_BDOTS_TILE(kv_bdots_tile2_n, 2, np)
+KV_BDOTS_TILE(kv_bdots_tile1_n, 1, np)
 
 /// Queries converted per pass: 32 KB of pairs (256 queries at head size 64, 64 at 256).
 #define KV_BQ_PAIRS 8192
@@ -1002,9 +1016,9 @@ KV_BF16 static void dots_block_f16_bf16(int64_t m, const float *const *q, const 
             kv_tile_bf16_t(kt, 32, rows + j0 * stride, stride, jn < 16 ? jn : 16, n);
             if (jn > 16) {
                 kv_tile_bf16_t(kt + 16, 32, rows + (j0 + 16) * stride, stride, jn - 16, n);
-                kv_bdots_tile(2, r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn - 16));
+                (np == 32 ? kv_bdots_tile2_64 : kv_bdots_tile2_n)(r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn - 16));
             } else {
-                kv_bdots_tile(1, r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn));
+                (np == 32 ? kv_bdots_tile1_64 : kv_bdots_tile1_n)(r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn));
             }
         }
     }
