@@ -73,7 +73,9 @@ struct KVCacheTypeTests {
         let f32 = try logits(.f32), f16 = try logits(.f16), q8 = try logits(.q8_0)
         let scale = f32.map(abs).max()!
         let e16 = zip(f16, f32).map { abs($0 - $1) }.max()! / scale, e8 = zip(q8, f32).map { abs($0 - $1) }.max()! / scale
-        #expect(e16 > 0 && e16 < 1e-3, "f16 relative error \(e16)")
+        // With bf16 score products (KVRows.bf16Arithmetic: q and k rounded to 8 significant bits) this model's
+        // f16 logits are 0.49% off (0.1% bound on f32 products); real models' perplexity moves under 0.05%.
+        #expect(e16 > 0 && e16 < (KVRows.bf16Arithmetic ? 1e-2 : 1e-3), "f16 relative error \(e16)")
         #expect(e8 > 0 && e8 < 2e-2, "q8_0 relative error \(e8)")
     }
 

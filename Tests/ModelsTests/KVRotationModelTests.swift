@@ -49,7 +49,8 @@ struct KVRotationModelTests {
             zip(try Self.logits(model, type, tokens: toks), f32).map { abs($0 - $1) }.max()! / scale
         }
         let e16 = try error(.f16), e8 = try error(.q8_0)
-        #expect(e16 < 3e-3, "f16 relative error \(e16)")
+        // bf16 score products (KVRows.bf16Arithmetic) put f16 at 0.79% here.
+        #expect(e16 < (KVRows.bf16Arithmetic ? 2e-2 : 3e-3), "f16 relative error \(e16)")
         #expect(e8 > 0 && e8 < 0.05, "q8_0 relative error \(e8)")
     }
 
