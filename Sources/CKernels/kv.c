@@ -1015,6 +1015,10 @@ KV_BF16 static void dots_block_f16_bf16(int64_t m, const float *const *q, const 
         for (int64_t r = r0; r < r1; r++) kv_query_bf16(qb + (r - r0) * np, q[r], n);
         for (int64_t j0 = 0; j0 < count; j0 += 32) {
             const int64_t jn = count - j0 < 32 ? count - j0 : 32;
+            // The next tile's rows on their way while this one's scores run: the cache rows come from L3
+            // (a KV head's K and V at depth 4096 outgrow L2), and converting stalled on them.
+            for (int64_t j = j0 + 32; j < j0 + 64 && j < count; j++)
+                for (int64_t b = 0; b < n * 2; b += 64) _mm_prefetch((const char *)(rows + j * stride) + b, _MM_HINT_T0);
             kv_tile_bf16_t(kt, 32, rows + j0 * stride, stride, jn < 16 ? jn : 16, n);
             if (jn > 16) {
                 kv_tile_bf16_t(kt + 16, 32, rows + (j0 + 16) * stride, stride, jn - 16, n);
