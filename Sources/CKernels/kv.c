@@ -861,7 +861,10 @@ KV_BF16 static inline __m512i kv_bf16_pair(__m512 first, __m512 second) {
 }
 
 /// Mask of the first `k` of 16 lanes (k >= 16: all).
-KV_BF16 static inline __mmask16 kv_mask16(int64_t k) { return k >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << k) - 1); }
+/// Mask of the first `left` of 16 lanes (all for left >= 16, none for left <= 0).
+static inline __mmask16 kv_mask16(int64_t left) {
+    return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+}
 
 /// Dims [d0, d0 + w) of `count` f16 rows as a tile of bf16 pairs: tile[k * ld + i] pairs rows 2k and 2k + 1
 /// (kv_bf16_pair) at dim d0 + i, for k < ceil(count / 2) and i < ld (w rounded up to 16). The missing row of
@@ -966,14 +969,229 @@ KV_BF16 static void accumulate_block_f16_bf16(int64_t m, float *const *os, const
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// bf16 bodies of the f16 scores (sl_attention_bf16(): AVX512_BF16's VDPBF16PS, twice the products per cycle
+// of f32 fmas). Each operand is rounded to bf16 (q from f32, k from f16 through the exact f16 -> f32, both
+// round-to-nearest-even, denormals to zero as VCVTNE(2)PS2BF16 do) and the products summed in f32. One
+// summation order for every body, so blocked and per-query scores are bit-identical on this path too
+// (KVRowsReference.bf16Dots spells it out):
+//   - dims in pairs p = (2p, 2p + 1), the last one padded with zero when n is odd (zero pairs leave a chain
+//     unchanged: a chain starts at +0 and never becomes -0, so adding +-0 is exact);
+//   - 8 chains: chain l is acc = fl(acc + q[2p+1] k[2p+1]), then fl(acc + q[2p] k[2p]) (VDPBF16PS's order:
+//     the odd, high half of the dword first; bf16 products are exact in f32) for p = l, l + 8, l + 16, ...;
+//   - then the tree ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) (kv_tree_sum's), times scale.
+// 8 chains rather than 16: per 16 keys the transposed tiles below reduce with 7 adds per query, not 15.
+// ---------------------------------------------------------------------------------------------
+#define KV_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
+
+
+/// 16 f16 values (lanes past `m` zero) as 8 bf16 pairs: dword l = (dim 2l low, dim 2l + 1 high).
+KV_BF16 static inline __m256bh kv_bf16_h16(const uint16_t *k, __mmask16 m) {
+    return _mm512_cvtneps_pbh(_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m, k)));
+}
+
+/// One query against `cnt` (<= 8) f16 rows `stride` bytes apart: one 8-lane accumulator per row over the
+/// 16-dim chunks (lane l = chain l: the chunk's pair l is pair 8c + l), reduced together by kv_reduce8.
+/// The query's chunk is converted once for the 8 rows.
+KV_BF16 static inline __attribute__((always_inline)) void kv_bdot8_rows(int cnt, const float *q, const uint8_t *rows, size_t stride,
+                                                                        int64_t n, float scale, float *out) {
+    __m256 a[8];
+    for (int t = 0; t < 8; t++) a[t] = _mm256_setzero_ps();
+    for (int64_t i = 0; i < n; i += 16) {
+        const __mmask16 m = kv_mask16(n - i);
+        const __m256bh qv = _mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(m, q + i));
+        for (int t = 0; t < cnt; t++) a[t] = _mm256_dpbf16_ps(a[t], kv_bf16_h16((const uint16_t *)(rows + t * stride) + i, m), qv);
+    }
+    const __m256 s = _mm256_mul_ps(kv_reduce8(a), _mm256_set1_ps(scale));
+    _mm256_mask_storeu_ps(out, (__mmask8)((1u << cnt) - 1), s);
+}
+
+KV_BF16 static void dots_f16_bf16(const float *q, const uint8_t *rows, size_t stride, int64_t count, int64_t n, float scale,
+                                  float *out) {
+    int64_t j = 0;
+    // A constant head size unrolls the chunk loop (smollm2's and qwen's 64, gemma3's 256).
+    for (; j + 8 <= count; j += 8) {
+        if (n == 64) kv_bdot8_rows(8, q, rows + j * stride, stride, 64, scale, out + j);
+        else if (n == 256) kv_bdot8_rows(8, q, rows + j * stride, stride, 256, scale, out + j);
+        else kv_bdot8_rows(8, q, rows + j * stride, stride, n, scale, out + j);
+    }
+    switch (count - j) {
+    case 7: kv_bdot8_rows(7, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 6: kv_bdot8_rows(6, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 5: kv_bdot8_rows(5, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 4: kv_bdot8_rows(4, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 3: kv_bdot8_rows(3, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 2: kv_bdot8_rows(2, q, rows + j * stride, stride, n, scale, out + j); break;
+    case 1: kv_bdot8_rows(1, q, rows + j * stride, stride, n, scale, out + j); break;
+    default: break;
+    }
+}
+
+/// Bf16 pairs per transposed tile row set: n dims padded to whole 32-dim chunks (16 pairs).
+static inline int64_t kv_bpairs(int64_t n) { return (n + 31) / 32 * 16; }
+
+/// A query as bf16 pairs, kv_bpairs(n) of them (zero past n): converted once per call, not per tile.
+KV_BF16 static void kv_query_bf16(uint32_t *qp, const float *q, int64_t n) {
+    for (int64_t c = 0; c < n; c += 32) {
+        const __m512 lo = _mm512_maskz_loadu_ps(kv_mask16(n - c), q + c), hi = _mm512_maskz_loadu_ps(kv_mask16(n - c - 16), q + c + 16);
+        _mm512_storeu_si512(qp + c / 2, (__m512i)_mm512_cvtne2ps_pbh(hi, lo));
+    }
+}
+
+/// Up to 16 f16 rows (`count`, `stride` bytes apart; missing rows and dims past n as zeros) as a transposed
+/// bf16 tile: dword kt[p * ld + j] = row j's pair p, p < kv_bpairs(n). Each 32-dim chunk of 16 rows is
+/// converted (f16 -> f32 -> bf16, as kv_bf16_h16) and its 16 x 16 dwords transposed as floats (bit moves).
+KV_BF16 static void kv_tile_bf16_t(uint32_t *kt, int64_t ld, const uint8_t *rows, size_t stride, int64_t count, int64_t n) {
+    for (int64_t c = 0; c < n; c += 32) {
+        const __mmask16 m0 = kv_mask16(n - c), m1 = kv_mask16(n - c - 16);
+        __m512 r[16];
+        for (int j = 0; j < 16; j++) {
+            if (j < count) {
+                const uint16_t *k = (const uint16_t *)(rows + j * stride) + c;
+                const __m512 lo = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m0, k));
+                const __m512 hi = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(m1, k + 16));
+                r[j] = (__m512)_mm512_cvtne2ps_pbh(hi, lo);
+            } else {
+                r[j] = _mm512_setzero_ps();
+            }
+        }
+        kv_transpose16(r);
+        for (int l = 0; l < 16; l++) _mm512_storeu_ps((float *)kt + (c / 2 + l) * ld, r[l]);
+    }
+}
+
+/// `g` queries (bf16 pairs, `np` of them, a multiple of 8) against `h` x 16 keys of a transposed tile (ld 32:
+/// keys 0-15 in the first 16 dwords of each pair, 16-31 in the next), one (query, key) pair per lane: lane j
+/// of chain l runs over the pairs l, l + 8, ... exactly as lane l of kv_bdot8_rows' accumulator, then the same
+/// tree lane-wise, so no horizontal sums. Two chains at a time, both halves: 2gh independent accumulators,
+/// each broadcast query pair feeding h VDPBF16PS. Stores 16 lanes of every half but the last, `mlast` of it.
+KV_BF16 static inline __attribute__((always_inline)) void kv_bdots_t(int g, int h, const uint32_t *const *qp, const uint32_t *kt,
+                                                                     int64_t np, float scale, float *const *o, __mmask16 mlast) {
+    __m512 tree[4][2][2]; // [query][half][(c0 + c1) + (c2 + c3), (c4 + c5) + (c6 + c7)]
+    for (int p = 0; p < 4; p++) { // chains 2p and 2p + 1
+        __m512 a[2][4][2];        // [chain][query][half]
+        for (int e = 0; e < 2; e++)
+            for (int k = 0; k < g; k++)
+                for (int x = 0; x < h; x++) a[e][k][x] = _mm512_setzero_ps();
+        for (int64_t c = 0; c < np; c += 8) {
+            for (int e = 0; e < 2; e++) {
+                const int64_t pr = c + 2 * p + e;
+                __m512bh kv[2];
+                for (int x = 0; x < h; x++) kv[x] = (__m512bh)_mm512_loadu_si512(kt + pr * 32 + 16 * x);
+                for (int k = 0; k < g; k++) {
+                    const __m512bh qb = (__m512bh)_mm512_set1_epi32((int)qp[k][pr]);
+                    for (int x = 0; x < h; x++) a[e][k][x] = _mm512_dpbf16_ps(a[e][k][x], kv[x], qb);
+                }
+            }
+        }
+        for (int k = 0; k < g; k++)
+            for (int x = 0; x < h; x++) {
+                const __m512 s = _mm512_add_ps(a[0][k][x], a[1][k][x]);
+                if (p == 0 || p == 2) tree[k][x][p / 2] = s;
+                else tree[k][x][p / 2] = _mm512_add_ps(tree[k][x][p / 2], s);
+            }
+    }
+    const __m512 vs = _mm512_set1_ps(scale);
+    for (int k = 0; k < g; k++)
+        for (int x = 0; x < h; x++) {
+            const __m512 s = _mm512_mul_ps(_mm512_add_ps(tree[k][x][0], tree[k][x][1]), vs);
+            if (x + 1 < h) _mm512_storeu_ps(o[k] + 16 * x, s);
+            else _mm512_mask_storeu_ps(o[k] + 16 * x, mlast, s);
+        }
+}
+
+/// Queries r0..<r1 (pairs at qb, `np` apiece) against a tile of h x 16 keys, up to 4 at a time.
+KV_BF16 static inline __attribute__((always_inline)) void kv_bdots_tile(int h, int64_t r0, int64_t r1, const uint32_t *qb, int64_t np,
+                                                                        const uint32_t *kt, float scale, float *const *out,
+                                                                        int64_t col, __mmask16 mlast) {
+    const uint32_t *qs[4];
+    float *o[4];
+    int64_t r = r0;
+    // Four queries at a time (each key vector loaded once for four, each broadcast pair used twice with
+    // two halves); the compiler spills a few of the 32 accumulators and tree sums, which costs less than the
+    // loads it saves: 24 queries x 4096 keys at head size 64, one thread, ~330 GFLOP/s against ~285 for
+    // pairs and ~310 for threes (ASLR off, alternating runs).
+    for (; r + 4 <= r1; r += 4) {
+        for (int k = 0; k < 4; k++) { qs[k] = qb + (r - r0 + k) * np; o[k] = out[r + k] + col; }
+        kv_bdots_t(4, h, qs, kt, np, scale, o, mlast);
+    }
+    for (; r + 3 <= r1; r += 3) {
+        for (int k = 0; k < 3; k++) { qs[k] = qb + (r - r0 + k) * np; o[k] = out[r + k] + col; }
+        kv_bdots_t(3, h, qs, kt, np, scale, o, mlast);
+    }
+    for (; r + 2 <= r1; r += 2) {
+        for (int k = 0; k < 2; k++) { qs[k] = qb + (r - r0 + k) * np; o[k] = out[r + k] + col; }
+        kv_bdots_t(2, h, qs, kt, np, scale, o, mlast);
+    }
+    if (r < r1) {
+        qs[0] = qb + (r - r0) * np;
+        o[0] = out[r] + col;
+        kv_bdots_t(1, h, qs, kt, np, scale, o, mlast);
+    }
+}
+
+/// kv_bdots_tile with constant shapes, each its own function: the compiler keeps the two chains of
+/// kv_bdots_t interleaved and, at head size 64 (32 pairs), unrolls them (merged into one body with a variable
+/// pair count, the chains were split into separate loops of 2 accumulators each).
+#define KV_BDOTS_TILE(name, H, NP)                                                                              \
+    KV_BF16 static __attribute__((noinline)) void name(int64_t r0, int64_t r1, const uint32_t *qb, int64_t np,       \
+                                                       const uint32_t *kt, float scale, float *const *out,          \
+                                                       int64_t col, __mmask16 mlast) {                               \
+        (void)np;                                                                                                   \
+        kv_bdots_tile(H, r0, r1, qb, NP, kt, scale, out, col, mlast);                                              \
+    }
+KV_BDOTS_TILE(kv_bdots_tile2_64, 2, 32)
+KV_BDOTS_TILE(kv_bdots_tile1_64, 1, 32)
+KV_BDOTS_TILE(kv_bdots_tile2_n, 2, np)
+KV_BDOTS_TILE(kv_bdots_tile1_n, 1, np)
+
+/// Queries converted per pass: 32 KB of pairs (256 queries at head size 64, 64 at 256).
+#define KV_BQ_PAIRS 8192
+
+KV_BF16 static void dots_block_f16_bf16(int64_t m, const float *const *q, const uint8_t *rows, size_t stride, int64_t count,
+                                        int64_t n, float scale, float *const *out, int64_t off) {
+    const int64_t np = kv_bpairs(n);
+    if (np * 32 > KV_TILE_FLOATS * 2 || m < 2) { // a tile past 32 KB, or one query: the per-query body, row by row
+        for (int64_t r = 0; r < m; r++) dots_f16_bf16(q[r], rows, stride, count, n, scale, out[r] + off);
+        return;
+    }
+    // Whole cache lines: an unaligned tile made every key load a split load, which held the blocked bf16
+    // body at ~210 GFLOP/s against ~285 (one thread, 24 queries x 4096 keys), depending on the stack's address.
+    uint32_t kt[2 * KV_TILE_FLOATS] __attribute__((aligned(64))); // [np x 32]
+    uint32_t qb[KV_BQ_PAIRS] __attribute__((aligned(64)));
+    const int64_t per = KV_BQ_PAIRS / np;
+    for (int64_t r0 = 0; r0 < m; r0 += per) {
+        const int64_t r1 = m - r0 < per ? m : r0 + per;
+        for (int64_t r = r0; r < r1; r++) kv_query_bf16(qb + (r - r0) * np, q[r], n);
+        for (int64_t j0 = 0; j0 < count; j0 += 32) {
+            const int64_t jn = count - j0 < 32 ? count - j0 : 32;
+            // The next tile's rows on their way while this one's scores run: the cache rows come from L3
+            // (a KV head's K and V at depth 4096 outgrow L2), and converting stalled on them.
+            for (int64_t j = j0 + 32; j < j0 + 64 && j < count; j++)
+                for (int64_t b = 0; b < n * 2; b += 64) _mm_prefetch((const char *)(rows + j * stride) + b, _MM_HINT_T0);
+            kv_tile_bf16_t(kt, 32, rows + j0 * stride, stride, jn < 16 ? jn : 16, n);
+            if (jn > 16) {
+                kv_tile_bf16_t(kt + 16, 32, rows + (j0 + 16) * stride, stride, jn - 16, n);
+                (np == 32 ? kv_bdots_tile2_64 : kv_bdots_tile2_n)(r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn - 16));
+            } else {
+                (np == 32 ? kv_bdots_tile1_64 : kv_bdots_tile1_n)(r0, r1, qb, np, kt, scale, out, off + j0, kv_mask16(jn));
+            }
+        }
+    }
+}
+
 /// AVX-512 at the AVX-512 VNNI level (SWIFTLM_ISA=avx2 keeps the AVX2 bodies).
 /// (sl_best_isa() caches the probe; a static cache here was a data race between pool threads.)
 static int kv_wide(void) { return sl_best_isa() >= SL_ISA_AVX512VNNI; }
 
 static int kv_fast(void) { return sl_best_isa() >= SL_ISA_AVX2; } // honours SWIFTLM_ISA=scalar
+
+/// The f16 scores on bf16 pairs (AVX512_BF16; SWIFTLM_ISA=avx512vnni keeps the f32 AVX-512 bodies).
+static int kv_bf16(void) { return sl_attention_bf16(); }
 #else
 static int kv_fast(void) { return 0; }
 static int kv_wide(void) { return 0; }
+static int kv_bf16(void) { return 0; }
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -1004,6 +1222,7 @@ void sl_kv_store(int type, const float *x, void *dst, int64_t n) {
 void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64_t count, int64_t n,
                 float scale, float *out) {
 #if defined(__x86_64__)
+    if (kv_bf16() && type == SL_F16) { dots_f16_bf16(q, rows, stride, count, n, scale, out); return; }
     if (kv_wide() && type == SL_F16) { dots_f16_avx512(q, rows, stride, count, n, scale, out); return; }
     if (kv_fast() && type == SL_F16) { dots_f16_avx2(q, rows, stride, count, n, scale, out); return; }
     if (kv_fast() && type == SL_Q8_0) { dots_q8_0_avx2(q, rows, stride, count, n, scale, out); return; }
@@ -1018,7 +1237,7 @@ void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64
 void sl_kv_accumulate(int type, float *o, const float *p, const void *rows, size_t stride, int64_t count,
                       int64_t n) {
 #if defined(__x86_64__)
-    if (type == SL_F16 && sl_attention_bf16()) { accumulate_block_f16_bf16(1, &o, &p, 0, rows, stride, count, n); return; }
+    if (kv_bf16() && type == SL_F16) { accumulate_block_f16_bf16(1, &o, &p, 0, rows, stride, count, n); return; }
     if (kv_wide() && type == SL_F16) { accumulate_f16_avx512(o, p, rows, stride, count, n); return; }
     if (kv_fast() && type == SL_F16) { accumulate_f16_avx2(o, p, rows, stride, count, n); return; }
     if (kv_fast() && type == SL_Q8_0) { accumulate_q8_0_avx2(o, p, rows, stride, count, n); return; }
@@ -1037,6 +1256,7 @@ void sl_kv_dots_block(int type, int64_t m, const float *const *q, const void *ro
     if (m <= 0 || count <= 0) return;
     const uint8_t *r8 = rows;
 #if defined(__x86_64__)
+    if (kv_bf16() && type == SL_F16) { dots_block_f16_bf16(m, q, r8, stride, count, n, scale, out, off); return; }
     if (kv_wide() && n <= KV_TILE_FLOATS && type == SL_F16) { dots_block_f16_avx512(m, q, r8, stride, count, n, scale, out, off); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { dots_block_f16_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { dots_block_q8_0_avx2(m, q, r8, stride, count, n, scale, out, off); return; }
@@ -1053,7 +1273,7 @@ void sl_kv_accumulate_block(int type, int64_t m, float *const *o, const float *c
     if (m <= 0 || count <= 0) return;
     const uint8_t *r8 = rows;
 #if defined(__x86_64__)
-    if (type == SL_F16 && sl_attention_bf16()) { accumulate_block_f16_bf16(m, o, p, off, r8, stride, count, n); return; }
+    if (kv_bf16() && type == SL_F16) { accumulate_block_f16_bf16(m, o, p, off, r8, stride, count, n); return; }
     if (kv_wide() && n <= KV_TILE_FLOATS && type == SL_F16) { accumulate_block_f16_avx512(m, o, p, off, r8, stride, count, n); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_F16) { accumulate_block_f16_avx2(m, o, p, off, r8, stride, count, n); return; }
     if (kv_fast() && n <= KV_TILE_FLOATS && type == SL_Q8_0) { accumulate_block_q8_0_avx2(m, o, p, off, r8, stride, count, n); return; }

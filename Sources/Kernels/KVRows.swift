@@ -41,6 +41,9 @@ public enum KVCacheType: String, CaseIterable, Sendable, Codable {
 public enum KVRows {
     /// True when f16 rows are attended with bf16 products (AVX512_BF16's VDPBF16PS: each operand rounded
     /// to bf16, products summed in f32); false for f32 products. `SWIFTLM_ISA=avx512vnni` turns it off.
+    /// Then the scores of f16 rows (both ``dots`` calls) are ``KVRowsReference/bf16Dots(query:rows:scale:)``'s
+    /// and their weighted sums (both ``accumulate`` calls) ``KVRowsReference/accumulateBF16(_:weights:rows:)``'s,
+    /// bit for bit.
     public static var bf16Arithmetic: Bool { sl_attention_bf16() != 0 }
 
     /// Stores `count` floats as one row of `type` at `destination` (``KVCacheType/rowBytes(count:)`` bytes).
@@ -144,6 +147,26 @@ public enum KVRowsReference {
                 for i in q.indices { s += q[i] * k[i] }
             }
             return s * scale
+        }
+    }
+
+    /// ``dots(_:query:rows:scale:)`` for f16 rows as the kernels compute them with bf16 products
+    /// (``KVRows/bf16Arithmetic``), every bit: each q and k value rounded by ``bf16(_:)`` (k through its exact
+    /// f32 value); dims in pairs p = (2p, 2p + 1); 8 chains, chain l adding, for p = l, l + 8, l + 16, ...,
+    /// the product of dim 2p + 1 and then that of dim 2p (VDPBF16PS takes a dword's high half first; a
+    /// product of two bf16 values is exact in f32, so each step is one rounding, as in the instruction);
+    /// then ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)), times `scale`. Each step is ``bf16FMA(_:_:_:)``,
+    /// the instruction's subnormal handling included.
+    public static func bf16Dots(query q: [Float], rows: [[UInt8]], scale: Float) -> [Float] {
+        let n = q.count, bq = q.map(bf16)
+        return rows.map { row in
+            let k = load(.f16, row, count: n).map(bf16)
+            var c = [Float](repeating: 0, count: 8)
+            for p in 0 ..< (n + 1) / 2 {
+                if 2 * p + 1 < n { c[p % 8] = bf16FMA(c[p % 8], bq[2 * p + 1], k[2 * p + 1]) }
+                c[p % 8] = bf16FMA(c[p % 8], bq[2 * p], k[2 * p])
+            }
+            return (((c[0] + c[1]) + (c[2] + c[3])) + ((c[4] + c[5]) + (c[6] + c[7]))) * scale
         }
     }
 

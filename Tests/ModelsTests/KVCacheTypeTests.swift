@@ -73,8 +73,10 @@ struct KVCacheTypeTests {
         let f32 = try logits(.f32), f16 = try logits(.f16), q8 = try logits(.q8_0)
         let scale = f32.map(abs).max()!
         let e16 = zip(f16, f32).map { abs($0 - $1) }.max()! / scale, e8 = zip(q8, f32).map { abs($0 - $1) }.max()! / scale
-        // bf16 attention sums (KVRows.bf16Arithmetic) round each weight and value to 8 bits: measured 1.26e-3.
-        #expect(e16 > 0 && e16 < (KVRows.bf16Arithmetic ? 4e-3 : 1e-3), "f16 relative error \(e16)")
+        // bf16 attention products (KVRows.bf16Arithmetic: q, k, the weights and v rounded to 8 significant bits)
+        // put this tiny model's f16 logits 0.52% off (0.1% bound with f32 products); real models' perplexity
+        // moves under 0.05% (scripts/perplexity-vs-llamacpp).
+        #expect(e16 > 0 && e16 < (KVRows.bf16Arithmetic ? 1e-2 : 1e-3), "f16 relative error \(e16)")
         #expect(e8 > 0 && e8 < 2e-2, "q8_0 relative error \(e8)")
     }
 

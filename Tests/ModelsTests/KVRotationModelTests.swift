@@ -49,8 +49,9 @@ struct KVRotationModelTests {
             zip(try Self.logits(model, type, tokens: toks), f32).map { abs($0 - $1) }.max()! / scale
         }
         let e16 = try error(.f16), e8 = try error(.q8_0)
-        // With bf16 attention sums (KVRows.bf16Arithmetic; each weight and value rounded to 8 bits) f16 measured 0.41%.
-        #expect(e16 < (KVRows.bf16Arithmetic ? 1e-2 : 3e-3), "f16 relative error \(e16)")
+        // bf16 attention products (KVRows.bf16Arithmetic: q, k, the weights and v rounded to 8 bits) put f16 at
+        // 0.78% here.
+        #expect(e16 < (KVRows.bf16Arithmetic ? 2e-2 : 3e-3), "f16 relative error \(e16)")
         #expect(e8 > 0 && e8 < 0.05, "q8_0 relative error \(e8)")
     }
 

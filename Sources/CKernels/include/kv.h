@@ -17,6 +17,8 @@ size_t sl_kv_row_size(int type, int64_t n);
 void sl_kv_store(int type, const float *x, void *dst, int64_t n);
 
 /// out[j] = scale * dot(q, row j) for j < count; rows of `n` elements of `type`, `stride` bytes apart.
+/// For f16 rows where sl_attention_bf16() is 1, the products are of q and k rounded to bf16 (VDPBF16PS),
+/// summed in f32 in one fixed order (KVRowsReference.bf16Dots in Sources/Kernels/KVRows.swift).
 void sl_kv_dots(int type, const float *q, const void *rows, size_t stride, int64_t count, int64_t n,
                 float scale, float *out);
 
