@@ -35,9 +35,10 @@ public enum KVCacheType: String, CaseIterable, Sendable, Codable {
 
 /// Attention's reads and writes of KV cache rows, in any ``KVCacheType``.
 ///
-/// The bodies are C (`Sources/CKernels/kv.c`: AVX2 + FMA + F16C chosen at run time, portable C
-/// otherwise); ``KVRowsReference`` holds the scalar Swift definitions the tests hold them to. Each row's
-/// arithmetic depends only on that row, so results are batch-invariant. Pointers are unchecked.
+/// The bodies are C (`Sources/CKernels/kv.c`: AVX-512, with bf16 products where ``bf16Arithmetic``, or
+/// AVX2 + FMA + F16C, chosen at run time; portable C otherwise); ``KVRowsReference`` holds the scalar Swift
+/// definitions the tests hold them to. Each row's arithmetic depends only on that row, so results are
+/// batch-invariant. Pointers are unchecked.
 public enum KVRows {
     /// True when f16 rows are attended with bf16 products (AVX512_BF16's VDPBF16PS: each operand rounded
     /// to bf16, products summed in f32); false for f32 products. `SWIFTLM_ISA=avx512vnni` turns it off.

@@ -10,8 +10,9 @@ public enum KernelPath: Sendable, Equatable, CustomStringConvertible {
     /// C with AVX-512 VNNI on 256-bit vectors (AVX512VL), AVX2 elsewhere.
     case avx512vnni
 
-    /// The fastest path on this CPU, capped by the `SWIFTLM_ISA` environment variable (`scalar`, `avx2`
-    /// or `avx512vnni`, read once at startup) when it is set.
+    /// The fastest path on this CPU, capped by the `SWIFTLM_ISA` environment variable (`scalar`, `avx2`,
+    /// `avx512vnni` or `avx512bf16`, read once at startup) when it is set. `avx512vnni` also keeps attention
+    /// on f32 products where the CPU has AVX512_BF16 (``KVRows/bf16Arithmetic``).
     public static let best: KernelPath = {
         switch sl_best_isa() {
         case Int32(SL_ISA_AVX512VNNI): return .avx512vnni

@@ -2,7 +2,8 @@
 #define SWIFTLM_KV_H
 // Attention over a KV cache stored as f32, f16 or q8_0 (type ids SL_F32 = 0, SL_F16 = 1, SL_Q8_0 = 8):
 // rows are converted on the fly inside the dot products and the weighted sums, so the cache is never
-// widened to f32 in memory. AVX2 + FMA + F16C when the CPU has them, portable C otherwise.
+// widened to f32 in memory. AVX-512 (f16 rows on bf16 products where sl_attention_bf16()), AVX2 + FMA + F16C,
+// or portable C, as the CPU allows.
 // Sources/Kernels/KVRows.swift wraps these and holds the scalar Swift references the tests compare against.
 #include <stddef.h>
 #include <stdint.h>
