@@ -11,20 +11,7 @@ import Testing
 struct KVRowsBF16SumsTests {
     static let lengths = [1, 7, 13, 16, 33, 48, 64, 100, 256]
 
-    /// True when /proc/cpuinfo lists avx512_bf16 (Linux; false elsewhere).
-    static var cpuHasBF16: Bool {
-        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = info.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        return flags.split(separator: " ").contains("avx512_bf16")
-    }
-
-    /// The switch is on exactly where the CPU has AVX512_BF16 at the AVX-512 VNNI level and SWIFTLM_ISA
-    /// (if set) is avx512bf16: on this project's machines and CI, on unless a run caps the ISA.
-    @Test func pathFollowsCPUAndISACap() {
-        let cap = ProcessInfo.processInfo.environment["SWIFTLM_ISA"]
-        let expected = Self.cpuHasBF16 && KernelPath.best == .avx512vnni && (cap == nil || cap == "avx512bf16")
-        #expect(KVRows.bf16Arithmetic == expected)
-    }
+    // Which path runs (the switch against /proc/cpuinfo and SWIFTLM_ISA): KVRowsBF16ScoresTests.switchFollowsTheCPU.
 
     /// f16 rows from raw half bits.
     static func rows(_ bits: [[UInt16]]) -> [[UInt8]] { bits.map { $0.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] } } }
