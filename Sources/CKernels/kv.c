@@ -860,7 +860,6 @@ KV_BF16 static inline __m512i kv_bf16_pair(__m512 first, __m512 second) {
     return _mm512_permutexvar_epi16(idx, (__m512i)_mm512_cvtne2ps_pbh(first, second));
 }
 
-/// Mask of the first `k` of 16 lanes (k >= 16: all).
 /// Mask of the first `left` of 16 lanes (all for left >= 16, none for left <= 0).
 static inline __mmask16 kv_mask16(int64_t left) {
     return left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
@@ -982,8 +981,6 @@ KV_BF16 static void accumulate_block_f16_bf16(int64_t m, float *const *os, const
 //   - then the tree ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) (kv_tree_sum's), times scale.
 // 8 chains rather than 16: per 16 keys the transposed tiles below reduce with 7 adds per query, not 15.
 // ---------------------------------------------------------------------------------------------
-#define KV_BF16 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512bf16")))
-
 
 /// 16 f16 values (lanes past `m` zero) as 8 bf16 pairs: dword l = (dim 2l low, dim 2l + 1 high).
 KV_BF16 static inline __m256bh kv_bf16_h16(const uint16_t *k, __mmask16 m) {
