@@ -164,9 +164,14 @@ import TestSupport
                 // Backspace and Delete.
                 ("/set seed 123\u{7F}\u{7F}" + Self.left + "\u{1B}[3~9", "'seed' to '9'"),
             ]
+            // Each line typed once the prompt is back (its placeholder drawn, the terminal in raw mode), as a
+            // person would: keys typed ahead while the command runs reach the terminal in cooked mode, where a
+            // Ctrl-C is the line discipline's SIGINT, which flushes the typed-ahead text (CI lost "/set seed 5^C"
+            // that way once).
             for (keys, answer) in edits {
                 chat.send(keys + "\r")
                 try chat.waitFor("Set parameter " + answer)
+                try chat.waitFor(Self.placeholder)
             }
             // Ctrl-C on a line with text abandons it; on an empty line it says how to leave.
             chat.send("/set seed 5\u{03}")
