@@ -211,17 +211,18 @@ static const float exp2_sixteenths_f[16] = {
     0x1.ae89fap+0f, 0x1.c199bep+0f, 0x1.d5818ep+0f, 0x1.ea4afap+0f,
 };
 
-/// e^t for 16 floats, t <= 0, in float: t = (16m + k) ln2/16 + r with |r| <= ln2/32, n = 16m + k rounded by
-/// adding and subtracting 1.5 * 2^23 (which leaves n mod 16 in s's low mantissa bits for the table permute),
-/// 2^(k/16) from a 16-entry table in one register, 2^m by vscalefps with n / 16 (it scales by 2^floor), with a degree-4 polynomial
-/// (truncation below 2^-34). Within 2 float ulps of the true e^t (scripts/check-softmax-exp.c checks every
-/// float in [-104, 0]); below about -103.3 e^t is under half the smallest float and comes out 0.
+/// e^t for 16 floats, t <= 0, in float: t = (16m + k) ln2/16 + r with |r| <= ln2/32; n = 16m + k rounded by
+/// adding and subtracting 1.5 * 2^23 (which leaves n mod 16 in s's low mantissa bits for the table permute);
+/// 2^(k/16) from a 16-entry table in one register, e^r a degree-4 polynomial (truncation below 2^-34), 2^m by
+/// vscalefps with n / 16 (it scales by 2^floor). Within 2 float ulps of the true e^t (scripts/check-softmax-exp.c
+/// checks every float in [-104, 0]); below about -103.3 e^t is under half the smallest float and comes out 0.
 SL_AVX512 static __m512 exp_neg_16f(__m512 t) {
     t = _mm512_max_ps(t, _mm512_set1_ps(-120.0f));
     const __m512 magic = _mm512_set1_ps(0x1.8p23f);
     const __m512 s = _mm512_fmadd_ps(t, _mm512_set1_ps(16 * 1.44269504088896341f), magic);
-    const __m512 n = _mm512_sub_ps(s, magic); // exact: an integer of at most 11 bits
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e400p-5f), t); // ln2/16 in two parts, the first exact times n
+    const __m512 n = _mm512_sub_ps(s, magic); // exact: an integer of at most 12 bits (|n| <= 2770)
+    // ln2/16 in two parts, each taken off in one fused multiply-add (t - n * hi rounded once).
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e400p-5f), t);
     r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-24f), r);
     __m512 p = _mm512_set1_ps(1.0f / 24);
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6));
@@ -230,6 +231,16 @@ SL_AVX512 static __m512 exp_neg_16f(__m512 t) {
     p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
     const __m512 table = _mm512_permutexvar_ps(_mm512_castps_si512(s), _mm512_loadu_ps(exp2_sixteenths_f));
     return _mm512_scalef_ps(_mm512_mul_ps(p, table), _mm512_mul_ps(n, _mm512_set1_ps(0.0625f)));
+}
+
+/// One step of softmax_avx512's first pass: x[0..<16] (lanes outside `k` read as -inf, so their e^(x - m)
+/// is 0 and adds nothing) become e^(x - m), summed in double into s0 (lanes 0-7) and s1 (8-15).
+SL_AVX512 static inline __attribute__((always_inline)) void softmax_exp16(float *x, __mmask16 k, __m512 vmax, __m512d *s0,
+                                                                         __m512d *s1) {
+    const __m512 e = exp_neg_16f(_mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, x), vmax));
+    _mm512_mask_storeu_ps(x, k, e);
+    *s0 = _mm512_add_pd(*s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
+    *s1 = _mm512_add_pd(*s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
 }
 
 /// Softmax in place, 16 lanes at a time: the max, e^(x - m) in float (exp_neg_16f), the sum in double
@@ -241,28 +252,14 @@ SL_AVX512 static void softmax_avx512(float *x, int64_t n) {
     const float m = softmax_max_avx512(x, n);
     const __m512 vmax = _mm512_set1_ps(m);
     __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
-    for (i = 0; i + 16 <= n; i += 16) {
-        const __m512 e = exp_neg_16f(_mm512_sub_ps(_mm512_loadu_ps(x + i), vmax));
-        _mm512_storeu_ps(x + i, e);
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-    }
-    if (i < n) { // the tail as one masked vector (masked-off lanes are e^-inf = 0)
-        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        const __m512 d = _mm512_sub_ps(_mm512_mask_loadu_ps(_mm512_set1_ps(-INFINITY), k, x + i), vmax);
-        const __m512 e = _mm512_maskz_mov_ps(k, exp_neg_16f(d));
-        _mm512_mask_storeu_ps(x + i, k, e);
-        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
-    }
-    const float inv = (float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1)));
-    const __m512 vinv = _mm512_set1_ps(inv);
+    for (i = 0; i + 16 <= n; i += 16) softmax_exp16(x + i, 0xFFFF, vmax, &s0, &s1);
+    const __mmask16 tail = (__mmask16)((1u << (n - i)) - 1);
+    if (tail) softmax_exp16(x + i, tail, vmax, &s0, &s1);
+    const __m512 vinv = _mm512_set1_ps((float)(1.0 / _mm512_reduce_add_pd(_mm512_add_pd(s0, s1))));
     for (i = 0; i + 16 <= n; i += 16) _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_loadu_ps(x + i), vinv));
-    if (i < n) {
-        const __mmask16 k = (__mmask16)((1u << (n - i)) - 1);
-        _mm512_mask_storeu_ps(x + i, k, _mm512_mul_ps(_mm512_maskz_loadu_ps(k, x + i), vinv));
-    }
+    if (tail) _mm512_mask_storeu_ps(x + i, tail, _mm512_mul_ps(_mm512_maskz_loadu_ps(tail, x + i), vinv));
 }
+
 static int has_avx512(void) { return sl_best_isa() >= SL_ISA_AVX512VNNI; } // SWIFTLM_ISA=avx2 keeps AVX2
 #else
 static int has_avx2(void) { return 0; }
