@@ -11,35 +11,27 @@ import Testing
 struct BenchTests {
     static let pool = ThreadPool(threads: ThreadPool.defaultThreadCount)
 
-    static func seconds(_ body: () -> Void) -> Double {
-        let start = DispatchTime.now().uptimeNanoseconds
-        body()
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-    }
-
-    /// Best-of-3 time per call, each measurement repeating `body` until it covers ~0.1 s
-    /// (best-of, because the development machine is shared).
-    static func timePerCall(_ body: () -> Void) -> Double {
-        let first = seconds(body)
-        let reps = max(1, Int(0.1 / max(first, 1e-7)))
-        var best = first
-        for _ in 0 ..< 3 { best = min(best, seconds { for _ in 0 ..< reps { body() } } / Double(reps)) }
-        return best
-    }
-
-    /// timePerCall in this thread's CPU time, for single-threaded kernels on a shared machine (time spent
-    /// descheduled does not count).
-    static func cpuTimePerCall(_ body: () -> Void) -> Double {
+    /// Seconds `body` takes: wall clock, or with `threadCPU` this thread's CPU time (for single-threaded
+    /// kernels on a shared machine: time spent descheduled does not count).
+    static func seconds(threadCPU: Bool = false, _ body: () -> Void) -> Double {
         func now() -> Double {
+            guard threadCPU else { return Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
             var t = timespec()
             clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
             return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
         }
-        func seconds(_ body: () -> Void) -> Double { let start = now(); body(); return now() - start }
-        let first = seconds(body)
+        let start = now()
+        body()
+        return now() - start
+    }
+
+    /// Best-of-3 time per call, each measurement repeating `body` until it covers ~0.1 s
+    /// (best-of, because the development machine is shared); `threadCPU` as in ``seconds(threadCPU:_:)``.
+    static func timePerCall(threadCPU: Bool = false, _ body: () -> Void) -> Double {
+        let first = seconds(threadCPU: threadCPU, body)
         let reps = max(1, Int(0.1 / max(first, 1e-7)))
         var best = first
-        for _ in 0 ..< 3 { best = min(best, seconds { for _ in 0 ..< reps { body() } } / Double(reps)) }
+        for _ in 0 ..< 3 { best = min(best, seconds(threadCPU: threadCPU) { for _ in 0 ..< reps { body() } } / Double(reps)) }
         return best
     }
 
@@ -105,13 +97,13 @@ struct BenchTests {
                 let op = outputs.map { UnsafeMutablePointer<Float>?($0) }
                 let flops = Double(2 * m * keys * n)
                 let dots = rows.withUnsafeBytes { raw in
-                    Self.cpuTimePerCall {
+                    Self.timePerCall(threadCPU: true) {
                         KVRows.dots(.f16, queries: qp, count: m, rows: raw.baseAddress!, stride: stride, rowCount: keys,
                                     length: n, scale: 0.125, into: sp, offset: 0)
                     }
                 }
                 let sums = rows.withUnsafeBytes { raw in
-                    Self.cpuTimePerCall {
+                    Self.timePerCall(threadCPU: true) {
                         KVRows.accumulate(.f16, into: op, count: m, weights: wp, offset: 0, rows: raw.baseAddress!, stride: stride,
                                           rowCount: keys, length: n)
                     }
